@@ -1,0 +1,65 @@
+# The front door: `make help` lists what you can do.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
+GO_PKGS := $(addsuffix /...,$(MODULES))
+FUZZTIME ?= 30s
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: up
+up: ## bring up Cassandra, the schema and every service locally (logs in .run/logs)
+	@scripts/up.sh
+
+.PHONY: down
+down: ## stop every service and Cassandra
+	@scripts/down.sh
+
+.PHONY: status
+status: ## show each local service's readiness
+	@go run ./cmd/hybridctl status
+
+.PHONY: build
+build: ## build every module
+	go build $(GO_PKGS)
+
+.PHONY: vet
+vet: ## go vet every module
+	go vet $(GO_PKGS)
+
+.PHONY: lint
+lint: vet ## gofmt check + go vet
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: test
+test: ## unit, integration and end-to-end tests against a real Cassandra
+	@scripts/test.sh
+
+.PHONY: test-unit
+test-unit: ## unit tests only: no Cassandra, no e2e (integration tests carry the `integration` build tag)
+	go test $(filter-out %/e2e/...,$(GO_PKGS))
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	go test ./pkg/bundle -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./pkg/condition -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+
+.PHONY: bench
+bench: ## deploy latency and gateway throughput vs a bare reverse proxy (see docs/BENCHMARKS.md)
+	@scripts/bench.sh
+
+.PHONY: cassandra-start
+cassandra-start: ## start only Cassandra (fetched from Maven Central on first use)
+	@scripts/cassandra.sh start
+
+.PHONY: cassandra-stop
+cassandra-stop: ## stop only Cassandra
+	@scripts/cassandra.sh stop
+
+.PHONY: clean
+clean: ## stop everything and delete .run (the Cassandra download cache is kept)
+	-@scripts/down.sh
+	rm -rf .run

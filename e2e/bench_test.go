@@ -1,0 +1,115 @@
+//go:build bench
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hybrid-emulator/hybrid/e2e/harness"
+)
+
+// TestBenchmarkReport is `make bench`: it measures, in one run on one
+// machine, (1) deploy → first 200 latency through the whole chain (control
+// plane → synchronizer → Cassandra → message processor), and (2) the
+// message processor's pass-through throughput as a ratio of a bare, tuned
+// httputil.ReverseProxy in front of the same backend, both driven by wrk.
+// It prints a Markdown report; docs/BENCHMARKS.md records a run.
+func TestBenchmarkReport(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	require.NoError(t, err, "make bench installs wrk (Debian package)")
+	h.Build(t, "bareproxy", "./e2e/cmd/bareproxy")
+	h.Build(t, "echobackend", "./e2e/cmd/echobackend")
+
+	c := h.StartCluster(t, harness.Options{})
+	svc := apigeeClient(t, c)
+	const host = "bench.example.com"
+	attachHost(t, svc, c, "bench", host)
+	echo := h.Start(t, "echobackend")
+	bare := h.Start(t, "bareproxy", "--target", echo.URL("main"))
+
+	// (1) deploy → first 200, several proxies, each a new deployment.
+	rounds := envInt("BENCH_DEPLOY_ROUNDS", 10)
+	var deployLatencies []time.Duration
+	for i := range rounds {
+		name := fmt.Sprintf("bench%d", i)
+		rev := importProxy(t, svc, c, name, proxyZip(t, name, "/"+name, echo.URL("main")))
+		start := time.Now()
+		_, err := svc.Organizations.Environments.Apis.Revisions.Deploy(revisionPath(c, name, rev)).Override(true).Do()
+		require.NoError(t, err)
+		eventuallyStatus(t, c, host, "/"+name+"/x", 200)
+		deployLatencies = append(deployLatencies, time.Since(start))
+	}
+	sort.Slice(deployLatencies, func(i, j int) bool { return deployLatencies[i] < deployLatencies[j] })
+
+	// (2) throughput, alternating baseline and gateway so drift hits both.
+	duration := envStr("BENCH_DURATION", "5s")
+	conns := envStr("BENCH_CONNECTIONS", "64")
+	runs := envInt("BENCH_RUNS", 3)
+	var bareRPS, gwRPS []float64
+	for range runs {
+		bareRPS = append(bareRPS, runWrk(t, wrk, bare.URL("main")+"/bench0/x", "", conns, duration))
+		gwRPS = append(gwRPS, runWrk(t, wrk, c.TrafficURL()+"/bench0/x", host, conns, duration))
+	}
+	b, g := median(bareRPS), median(gwRPS)
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n## Results (%s)\n\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&sb, "| measurement | value |\n|---|---|\n")
+	fmt.Fprintf(&sb, "| deploy → first 200, median of %d | %s |\n", rounds, deployLatencies[len(deployLatencies)/2].Round(time.Millisecond))
+	fmt.Fprintf(&sb, "| deploy → first 200, max | %s |\n", deployLatencies[len(deployLatencies)-1].Round(time.Millisecond))
+	fmt.Fprintf(&sb, "| bare ReverseProxy req/s (median of %d × %s, %s connections) | %.0f |\n", runs, duration, conns, b)
+	fmt.Fprintf(&sb, "| message processor pass-through req/s | %.0f |\n", g)
+	fmt.Fprintf(&sb, "| **pass-through ratio (gateway / bare)** | **%.2f** |\n", g/b)
+	t.Log(sb.String())
+	if out := os.Getenv("BENCH_REPORT"); out != "" {
+		require.NoError(t, os.WriteFile(out, []byte(sb.String()), 0o644))
+	}
+}
+
+var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+func runWrk(tb testing.TB, wrk, url, host, conns, duration string) float64 {
+	tb.Helper()
+	args := []string{"-t", "2", "-c", conns, "-d", duration, "--latency"}
+	if host != "" {
+		args = append(args, "-H", "Host: "+host)
+	}
+	out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
+	require.NoError(tb, err, string(out))
+	require.NotContains(tb, string(out), "Non-2xx", string(out))
+	m := rpsLine.FindStringSubmatch(string(out))
+	require.Len(tb, m, 2, string(out))
+	rps, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(tb, err)
+	return rps
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envStr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

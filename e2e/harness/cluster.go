@@ -1,0 +1,113 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Cluster is one control plane plus one region's runtime plane, serving one
+// organization and environment.
+type Cluster struct {
+	h        *Harness
+	Org, Env string
+	StateDir string // control plane state (its CA is in StateDir/tls/ca.pem)
+
+	ControlPlane *Process
+	Synchronizer *Process
+	Runtime      *Process
+	Watcher      *Process
+	MART         *Process // only with Options.All
+	UDCA         *Process
+	ConnectAgent *Process
+}
+
+// Options choose what a cluster runs.
+type Options struct {
+	// All also starts MART, UDCA and the Connect agent.
+	All bool
+}
+
+const readyTimeout = 90 * time.Second
+
+// StartCluster starts the services in dependency order, each on port 0,
+// waiting for each to be ready before starting what depends on it.
+func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
+	tb.Helper()
+	c := &Cluster{h: h, Org: h.NewOrg(tb), Env: "test", StateDir: tb.TempDir()}
+	seed := filepath.Join(tb.TempDir(), "controlplane.yaml")
+	yaml := fmt.Sprintf("orgs:\n  - name: %s\n    projectId: %s\n    environments: [%s]\n", c.Org, c.Org, c.Env)
+	if err := os.WriteFile(seed, []byte(yaml), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	c.ControlPlane = h.Start(tb, "controlplane", "--config", seed, "--stateDir", c.StateDir,
+		"--listen", "127.0.0.1:0", "--https.listen", "127.0.0.1:0")
+	c.ControlPlane.WaitReady(tb, readyTimeout)
+
+	c.Synchronizer = c.StartSynchronizer(tb, "127.0.0.1:0")
+	c.Synchronizer.WaitReady(tb, readyTimeout)
+	c.Runtime = c.StartRuntime(tb)
+	c.Runtime.WaitReady(tb, readyTimeout)
+	c.Watcher = h.Start(tb, "watcher", c.orgArgs(
+		"--listen", "127.0.0.1:0",
+		"--runtimes", c.Runtime.URL("main"),
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.token", AdminToken,
+		"--interval", "100ms")...)
+	c.Watcher.WaitReady(tb, readyTimeout)
+	if opts.All {
+		c.MART = h.Start(tb, "mart", "--org", c.Org, "--listen", "127.0.0.1:0",
+			"--cassandra.hosts", h.CassandraHost, "--cassandra.port", strconv.Itoa(h.CassandraPort))
+		c.UDCA = h.Start(tb, "udca", "--org", c.Org, "--listen", "127.0.0.1:0", "--dataDir", tb.TempDir(),
+			"--controlPlane.url", c.ControlPlane.URL("main"), "--controlPlane.token", AdminToken)
+		c.ConnectAgent = h.Start(tb, "connect-agent", "--listen", "127.0.0.1:0", "--targetServer", c.MART.URL("main"))
+		for _, p := range []*Process{c.MART, c.UDCA, c.ConnectAgent} {
+			p.WaitReady(tb, readyTimeout)
+		}
+	}
+	return c
+}
+
+func (c *Cluster) orgArgs(extra ...string) []string {
+	return append([]string{"--org", c.Org, "--environments", c.Env}, extra...)
+}
+
+// StartSynchronizer starts a synchronizer on addr (port 0 for a new one, or a
+// previous one's address to replace it in place). It does not wait for
+// readiness: a synchronizer cut off from the control plane is live but
+// reports its control-plane errors on readiness.
+func (c *Cluster) StartSynchronizer(tb testing.TB, addr string) *Process {
+	tb.Helper()
+	p := c.h.Start(tb, "synchronizer", c.orgArgs(
+		"--listen", addr,
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.token", AdminToken,
+		"--cassandra.hosts", c.h.CassandraHost,
+		"--cassandra.port", strconv.Itoa(c.h.CassandraPort))...)
+	p.WaitLive(tb, readyTimeout)
+	return p
+}
+
+// StartRuntime starts a message processor fed by the cluster's synchronizer.
+func (c *Cluster) StartRuntime(tb testing.TB) *Process {
+	tb.Helper()
+	return c.h.Start(tb, "runtime", c.orgArgs(
+		"--listen", "127.0.0.1:0",
+		"--trafficListen", "127.0.0.1:0",
+		"--synchronizer", c.Synchronizer.URL("main"))...)
+}
+
+// APIURL is the control plane's Apigee API base (http).
+func (c *Cluster) APIURL() string { return c.ControlPlane.URL("main") }
+
+// HTTPSURL is the control plane's Apigee API base over TLS.
+func (c *Cluster) HTTPSURL() string { return "https://" + c.ControlPlane.Addr("https") }
+
+// TrafficURL is the message processor's traffic endpoint.
+func (c *Cluster) TrafficURL() string { return c.Runtime.URL("traffic") }
+
+// CACertPath is the control plane's generated CA certificate.
+func (c *Cluster) CACertPath() string { return filepath.Join(c.StateDir, "tls", "ca.pem") }

@@ -1,0 +1,106 @@
+// Package cassandra opens sessions to the runtime plane's Cassandra with the
+// timeouts, retries and host selection every hybrid service shares.
+package cassandra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// Config is the `cassandra` block of a service's configuration.
+type Config struct {
+	Hosts          []string      `yaml:"hosts" usage:"Cassandra contact points"`
+	Port           int           `yaml:"port" usage:"CQL native transport port"`
+	LocalDC        string        `yaml:"localDC" usage:"datacenter to prefer (multi-region)"`
+	Username       string        `yaml:"username" usage:"CQL user (empty: no auth)"`
+	Password       string        `yaml:"password" usage:"CQL password"`
+	Timeout        time.Duration `yaml:"timeout" usage:"per-query timeout"`
+	ConnectTimeout time.Duration `yaml:"connectTimeout" usage:"per-connection dial timeout"`
+	Retries        int           `yaml:"retries" usage:"retries of idempotent queries"`
+	StartupWait    time.Duration `yaml:"startupWait" usage:"how long to keep trying to reach Cassandra at start"`
+}
+
+// DefaultConfig points at the local node `make up` starts.
+func DefaultConfig() Config {
+	return Config{
+		Hosts:          []string{"127.0.0.1"},
+		Port:           9042,
+		LocalDC:        "dc1",
+		Timeout:        10 * time.Second,
+		ConnectTimeout: 5 * time.Second,
+		Retries:        3,
+		StartupWait:    2 * time.Minute,
+	}
+}
+
+// Connect opens a session, retrying until StartupWait elapses or ctx ends so
+// that services started alongside Cassandra do not race it.
+func Connect(ctx context.Context, cfg Config) (*gocql.Session, error) {
+	if len(cfg.Hosts) == 0 {
+		return nil, errors.New("cassandra: no hosts configured")
+	}
+	cluster := gocql.NewCluster(cfg.Hosts...)
+	cluster.Port = cfg.Port
+	cluster.Timeout = cfg.Timeout
+	cluster.ConnectTimeout = cfg.ConnectTimeout
+	cluster.Consistency = gocql.LocalQuorum
+	cluster.SerialConsistency = gocql.LocalSerial
+	cluster.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: cfg.Retries, Min: 50 * time.Millisecond, Max: time.Second}
+	if cfg.LocalDC != "" {
+		cluster.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.LocalDC))
+	}
+	if cfg.Username != "" {
+		cluster.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
+	}
+	deadline := time.Now().Add(cfg.StartupWait)
+	backoff := 200 * time.Millisecond
+	for {
+		session, err := cluster.CreateSession()
+		if err == nil {
+			return session, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("cassandra: connect to %s:%d: %w", strings.Join(cfg.Hosts, ","), cfg.Port, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("cassandra: connect to %s:%d: %w (last error: %v)", strings.Join(cfg.Hosts, ","), cfg.Port, ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 3*time.Second)
+	}
+}
+
+// Ping runs a trivial query; services use it as a readiness check.
+func Ping(ctx context.Context, s *gocql.Session) error {
+	var v string
+	if err := s.Query("SELECT release_version FROM system.local").ScanContext(ctx, &v); err != nil {
+		return fmt.Errorf("cassandra: %w", err)
+	}
+	return nil
+}
+
+// Keyspace returns the keyspace name for an org and concern (rtc, kms, kvm,
+// …), e.g. "rtc_my_org". Keyspace names allow only [a-z0-9_] and 48 chars.
+func Keyspace(concern, org string) string {
+	var b strings.Builder
+	b.WriteString(concern)
+	b.WriteByte('_')
+	for _, r := range strings.ToLower(org) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if len(name) > 48 {
+		name = name[:48]
+	}
+	return name
+}

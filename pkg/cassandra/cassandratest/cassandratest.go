@@ -1,0 +1,55 @@
+// Package cassandratest connects integration tests to the real Cassandra
+// that `make test` starts (address in HYBRID_CASSANDRA, default
+// 127.0.0.1:9042). There is no fake: without Cassandra these tests fail.
+package cassandratest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+)
+
+// Config returns the Cassandra configuration for tests.
+func Config(tb testing.TB) cassandra.Config {
+	tb.Helper()
+	cfg := cassandra.DefaultConfig()
+	cfg.StartupWait = 30 * time.Second
+	if hp := os.Getenv("HYBRID_CASSANDRA"); hp != "" {
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil {
+			tb.Fatalf("HYBRID_CASSANDRA=%q: %v", hp, err)
+		}
+		cfg.Hosts = []string{host}
+		cfg.Port, _ = strconv.Atoi(port)
+	}
+	return cfg
+}
+
+// Session opens a session closed at the end of the test.
+func Session(tb testing.TB) *gocql.Session {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := cassandra.Connect(ctx, Config(tb))
+	if err != nil {
+		tb.Fatalf("integration tests need the project's Cassandra (make cassandra-start): %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Org returns a unique organization name, so tests never share keyspaces.
+func Org(tb testing.TB) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "it-" + hex.EncodeToString(b)
+}

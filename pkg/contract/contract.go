@@ -1,0 +1,89 @@
+// Package contract is the runtime contract: everything a message processor
+// needs to serve one environment, as the control plane publishes it and the
+// synchronizers store and hand it on. A new deployment, undeployment or
+// environment setting produces a new version.
+package contract
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// VersionLayout is the real hybrid contract version shape: yyyyMMdd.HHmmss.SSS.
+const VersionLayout = "20060102.150405.000"
+
+// Contract is one version of an environment's runtime configuration.
+type Contract struct {
+	Organization string `json:"organization"`
+	Environment  string `json:"environment"`
+	Version      string `json:"version"`
+	// Hostnames are those of the environment groups the environment is
+	// attached to; the message processor routes requests by Host with them.
+	Hostnames     []string          `json:"hostnames,omitempty"`
+	APIProxies    []Deployment      `json:"apiProxies,omitempty"`
+	SharedFlows   []Deployment      `json:"sharedFlows,omitempty"`
+	FlowHooks     map[string]string `json:"flowHooks,omitempty"`
+	TargetServers []TargetServer    `json:"targetServers,omitempty"`
+	Properties    map[string]string `json:"properties,omitempty"`
+}
+
+// Deployment is one deployed proxy or shared flow revision, bundle included.
+type Deployment struct {
+	Name            string    `json:"name"`
+	Revision        string    `json:"revision"`
+	DeployStartTime time.Time `json:"deployStartTime"`
+	Bundle          []byte    `json:"bundle"` // the revision's zip
+}
+
+// TargetServer mirrors the Apigee TargetServer resource.
+type TargetServer struct {
+	Name      string `json:"name"`
+	Host      string `json:"host"`
+	Port      int    `json:"port"`
+	IsEnabled bool   `json:"isEnabled"`
+	Protocol  string `json:"protocol,omitempty"`
+}
+
+// NextVersion returns a version for now that sorts after prev, so that two
+// changes within one millisecond still get distinct, ordered versions.
+func NextVersion(now time.Time, prev string) string {
+	v := now.UTC().Format(VersionLayout)
+	if prev == "" || v > prev {
+		return v
+	}
+	t, err := time.Parse(VersionLayout, prev)
+	if err != nil {
+		return v
+	}
+	return t.Add(time.Millisecond).Format(VersionLayout)
+}
+
+// ValidVersion reports whether v has the contract version shape.
+func ValidVersion(v string) bool {
+	_, err := time.Parse(VersionLayout, v)
+	return err == nil && len(v) == len(VersionLayout)
+}
+
+// Marshal encodes a contract for storage and transport.
+func Marshal(c *Contract) ([]byte, error) { return json.Marshal(c) }
+
+// Unmarshal decodes and sanity-checks a contract.
+func Unmarshal(data []byte) (*Contract, error) {
+	var c Contract
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("contract: %w", err)
+	}
+	if c.Organization == "" || c.Environment == "" || !ValidVersion(c.Version) {
+		return nil, fmt.Errorf("contract: missing organization, environment or a valid version (got %q)", c.Version)
+	}
+	return &c, nil
+}
+
+// Sort orders deployments by name so equal contracts encode equally.
+func (c *Contract) Sort() {
+	sort.Slice(c.APIProxies, func(i, j int) bool { return c.APIProxies[i].Name < c.APIProxies[j].Name })
+	sort.Slice(c.SharedFlows, func(i, j int) bool { return c.SharedFlows[i].Name < c.SharedFlows[j].Name })
+	sort.Strings(c.Hostnames)
+}

@@ -1,0 +1,44 @@
+package contract
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestNextVersion(t *testing.T) {
+	at := time.Date(2026, 11, 22, 9, 30, 1, 123_000_000, time.UTC)
+	tests := []struct {
+		name, prev, want string
+	}{
+		{"first", "", "20261122.093001.123"},
+		{"later", "20261122.093001.100", "20261122.093001.123"},
+		{"same millisecond", "20261122.093001.123", "20261122.093001.124"},
+		{"clock behind", "20261122.093005.000", "20261122.093005.001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NextVersion(at, tt.prev)
+			require.Equal(t, tt.want, got)
+			require.True(t, ValidVersion(got))
+		})
+	}
+}
+
+func TestUnmarshalRejectsIncompleteContracts(t *testing.T) {
+	tests := map[string]string{
+		"not json":    `{`,
+		"no org":      `{"environment":"test","version":"20261122.093001.123"}`,
+		"bad version": `{"organization":"o","environment":"test","version":"1"}`,
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Unmarshal([]byte(body))
+			require.Error(t, err)
+		})
+	}
+	c, err := Unmarshal([]byte(`{"organization":"o","environment":"test","version":"20261122.093001.123"}`))
+	require.NoError(t, err)
+	require.Equal(t, "test", c.Environment)
+}

@@ -1,0 +1,177 @@
+// Package cpclient is how runtime-plane services talk to the control
+// plane's runtime endpoints (contracts for synchronizers, status reports for
+// the watcher). Management calls from users go through the public Apigee
+// API instead; these are the internal paths hybrid's own pods use.
+package cpclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
+)
+
+// Config is the `controlPlane` block of a runtime service's configuration.
+type Config struct {
+	URL     string        `yaml:"url" usage:"control plane base URL"`
+	Token   string        `yaml:"token" usage:"bearer token for the control plane"`
+	Timeout time.Duration `yaml:"timeout" usage:"timeout of one control plane call (long-polls add their wait)"`
+}
+
+// DefaultConfig points at the local mock control plane.
+func DefaultConfig() Config {
+	return Config{URL: "http://127.0.0.1:8080", Token: "hybrid-admin-token", Timeout: 10 * time.Second}
+}
+
+// Error is a non-2xx answer from the control plane.
+type Error struct {
+	Op     string
+	Status int
+	Body   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("control plane %s: HTTP %d: %s", e.Op, e.Status, strings.TrimSpace(e.Body))
+}
+
+// Client calls the control plane.
+type Client struct {
+	cfg  Config
+	http *http.Client
+}
+
+func New(cfg Config) *Client {
+	return &Client{cfg: cfg, http: &http.Client{}}
+}
+
+func envPath(org, env string) string {
+	return "/v1/organizations/" + url.PathEscape(org) + "/environments/" + url.PathEscape(env)
+}
+
+// ContractVersion long-polls for the environment's current contract version:
+// it returns as soon as the version differs from waitFrom, or after wait.
+func (c *Client) ContractVersion(ctx context.Context, org, env, waitFrom string, wait time.Duration) (string, error) {
+	q := url.Values{}
+	if waitFrom != "" && wait > 0 {
+		q.Set("waitForChangeFrom", waitFrom)
+		q.Set("timeout", wait.String())
+	}
+	var out struct {
+		Version string `json:"version"`
+	}
+	if err := c.do(ctx, http.MethodGet, envPath(org, env)+"/contract/version", q, nil, wait, &out); err != nil {
+		return "", err
+	}
+	if !contract.ValidVersion(out.Version) {
+		return "", fmt.Errorf("control plane returned an invalid contract version %q", out.Version)
+	}
+	return out.Version, nil
+}
+
+// Contract downloads the environment's current contract.
+func (c *Client) Contract(ctx context.Context, org, env string) (*contract.Contract, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, envPath(org, env)+"/contract", nil, nil, 0, &raw); err != nil {
+		return nil, err
+	}
+	return contract.Unmarshal(raw)
+}
+
+// RuntimeStatus is what the watcher reports for one environment.
+type RuntimeStatus struct {
+	Instance        string             `json:"instance"`
+	ContractVersion string             `json:"contractVersion"`
+	Pods            []PodStatus        `json:"pods,omitempty"`
+	Deployments     []DeploymentStatus `json:"deployments"`
+}
+
+// PodStatus names one message processor that reported.
+type PodStatus struct {
+	PodName    string `json:"podName"`
+	AppVersion string `json:"appVersion,omitempty"`
+}
+
+// DeploymentStatus is one proxy or shared flow revision as the runtime sees it.
+type DeploymentStatus struct {
+	APIProxy string        `json:"apiProxy"`
+	Kind     string        `json:"kind"` // "apiproxy" or "sharedflow"
+	Revision string        `json:"revision"`
+	State    string        `json:"state"` // READY or ERROR
+	Errors   []StatusError `json:"errors,omitempty"`
+}
+
+// StatusError explains an ERROR state.
+type StatusError struct {
+	Message string `json:"message"`
+}
+
+// ReportRuntimeStatus posts the watcher's view of one environment.
+func (c *Client) ReportRuntimeStatus(ctx context.Context, org, env string, st RuntimeStatus) error {
+	return c.do(ctx, http.MethodPost, envPath(org, env)+"/runtimeStatus", nil, st, 0, nil)
+}
+
+// EnvironmentGroups lists the org's envgroups (the watcher's ingress config).
+func (c *Client) EnvironmentGroups(ctx context.Context, org string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodGet, "/v1/organizations/"+url.PathEscape(org)+"/envgroups", nil, nil, 0, &raw)
+	return raw, err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, in any, extra time.Duration, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout+extra)
+	defer cancel()
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	u := strings.TrimSuffix(c.cfg.URL, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("control plane %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return fmt.Errorf("control plane %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return &Error{Op: method + " " + path, Status: resp.StatusCode, Body: string(data)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("control plane %s %s: decode: %w", method, path, err)
+	}
+	return nil
+}
+
+// IsUnreachable reports whether err means the control plane could not be
+// reached at all (as opposed to answering with an error).
+func IsUnreachable(err error) bool {
+	var e *Error
+	return err != nil && !errors.As(err, &e)
+}

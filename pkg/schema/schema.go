@@ -1,0 +1,241 @@
+// Package schema is the runtime plane's schema job: it applies the CQL
+// migrations embedded in the binary, in order, once each, recording them in
+// hybrid_system.schema_migrations. It takes a lease (a lightweight
+// transaction with a TTL) so two jobs started together do not interleave,
+// and every statement is IF NOT EXISTS so a run cut short can be repeated.
+package schema
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// ErrLocked is returned when another schema job holds the lease.
+var ErrLocked = errors.New("schema: another schema job is running")
+
+// Options says what to apply.
+type Options struct {
+	Orgs []string
+	// Replication maps datacenter → replication factor (NetworkTopologyStrategy).
+	Replication map[string]int
+	// LockTTL bounds how long a crashed job blocks the next one.
+	LockTTL time.Duration
+	// WaitForLease makes Apply wait for a running job to finish instead of
+	// returning ErrLocked.
+	WaitForLease bool
+}
+
+// Migration is one embedded CQL file.
+type Migration struct {
+	Scope   string // "system" or "org"
+	Version int
+	Name    string
+	text    string
+}
+
+// Migrations lists the embedded migrations of a scope in version order.
+func Migrations(scope string) ([]Migration, error) {
+	dir := path.Join("migrations", scope)
+	entries, err := fs.ReadDir(migrationsFS, dir)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(name, ".cql") {
+			return nil, fmt.Errorf("schema: migration %s/%s must be named NNNN_name.cql", scope, name)
+		}
+		data, err := migrationsFS.ReadFile(path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Scope: scope, Version: v, Name: strings.TrimSuffix(name, ".cql"), text: string(data)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+type templateData struct {
+	org         string
+	Replication string
+}
+
+func (d templateData) Keyspace(concern string) string { return cassandra.Keyspace(concern, d.org) }
+
+// Statements renders a migration for an org and splits it into statements.
+func (m Migration) Statements(org string, replication map[string]int) ([]string, error) {
+	tmpl, err := template.New(m.Name).Parse(m.text)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", m.Name, err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, templateData{org: org, Replication: replicationCQL(replication)}); err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", m.Name, err)
+	}
+	var stmts []string
+	var cur strings.Builder
+	for _, line := range strings.Split(buf.String(), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		return nil, fmt.Errorf("schema: %s: last statement lacks a terminating ';'", m.Name)
+	}
+	return stmts, nil
+}
+
+func replicationCQL(rf map[string]int) string {
+	if len(rf) == 0 {
+		rf = map[string]int{"dc1": 1}
+	}
+	dcs := make([]string, 0, len(rf))
+	for dc := range rf {
+		dcs = append(dcs, dc)
+	}
+	sort.Strings(dcs)
+	parts := []string{"'class': 'NetworkTopologyStrategy'"}
+	for _, dc := range dcs {
+		parts = append(parts, fmt.Sprintf("'%s': %d", dc, rf[dc]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// Apply brings the store up to date and reports how many migrations ran.
+func Apply(ctx context.Context, s *gocql.Session, opts Options, log *zap.Logger) (int, error) {
+	if opts.LockTTL == 0 {
+		opts.LockTTL = 5 * time.Minute
+	}
+	system, err := Migrations("system")
+	if err != nil {
+		return 0, err
+	}
+	// The bookkeeping keyspace must exist before the lease can be taken; its
+	// statements are idempotent, so running them unguarded is safe.
+	if err := execAll(ctx, s, system[0], "", opts.Replication); err != nil {
+		return 0, err
+	}
+	owner := uuid.NewString()
+	for {
+		applied, err := s.Query(`INSERT INTO hybrid_system.locks (name, owner) VALUES ('schema', ?) IF NOT EXISTS USING TTL ?`,
+			owner, int(opts.LockTTL.Seconds())).MapScanCASContext(ctx, map[string]any{})
+		if err != nil {
+			return 0, fmt.Errorf("schema: take lease: %w", err)
+		}
+		if applied {
+			break
+		}
+		if !opts.WaitForLease {
+			return 0, ErrLocked
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%w (gave up waiting: %w)", ErrLocked, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	defer func() {
+		_ = s.Query(`DELETE FROM hybrid_system.locks WHERE name = 'schema' IF owner = ?`, owner).
+			ExecContext(context.WithoutCancel(ctx))
+	}()
+
+	count := 0
+	run := func(ms []Migration, keyspaceOf func() string, org string) error {
+		for _, m := range ms {
+			ks := keyspaceOf()
+			var existing int
+			err := s.Query(`SELECT version FROM hybrid_system.schema_migrations WHERE keyspace_name = ? AND version = ?`, ks, m.Version).
+				ScanContext(ctx, &existing)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, gocql.ErrNotFound) {
+				return fmt.Errorf("schema: read applied migrations: %w", err)
+			}
+			if err := execAll(ctx, s, m, org, opts.Replication); err != nil {
+				return err
+			}
+			if err := s.Query(`INSERT INTO hybrid_system.schema_migrations (keyspace_name, version, name, applied_at) VALUES (?, ?, ?, ?)`,
+				ks, m.Version, m.Name, time.Now()).ExecContext(ctx); err != nil {
+				return fmt.Errorf("schema: record %s: %w", m.Name, err)
+			}
+			log.Info("applied migration", zap.String("keyspace", ks), zap.String("migration", m.Name))
+			count++
+		}
+		return nil
+	}
+	if err := run(system, func() string { return "hybrid_system" }, ""); err != nil {
+		return count, err
+	}
+	orgMigrations, err := Migrations("org")
+	if err != nil {
+		return count, err
+	}
+	for _, org := range opts.Orgs {
+		if err := run(orgMigrations, func() string { return "org:" + org }, org); err != nil {
+			return count, err
+		}
+	}
+	return count, nil
+}
+
+func execAll(ctx context.Context, s *gocql.Session, m Migration, org string, rf map[string]int) error {
+	stmts, err := m.Statements(org, rf)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range stmts {
+		if err := s.Query(stmt).ExecContext(ctx); err != nil {
+			return fmt.Errorf("schema: %s: %w\n%s", m.Name, err, stmt)
+		}
+	}
+	if err := s.AwaitSchemaAgreement(ctx); err != nil {
+		return fmt.Errorf("schema: %s: schema agreement: %w", m.Name, err)
+	}
+	return nil
+}
+
+// Check reports whether an org's runtime keyspaces exist, so services can
+// refuse readiness (rather than fail queries) until the schema job has run.
+func Check(ctx context.Context, s *gocql.Session, org string) error {
+	want, err := Migrations("org")
+	if err != nil {
+		return err
+	}
+	latest := want[len(want)-1].Version
+	var v int
+	err = s.Query(`SELECT version FROM hybrid_system.schema_migrations WHERE keyspace_name = ? AND version = ?`, "org:"+org, latest).ScanContext(ctx, &v)
+	if err != nil {
+		return fmt.Errorf("schema for org %q is not applied (run `hybridctl schema apply`): %w", org, err)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+//go:build integration
+
+package schema_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra/cassandratest"
+	"github.com/hybrid-emulator/hybrid/pkg/schema"
+)
+
+func TestApplyIsIdempotent(t *testing.T) {
+	s := cassandratest.Session(t)
+	org := cassandratest.Org(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	log := zaptest.NewLogger(t)
+	opts := schema.Options{Orgs: []string{org}, WaitForLease: true}
+
+	require.Error(t, schema.Check(ctx, s, org), "a new org has no schema yet")
+	n, err := schema.Apply(ctx, s, opts, log)
+	require.NoError(t, err)
+	require.Positive(t, n)
+	require.NoError(t, schema.Check(ctx, s, org))
+
+	n, err = schema.Apply(ctx, s, opts, log)
+	require.NoError(t, err)
+	require.Zero(t, n, "a second run applies nothing")
+
+	var ks string
+	require.NoError(t, s.Query(`SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?`,
+		cassandra.Keyspace("rtc", org)).ScanContext(ctx, &ks))
+}
+
+// While another job holds the lease, Apply refuses (or waits, if asked).
+func TestApplyHonoursTheLease(t *testing.T) {
+	s := cassandratest.Session(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	log := zaptest.NewLogger(t)
+	_, err := schema.Apply(ctx, s, schema.Options{WaitForLease: true}, log) // bookkeeping keyspace exists
+	require.NoError(t, err)
+
+	const owner = "another-job"
+	require.Eventually(t, func() bool { // other packages' tests may hold it briefly
+		applied, err := s.Query(`INSERT INTO hybrid_system.locks (name, owner) VALUES ('schema', ?) IF NOT EXISTS USING TTL 60`, owner).
+			MapScanCASContext(ctx, map[string]any{})
+		require.NoError(t, err)
+		return applied
+	}, time.Minute, 50*time.Millisecond)
+
+	org := cassandratest.Org(t)
+	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}}, log)
+	require.ErrorIs(t, err, schema.ErrLocked)
+
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	_, err = schema.Apply(short, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, log)
+	require.ErrorIs(t, err, schema.ErrLocked)
+	require.Error(t, schema.Check(ctx, s, org), "nothing was applied while locked out")
+
+	require.NoError(t, s.Query(`DELETE FROM hybrid_system.locks WHERE name = 'schema' IF owner = ?`, owner).ExecContext(ctx))
+	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, log)
+	require.NoError(t, err)
+	require.NoError(t, schema.Check(ctx, s, org))
+}

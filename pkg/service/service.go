@@ -1,0 +1,317 @@
+// Package service is the one runtime every hybrid service runs on: config,
+// logging, Prometheus metrics, the real probe paths and a graceful drain on
+// SIGTERM. A service builds a *Service, attaches its handlers, listeners,
+// readiness checks and background workers, then calls Run.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// Probe paths used by hybrid's runtime, synchronizer and MART pods.
+const (
+	LivePath  = "/v1/probes/live"
+	ReadyPath = "/v1/probes/ready"
+)
+
+// Common is the part of every service's configuration the runtime owns.
+type Common struct {
+	Listen          string        `yaml:"listen" usage:"address of the service's HTTP endpoint (API, probes, /metrics)"`
+	LogLevel        string        `yaml:"logLevel" usage:"debug, info, warn or error"`
+	DrainDelay      time.Duration `yaml:"drainDelay" usage:"how long readiness reports 503 before listeners close"`
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout" usage:"upper bound for in-flight work to finish on shutdown"`
+	AddrFile        string        `yaml:"addrFile" usage:"if set, bound addresses are written here as JSON once listening"`
+}
+
+// DefaultCommon returns the defaults for a service listening on addr.
+func DefaultCommon(addr string) Common {
+	return Common{Listen: addr, LogLevel: "info", ShutdownTimeout: 30 * time.Second}
+}
+
+// StatusError lets a readiness check choose the probe's status code (the
+// message processor answers 500 while it has no contract, as hybrid does).
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+type readyCheck struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+type listener struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+type worker struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// Service is one running hybrid component.
+type Service struct {
+	name     string
+	cfg      Common
+	log      *zap.Logger
+	reg      *prometheus.Registry
+	mux      *http.ServeMux
+	draining atomic.Bool
+
+	mu        sync.Mutex
+	checks    []readyCheck
+	listeners []listener // listeners[0] is the main one; it closes last
+	workers   []worker
+}
+
+// New binds the main listener right away so Addr is known before Run.
+func New(name string, cfg Common) (*Service, error) {
+	log, err := NewLogger(name, cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithLogger(name, cfg, log)
+}
+
+// NewWithLogger is New with a caller-supplied logger (tests use zaptest).
+func NewWithLogger(name string, cfg Common, log *zap.Logger) (*Service, error) {
+	s := &Service{name: name, cfg: cfg, log: log, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.mux.HandleFunc("GET "+LivePath, s.live)
+	s.mux.HandleFunc("GET "+ReadyPath, s.ready)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if _, err := s.Listen("main", cfg.Listen, s.mux); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) Name() string                   { return s.name }
+func (s *Service) Logger() *zap.Logger            { return s.log }
+func (s *Service) Registry() *prometheus.Registry { return s.reg }
+func (s *Service) Draining() bool                 { return s.draining.Load() }
+
+// Handle adds a route to the main listener.
+func (s *Service) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Listen binds an extra listener (e.g. the message processor's traffic port).
+func (s *Service) Listen(name, addr string, h http.Handler) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen %s on %s: %w", s.name, name, addr, err)
+	}
+	return s.AddListener(name, ln, h), nil
+}
+
+// AddListener serves h on an already-bound listener (e.g. a TLS one).
+func (s *Service) AddListener(name string, ln net.Listener, h http.Handler) net.Addr {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(s.log.Named("http"))}
+	s.mu.Lock()
+	s.listeners = append(s.listeners, listener{name: name, ln: ln, srv: srv})
+	s.mu.Unlock()
+	return ln.Addr()
+}
+
+// Addr returns the bound address of a listener ("main" for the main one).
+func (s *Service) Addr(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		if l.name == name {
+			return l.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// ReadyWhen adds a readiness check; /v1/probes/ready fails while any fails.
+func (s *Service) ReadyWhen(name string, check func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = append(s.checks, readyCheck{name: name, fn: check})
+}
+
+// Go runs fn for the service's lifetime. Its context is cancelled after the
+// listeners have drained; an error return stops the whole service.
+func (s *Service) Go(name string, fn func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.workers = append(s.workers, worker{name: name, fn: fn})
+}
+
+func (s *Service) live(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "live"})
+}
+
+func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
+		return
+	}
+	failures, code := s.checkReady(r.Context())
+	if len(failures) > 0 {
+		writeJSON(w, code, map[string]any{"status": "not ready", "failureMessages": failures})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Service) checkReady(ctx context.Context) ([]string, int) {
+	s.mu.Lock()
+	checks := append([]readyCheck(nil), s.checks...)
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var failures []string
+	code := http.StatusServiceUnavailable
+	for _, c := range checks {
+		if err := c.fn(ctx); err != nil {
+			failures = append(failures, fmt.Sprintf("Probe %s failed: %v", c.name, err))
+			var se *StatusError
+			if errors.As(err, &se) {
+				code = se.Code
+			}
+		}
+	}
+	return failures, code
+}
+
+// Run serves until ctx is cancelled (SIGTERM in Main) or a worker fails,
+// then drains: readiness turns 503, after DrainDelay the listeners stop
+// accepting and in-flight requests finish (bounded by ShutdownTimeout),
+// workers are cancelled and awaited, and the probe listener closes last.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	listeners := append([]listener(nil), s.listeners...)
+	workers := append([]worker(nil), s.workers...)
+	s.mu.Unlock()
+
+	if err := s.writeAddrFile(listeners); err != nil {
+		return err
+	}
+	serveErr := make(chan error, len(listeners))
+	for _, l := range listeners {
+		s.log.Info("listening", zap.String("listener", l.name), zap.String("addr", l.ln.Addr().String()))
+		go func() {
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("%s listener: %w", l.name, err)
+			}
+		}()
+	}
+
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	workerErr := make(chan error, len(workers))
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.fn(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+				workerErr <- fmt.Errorf("%s: %w", w.name, err)
+			}
+		}()
+	}
+	workersDone := make(chan struct{})
+	go func() { wg.Wait(); close(workersDone) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutdown requested, draining")
+	case runErr = <-serveErr:
+	case runErr = <-workerErr:
+	}
+	if runErr != nil {
+		s.log.Error("stopping after failure", zap.Error(runErr))
+	}
+
+	s.draining.Store(true)
+	if s.cfg.DrainDelay > 0 && runErr == nil {
+		time.Sleep(s.cfg.DrainDelay) // let load balancers see the 503 before connections close
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	for i := len(listeners) - 1; i >= 1; i-- {
+		if err := listeners[i].srv.Shutdown(shutdownCtx); err != nil {
+			s.log.Warn("listener did not drain in time", zap.String("listener", listeners[i].name), zap.Error(err))
+		}
+	}
+	cancelWork()
+	select {
+	case <-workersDone:
+		if runErr == nil {
+			select {
+			case runErr = <-workerErr:
+			default:
+			}
+		}
+	case <-shutdownCtx.Done():
+		s.log.Warn("workers did not stop in time")
+	}
+	_ = listeners[0].srv.Shutdown(shutdownCtx)
+	s.log.Info("stopped")
+	_ = s.log.Sync()
+	return runErr
+}
+
+func (s *Service) writeAddrFile(listeners []listener) error {
+	if s.cfg.AddrFile == "" {
+		return nil
+	}
+	addrs := make(map[string]string, len(listeners))
+	for _, l := range listeners {
+		addrs[l.name] = l.ln.Addr().String()
+	}
+	data, err := json.Marshal(addrs)
+	if err != nil {
+		return err
+	}
+	tmp := s.cfg.AddrFile + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(s.cfg.AddrFile), 0o755); err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	return os.Rename(tmp, s.cfg.AddrFile)
+}
+
+// ListenerNames returns the names of the bound listeners, sorted.
+func (s *Service) ListenerNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.listeners))
+	for _, l := range s.listeners {
+		names = append(names, l.name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

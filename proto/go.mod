@@ -1,0 +1,3 @@
+module github.com/hybrid-emulator/hybrid/proto
+
+go 1.26.0

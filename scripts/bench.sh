@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make bench`: end-to-end deploy latency and gateway throughput as a ratio
+# of a bare reverse proxy (e2e/bench_test.go), plus the engine's Go
+# micro-benchmarks. Not a test: it reports numbers, it asserts no speed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: installing wrk"
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+started=0
+if ! scripts/cassandra.sh status >/dev/null 2>&1; then scripts/cassandra.sh start; started=1; fi
+trap '[[ $started == 1 ]] && scripts/cassandra.sh stop' EXIT
+
+export HYBRID_CASSANDRA="${CASSANDRA_HOST:-127.0.0.1}:${CASSANDRA_PORT:-9042}"
+export BENCH_REPORT="${BENCH_REPORT:-$root/.run/bench-report.md}"
+mkdir -p "$(dirname "$BENCH_REPORT")"
+go test -tags bench -count=1 -run TestBenchmarkReport -v -timeout 30m ./e2e/
+go test -run '^$' -bench . -benchmem ./services/runtime/internal/engine/ ./pkg/condition/ | tee -a "$BENCH_REPORT"
+echo "bench: report written to $BENCH_REPORT"

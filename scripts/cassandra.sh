@@ -1,0 +1,593 @@
+#!/usr/bin/env bash
+# Real single-node Apache Cassandra 5.0.x without Docker (JDK 17 + Maven Central).
+#
+# Usage: scripts/cassandra.sh {fetch|start|stop|status|wait|clean|env}
+#
+#   fetch   resolve cassandra-all and its runtime jars into the cache (idempotent)
+#   start   fetch if needed, write config, start one node, wait until CQL answers
+#   stop    SIGTERM, wait up to 60 s, then SIGKILL; fine if not running
+#   status  print running / not running; exit 0 / 1
+#   wait    wait until CQL answers (log line + TCP connect)
+#   clean   stop and delete the node's run dir (data, commitlog, logs, conf); keeps the cache
+#   env     print the resolved paths, version and settings
+#
+# Environment (all optional):
+#   CASSANDRA_VERSION        cassandra-all version (default: newest cached/resolvable 5.0.x, 5.0.9 first)
+#   HYBRID_CACHE_DIR         cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/hybrid-emulator)
+#   XDG_CACHE_HOME           see above
+#   HYBRID_RUN_DIR           run root (default <repo>/.run); node files live in $HYBRID_RUN_DIR/cassandra
+#   CASSANDRA_HOST           listen_address / rpc_address (default 127.0.0.1)
+#   CASSANDRA_PORT           native (CQL) port (default 9042)
+#   CASSANDRA_STORAGE_PORT   inter-node storage port (default 7000)
+#   CASSANDRA_JMX_PORT       local-only JMX port (default 7199; 0 disables JMX)
+#   CASSANDRA_DC             datacenter name for GossipingPropertyFileSnitch (default dc1)
+#   CASSANDRA_RACK           rack name (default rack1)
+#   CASSANDRA_SEEDS          seed list (default <host>:<storage port>, i.e. this node)
+#   CASSANDRA_INITIAL_TOKEN  initial token (default 0; give each node of a multi-node ring its own)
+#   CASSANDRA_START_TIMEOUT  seconds to wait for CQL (default 180)
+#   CASSANDRA_JVM_OPTS       extra JVM flags appended to the command line (word-split)
+#   JAVA_HOME                use $JAVA_HOME/bin/java instead of java on PATH
+set -euo pipefail
+
+readonly PREFIX="cassandra:"
+readonly DEFAULT_VERSION_CANDIDATES="5.0.9 5.0.8 5.0.7 5.0.6 5.0.5 5.0.4 5.0.3 5.0.2 5.0.1 5.0.0"
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+readonly SCRIPT_DIR REPO_ROOT
+
+CACHE_ROOT="${HYBRID_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hybrid-emulator}/cassandra"
+RUN_ROOT="${HYBRID_RUN_DIR:-${REPO_ROOT}/.run}"
+NODE_DIR="${RUN_ROOT}/cassandra"
+CONF_DIR="${NODE_DIR}/conf"
+LOG_DIR="${NODE_DIR}/logs"
+SYSTEM_LOG="${LOG_DIR}/system.log"
+STDOUT_LOG="${LOG_DIR}/stdout.log"
+PID_FILE="${NODE_DIR}/cassandra.pid"
+LOCK_FILE="${NODE_DIR}/.lock"
+
+HOST="${CASSANDRA_HOST:-127.0.0.1}"
+PORT="${CASSANDRA_PORT:-9042}"
+STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-7000}"
+JMX_PORT="${CASSANDRA_JMX_PORT:-7199}"
+DC="${CASSANDRA_DC:-dc1}"
+RACK="${CASSANDRA_RACK:-rack1}"
+SEEDS="${CASSANDRA_SEEDS:-${HOST}:${STORAGE_PORT}}"
+INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
+START_TIMEOUT="${CASSANDRA_START_TIMEOUT:-180}"
+
+if [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then
+  JAVA="${JAVA_HOME}/bin/java"
+else
+  JAVA="java"
+fi
+
+VERSION=""   # resolved lazily
+LIB_DIR=""
+MARKER=""
+
+log() { printf '%s %s\n' "$PREFIX" "$*"; }
+err() { printf '%s ERROR: %s\n' "$PREFIX" "$*" >&2; }
+die() { err "$*"; exit 1; }
+
+# ---------------------------------------------------------------- prerequisites
+
+java_major() {
+  local line ver
+  line="$("$JAVA" -version 2>&1 | head -n 1)" || return 1
+  ver="$(sed -E 's/.*version "([^"]+)".*/\1/' <<<"$line")"
+  if [[ "$ver" == 1.* ]]; then
+    ver="${ver#1.}"
+  fi
+  ver="${ver%%[.+-]*}"
+  [[ "$ver" =~ ^[0-9]+$ ]] || return 1
+  printf '%s\n' "$ver"
+}
+
+require_java() {
+  command -v "$JAVA" >/dev/null 2>&1 || die "java not found (install JDK 17 or set JAVA_HOME)"
+  local major
+  major="$(java_major)" || die "cannot determine the java version from '$JAVA -version'"
+  if ((major < 17)); then
+    die "java ${major} found at $(command -v "$JAVA"); Cassandra 5.0 here needs JDK 17+ (set JAVA_HOME)"
+  fi
+  if ((major > 17)); then
+    log "warning: java ${major} found; Cassandra 5.0 is only supported on JDK 11/17 (set JAVA_HOME to a JDK 17 if it fails)"
+  fi
+}
+
+require_mvn() {
+  command -v mvn >/dev/null 2>&1 || die "mvn (Maven) not found; it is needed to fetch Cassandra from Maven Central"
+}
+
+# ---------------------------------------------------------------- version / cache
+
+set_version() {
+  VERSION="$1"
+  LIB_DIR="${CACHE_ROOT}/${VERSION}/lib"
+  MARKER="${CACHE_ROOT}/${VERSION}/lib.complete"
+}
+
+is_fetched() { [[ -f "$MARKER" && -d "$LIB_DIR" ]]; }
+
+# Pick the version without touching the network: explicit env, else the newest
+# candidate already in the cache. Returns 1 if nothing is cached.
+resolve_version_offline() {
+  if [[ -n "${CASSANDRA_VERSION:-}" ]]; then
+    set_version "$CASSANDRA_VERSION"
+    return 0
+  fi
+  local v
+  for v in $DEFAULT_VERSION_CANDIDATES; do
+    set_version "$v"
+    if is_fetched; then
+      return 0
+    fi
+  done
+  set_version "${DEFAULT_VERSION_CANDIDATES%% *}"
+  return 1
+}
+
+# Explicit env, else newest cached, else the newest candidate that resolves on Maven Central.
+resolve_version() {
+  if resolve_version_offline; then
+    return 0
+  fi
+  require_mvn
+  local v
+  for v in $DEFAULT_VERSION_CANDIDATES; do
+    log "checking whether org.apache.cassandra:cassandra-all:${v} resolves ..."
+    if mvn -B -q dependency:get -Dartifact="org.apache.cassandra:cassandra-all:${v}:pom" \
+      -Dtransitive=false >/dev/null 2>&1; then
+      set_version "$v"
+      return 0
+    fi
+    log "${v} does not resolve; trying an older 5.0.x"
+  done
+  die "no org.apache.cassandra:cassandra-all 5.0.x version resolves from Maven Central (candidates: ${DEFAULT_VERSION_CANDIDATES})"
+}
+
+write_pom() {
+  local pom="$1"
+  cat >"$pom" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- generated by scripts/cassandra.sh: only used to download Cassandra's jars -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.hybrid-emulator</groupId>
+  <artifactId>cassandra-fetch</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.cassandra</groupId>
+      <artifactId>cassandra-all</artifactId>
+      <version>${VERSION}</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+}
+
+cmd_fetch() {
+  resolve_version
+  if is_fetched; then
+    log "cassandra ${VERSION} already in cache ($(find "$LIB_DIR" -maxdepth 1 -name '*.jar' | wc -l) jars in ${LIB_DIR}); nothing to do"
+    return 0
+  fi
+  require_java
+  require_mvn
+  local vdir="${CACHE_ROOT}/${VERSION}"
+  local tmp="${vdir}/lib.tmp.$$"
+  mkdir -p "$vdir"
+  rm -rf "$tmp"
+  write_pom "${vdir}/pom.xml"
+  log "fetching org.apache.cassandra:cassandra-all:${VERSION} and its runtime dependencies (~70 MB) from Maven Central ..."
+  local start=$SECONDS
+  if ! mvn -B -q -f "${vdir}/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"${vdir}/mvn.log" 2>&1; then
+    rm -rf "$tmp"
+    tail -n 30 "${vdir}/mvn.log" >&2 || true
+    die "mvn dependency:copy-dependencies failed for cassandra-all:${VERSION} (full log: ${vdir}/mvn.log)"
+  fi
+  local n
+  n="$(find "$tmp" -maxdepth 1 -name '*.jar' | wc -l)"
+  [[ -f "${tmp}/cassandra-all-${VERSION}.jar" ]] || { rm -rf "$tmp"; die "cassandra-all-${VERSION}.jar missing after fetch"; }
+  compgen -G "${tmp}/jamm-*.jar" >/dev/null || { rm -rf "$tmp"; die "jamm agent jar missing after fetch"; }
+  rm -rf "$LIB_DIR"
+  mv "$tmp" "$LIB_DIR"
+  printf 'version=%s\njars=%s\nfetched=%s\n' "$VERSION" "$n" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$MARKER"
+  log "fetched ${n} jars into ${LIB_DIR} in $((SECONDS - start)) s"
+}
+
+# ---------------------------------------------------------------- process helpers
+
+read_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(tr -dc '0-9' <"$PID_FILE")"
+  [[ -n "$pid" ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# True if the pid exists and is not a zombie.
+pid_alive() {
+  local pid="$1" stat
+  kill -0 "$pid" 2>/dev/null || return 1
+  stat="$(ps -p "$pid" -o stat= 2>/dev/null)" || return 1
+  [[ "$stat" != Z* ]]
+}
+
+# True if the pid is alive and is a Cassandra daemon (guards against pid reuse).
+pid_is_cassandra() {
+  local pid="$1" args
+  pid_alive "$pid" || return 1
+  args="$(ps -p "$pid" -o args= 2>/dev/null)" || return 1
+  [[ "$args" == *org.apache.cassandra.service.CassandraDaemon* ]]
+}
+
+running_pid() {
+  local pid
+  pid="$(read_pid)" || return 1
+  pid_is_cassandra "$pid" || return 1
+  printf '%s\n' "$pid"
+}
+
+port_open() {
+  local host="$1" port="$2"
+  # shellcheck disable=SC2016 # $1/$2 expand in the child bash
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
+}
+
+cql_ready() {
+  [[ -f "$SYSTEM_LOG" ]] && grep -q 'Starting listening for CQL clients' "$SYSTEM_LOG" && port_open "$HOST" "$PORT"
+}
+
+with_lock() {
+  mkdir -p "$NODE_DIR"
+  exec 9>"$LOCK_FILE"
+  if ! flock -w 300 9; then
+    die "timed out waiting for the lock ${LOCK_FILE} (another cassandra.sh start/stop running?)"
+  fi
+}
+
+show_log_tail() {
+  local f
+  for f in "$SYSTEM_LOG" "$STDOUT_LOG"; do
+    if [[ -s "$f" ]]; then
+      err "last 40 lines of ${f}:"
+      tail -n 40 "$f" >&2 || true
+    fi
+  done
+}
+
+# ---------------------------------------------------------------- config
+
+write_config() {
+  mkdir -p "$CONF_DIR" "$LOG_DIR" "${NODE_DIR}/data" "${NODE_DIR}/commitlog" \
+    "${NODE_DIR}/saved_caches" "${NODE_DIR}/hints" "${NODE_DIR}/cdc_raw"
+
+  cat >"${CONF_DIR}/cassandra.yaml" <<EOF
+# generated by scripts/cassandra.sh -- rewritten on every start
+cluster_name: 'hybrid-emulator'
+num_tokens: 1
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: GossipingPropertyFileSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "${SEEDS}"
+listen_address: ${HOST}
+rpc_address: ${HOST}
+storage_port: ${STORAGE_PORT}
+native_transport_port: ${PORT}
+start_native_transport: true
+data_file_directories:
+  - ${NODE_DIR}/data
+commitlog_directory: ${NODE_DIR}/commitlog
+saved_caches_directory: ${NODE_DIR}/saved_caches
+hints_directory: ${NODE_DIR}/hints
+cdc_raw_directory: ${NODE_DIR}/cdc_raw
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+# test node: no snapshots on DROP/TRUNCATE, keeps the disk small and drops fast
+auto_snapshot: false
+EOF
+
+  cat >"${CONF_DIR}/cassandra-rackdc.properties" <<EOF
+# generated by scripts/cassandra.sh
+dc=${DC}
+rack=${RACK}
+EOF
+
+  cat >"${CONF_DIR}/logback.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- generated by scripts/cassandra.sh -->
+<configuration scan="false" debug="false">
+  <appender name="SYSTEMLOG" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <file>${SYSTEM_LOG}</file>
+    <rollingPolicy class="ch.qos.logback.core.rolling.FixedWindowRollingPolicy">
+      <fileNamePattern>${SYSTEM_LOG}.%i.zip</fileNamePattern>
+      <minIndex>1</minIndex>
+      <maxIndex>3</maxIndex>
+    </rollingPolicy>
+    <triggeringPolicy class="ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy">
+      <maxFileSize>20MB</maxFileSize>
+    </triggeringPolicy>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="SYSTEMLOG"/>
+  </root>
+</configuration>
+EOF
+}
+
+jvm_args() {
+  local jamm
+  jamm="$(compgen -G "${LIB_DIR}/jamm-*.jar" | head -n 1)" || true
+  [[ -n "$jamm" ]] || die "no jamm-*.jar in ${LIB_DIR}; delete ${CACHE_ROOT}/${VERSION} and run: $0 fetch"
+  JVM_ARGS=(
+    -Xms512m -Xmx1g
+    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=300
+    -XX:+PerfDisableSharedMem -XX:+ExitOnOutOfMemoryError
+    -Djava.net.preferIPv4Stack=true
+    # JDK 17 module openings (Cassandra's conf/jvm17-server.options)
+    -Djdk.attach.allowAttachSelf=true
+    --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+    --add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+    --add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
+    --add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
+    --add-exports java.sql/java.sql=ALL-UNNAMED
+    --add-exports java.base/java.lang.ref=ALL-UNNAMED
+    --add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
+    --add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
+    --add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
+    --add-opens java.base/java.lang.module=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.loader=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.ref=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.math=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.module=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
+    --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
+    --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+    --add-opens java.base/java.io=ALL-UNNAMED
+    --add-opens java.base/java.lang.reflect=ALL-UNNAMED
+    --add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
+    --add-opens java.base/java.lang=ALL-UNNAMED
+    --add-opens java.base/java.util=ALL-UNNAMED
+    --add-opens java.base/java.nio=ALL-UNNAMED
+    -Dio.netty.tryReflectionSetAccessible=true
+    -Dio.netty.allocator.useCacheForAllThreads=true
+    -Dio.netty.allocator.maxOrder=11
+    "-javaagent:${jamm}"
+    # configuration and directories
+    "-Dcassandra.config=file://${CONF_DIR}/cassandra.yaml"
+    "-Dcassandra-rackdc.properties=file://${CONF_DIR}/cassandra-rackdc.properties"
+    "-Dcassandra.storagedir=${NODE_DIR}"
+    "-Dcassandra.logdir=${LOG_DIR}"
+    "-Dlogback.configurationFile=file://${CONF_DIR}/logback.xml"
+    -Dcassandra-foreground=yes
+    # fast single-node test start
+    -Dcassandra.skip_wait_for_gossip_to_settle=0
+    "-Dcassandra.initial_token=${INITIAL_TOKEN}"
+    -Dcassandra.unsafesystem=true
+  )
+  if [[ "$JMX_PORT" != "0" ]]; then
+    JVM_ARGS+=("-Dcassandra.jmx.local.port=${JMX_PORT}")
+  fi
+  if [[ -n "${CASSANDRA_JVM_OPTS:-}" ]]; then
+    local extra
+    read -r -a extra <<<"$CASSANDRA_JVM_OPTS"
+    JVM_ARGS+=("${extra[@]}")
+  fi
+}
+
+# ---------------------------------------------------------------- commands
+
+wait_cql() {
+  local deadline=$((SECONDS + START_TIMEOUT)) started=$SECONDS next_report=$((SECONDS + 10)) pid=""
+  pid="$(read_pid)" || pid=""
+  log "waiting up to ${START_TIMEOUT} s for CQL on ${HOST}:${PORT} ..."
+  while true; do
+    if cql_ready; then
+      log "CQL is up on ${HOST}:${PORT} (waited $((SECONDS - started)) s)"
+      return 0
+    fi
+    if [[ -n "$pid" ]] && ! pid_is_cassandra "$pid"; then
+      err "cassandra process ${pid} died during startup"
+      rm -f "$PID_FILE"
+      show_log_tail
+      if grep -qE 'differs from previous data center|differs from previous rack|Saved cluster name .* != configured name' "$SYSTEM_LOG" 2>/dev/null; then
+        err "the data dir was created with another dc/rack/cluster; wipe it with: $0 clean"
+      fi
+      return 1
+    fi
+    if [[ -z "$pid" ]]; then
+      pid="$(read_pid)" || pid="" # a concurrent start may write the pid file later
+    fi
+    if ((SECONDS >= deadline)); then
+      err "timed out after ${START_TIMEOUT} s waiting for CQL on ${HOST}:${PORT}"
+      show_log_tail
+      return 1
+    fi
+    if ((SECONDS >= next_report)); then
+      local last=""
+      if [[ -f "$SYSTEM_LOG" ]]; then
+        last="$(tail -n 1 "$SYSTEM_LOG" | cut -c1-160)"
+      fi
+      log "still waiting ($((SECONDS - started)) s) ${last:+-- ${last}}"
+      next_report=$((SECONDS + 10))
+    fi
+    sleep 1
+  done
+}
+
+check_port_free() {
+  local host="$1" port="$2" what="$3"
+  if port_open "$host" "$port"; then
+    die "port ${port} on ${host} (${what}) is already in use by another process; free it or set the matching CASSANDRA_*_PORT"
+  fi
+}
+
+cmd_start() {
+  with_lock
+  local pid
+  if pid="$(running_pid)"; then
+    log "already running (pid ${pid}, ${HOST}:${PORT})"
+    wait_cql
+    return
+  fi
+  rm -f "$PID_FILE"
+
+  cmd_fetch
+  require_java
+
+  check_port_free "$HOST" "$PORT" "CQL native_transport_port, CASSANDRA_PORT"
+  check_port_free "$HOST" "$STORAGE_PORT" "storage_port, CASSANDRA_STORAGE_PORT"
+  if [[ "$JMX_PORT" != "0" ]]; then
+    check_port_free 127.0.0.1 "$JMX_PORT" "JMX, CASSANDRA_JMX_PORT"
+  fi
+
+  write_config
+  jvm_args
+  # keep the previous run's log for reference; the wait looks only at the new one
+  if [[ -f "$SYSTEM_LOG" ]]; then
+    mv -f "$SYSTEM_LOG" "${SYSTEM_LOG}.prev"
+  fi
+  if [[ -f "$STDOUT_LOG" ]]; then
+    mv -f "$STDOUT_LOG" "${STDOUT_LOG}.prev"
+  fi
+
+  log "starting cassandra ${VERSION} (dc=${DC}, ${HOST}:${PORT}, storage ${STORAGE_PORT}, jmx ${JMX_PORT}) in ${NODE_DIR}"
+  (
+    cd "$NODE_DIR"
+    exec 9>&- # do not leak the start/stop lock into the daemon
+    # setsid: detach from the caller's process group so Ctrl-C on the caller does not kill the node
+    exec setsid "$JAVA" "${JVM_ARGS[@]}" -cp "${CONF_DIR}:${LIB_DIR}/*" \
+      org.apache.cassandra.service.CassandraDaemon </dev/null >"$STDOUT_LOG" 2>&1
+  ) &
+  pid=$!
+  printf '%s\n' "$pid" >"$PID_FILE"
+  log "pid ${pid}; log ${SYSTEM_LOG}"
+  if ! wait_cql; then
+    if running_pid >/dev/null; then
+      err "stopping the half-started node (its logs stay in ${LOG_DIR})"
+      stop_node
+    fi
+    exit 1
+  fi
+}
+
+cmd_stop() {
+  with_lock
+  stop_node
+}
+
+stop_node() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PID_FILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping pid ${pid} (SIGTERM) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 60; i++)); do
+    if ! pid_alive "$pid"; then
+      rm -f "$PID_FILE"
+      log "stopped after ${i} s"
+      return 0
+    fi
+    sleep 1
+  done
+  log "still alive after 60 s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 10; i++)); do
+    pid_alive "$pid" || break
+    sleep 1
+  done
+  rm -f "$PID_FILE"
+  log "killed"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(running_pid)"; then
+    if cql_ready; then
+      log "running (pid ${pid}), CQL answering on ${HOST}:${PORT}"
+    else
+      log "running (pid ${pid}), CQL not answering yet on ${HOST}:${PORT}"
+    fi
+    return 0
+  fi
+  log "not running"
+  return 1
+}
+
+cmd_clean() {
+  with_lock
+  stop_node
+  case "$NODE_DIR" in
+    */cassandra) ;;
+    *) die "refusing to delete unexpected path ${NODE_DIR}" ;;
+  esac
+  log "deleting ${NODE_DIR} (cache ${CACHE_ROOT} is kept)"
+  rm -rf "$NODE_DIR"
+}
+
+cmd_env() {
+  local fetched="no"
+  if resolve_version_offline && is_fetched; then
+    fetched="yes"
+  fi
+  cat <<EOF
+CASSANDRA_VERSION=${VERSION}
+CASSANDRA_FETCHED=${fetched}
+CASSANDRA_CACHE_DIR=${CACHE_ROOT}
+CASSANDRA_LIB_DIR=${LIB_DIR}
+CASSANDRA_RUN_DIR=${NODE_DIR}
+CASSANDRA_CONF_DIR=${CONF_DIR}
+CASSANDRA_LOG=${SYSTEM_LOG}
+CASSANDRA_PID_FILE=${PID_FILE}
+CASSANDRA_HOST=${HOST}
+CASSANDRA_PORT=${PORT}
+CASSANDRA_STORAGE_PORT=${STORAGE_PORT}
+CASSANDRA_JMX_PORT=${JMX_PORT}
+CASSANDRA_DC=${DC}
+CASSANDRA_RACK=${RACK}
+CASSANDRA_SEEDS=${SEEDS}
+CASSANDRA_INITIAL_TOKEN=${INITIAL_TOKEN}
+CASSANDRA_START_TIMEOUT=${START_TIMEOUT}
+JAVA=$(command -v "$JAVA" || echo "$JAVA")
+REPO_ROOT=${REPO_ROOT}
+EOF
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+main() {
+  local cmd="${1:-}"
+  case "$cmd" in
+    fetch) cmd_fetch ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    wait) wait_cql ;;
+    clean) cmd_clean ;;
+    env) cmd_env ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

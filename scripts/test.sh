@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make test`: every module's tests, with a real Cassandra for the
+# integration and end-to-end ones. Starts Cassandra if it is not running and
+# stops it again afterwards only if it started it.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+started=0
+if ! scripts/cassandra.sh status >/dev/null 2>&1; then
+  scripts/cassandra.sh start
+  started=1
+fi
+cleanup() { if [[ $started == 1 ]]; then scripts/cassandra.sh stop; fi; }
+trap cleanup EXIT
+
+export HYBRID_CASSANDRA="${CASSANDRA_HOST:-127.0.0.1}:${CASSANDRA_PORT:-9042}"
+mapfile -t pkgs < <(go list -m -f '{{.Dir}}/...')
+go vet -tags integration "${pkgs[@]}"
+go test -tags integration -count=1 -timeout 20m "${pkgs[@]}"

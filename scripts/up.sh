@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Brings up the whole local hybrid runtime plane: a real Cassandra, the
+# schema job, the mock control plane and every runtime service as local
+# processes. Logs go to $HYBRID_RUN_DIR/logs, pids to $HYBRID_RUN_DIR/pids.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+run="${HYBRID_RUN_DIR:-$root/.run}"
+export HYBRID_RUN_DIR="$run"
+export HYBRID_ADMIN_TOKEN="${HYBRID_ADMIN_TOKEN:-hybrid-admin-token}"
+org="${HYBRID_ORG:-hybrid}"
+env="${HYBRID_ENV:-test}"
+bin="$run/bin"
+
+say() { printf 'up: %s\n' "$*"; }
+
+mkdir -p "$bin" "$run/logs" "$run/pids"
+
+say "building services into $bin"
+(cd "$root" && for s in controlplane synchronizer runtime mart udca watcher connect-agent; do
+  go build -o "$bin/$s" "./services/$s"
+done && go build -o "$bin/hybridctl" ./cmd/hybridctl)
+
+"$root/scripts/cassandra.sh" start
+
+say "applying schema for org $org"
+"$bin/hybridctl" schema apply --orgs "$org"
+
+start() {
+  local name="$1"; shift
+  local pidfile="$run/pids/$name.pid"
+  if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    say "$name already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  nohup "$bin/$name" "$@" >>"$run/logs/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+  say "started $name (pid $!, log $run/logs/$name.log)"
+}
+
+wait_ready() {
+  if ! "$bin/hybridctl" status --only "$1" --wait "${2:-60s}" >/dev/null; then
+    "$bin/hybridctl" status --only "$1" || true
+    say "$1 did not become ready; see $run/logs/$1.log"
+    exit 1
+  fi
+}
+
+common=(--org "$org" --environments "$env")
+start controlplane --stateDir "$run/controlplane"
+wait_ready controlplane
+start synchronizer "${common[@]}"
+wait_ready synchronizer
+start runtime "${common[@]}"
+start mart --org "$org"
+start udca --org "$org" --dataDir "$run/udca"
+start watcher "${common[@]}"
+start connect-agent
+
+"$bin/hybridctl" status --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }
+
+ca="$run/controlplane/tls/ca.pem"
+cat <<MSG
+
+The local hybrid runtime plane is up.
+  Apigee API (control plane)   http://127.0.0.1:8080/v1   and https://127.0.0.1:8082/v1
+  API traffic (runtime)        http://127.0.0.1:8998
+  Runtime admin / probes       http://127.0.0.1:8843
+  Synchronizer                 http://127.0.0.1:8844
+  MART                         http://127.0.0.1:8845
+  UDCA                         http://127.0.0.1:8846
+  Watcher                      http://127.0.0.1:8847
+  Connect agent (metrics)      http://127.0.0.1:7070
+  Cassandra (CQL)              127.0.0.1:9042
+Organization "$org", environment "$env"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
+Trust the control plane's CA for HTTPS clients: export SSL_CERT_FILE=$ca
+Logs: $run/logs   Stop everything: make down
+MSG

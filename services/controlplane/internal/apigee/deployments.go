@@ -1,0 +1,411 @@
+package apigee
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
+)
+
+// InstanceTTL is how long a runtime instance's last status report counts
+// towards deployment states; instances silent for longer are ignored.
+const InstanceTTL = 5 * time.Minute
+
+// Deployment states.
+const (
+	StateProgressing = "PROGRESSING"
+	StateReady       = "READY"
+	StateError       = "ERROR"
+)
+
+func revisionOf(o *state.Org, d *state.Deployment) *state.Revision {
+	if api := o.Collection(d.Kind)[d.Name]; api != nil {
+		return api.Revisions[d.Revision]
+	}
+	return nil
+}
+
+func basePaths(o *state.Org, d *state.Deployment) []string {
+	if r := revisionOf(o, d); r != nil {
+		return r.BasePaths
+	}
+	return nil
+}
+
+func normBasePath(p string) string {
+	if p = strings.TrimRight(p, "/"); p == "" {
+		return "/"
+	}
+	return p
+}
+
+func sharedBasePaths(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if normBasePath(x) == normBasePath(y) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// deploymentViewOf computes a deployment's public view: its state from the
+// runtime instances' reports, pods, instances and route conflicts.
+func deploymentViewOf(o *state.Org, d *state.Deployment, now time.Time) deploymentView {
+	v := deploymentView{
+		Environment: d.Environment, APIProxy: d.Name, Revision: strconv.Itoa(d.Revision),
+		DeployStartTime: d.DeployStartTime, State: StateProgressing, ServiceAccount: d.ServiceAccount,
+		Errors: []rpcStatusView{}, Instances: []instanceStatusView{}, Pods: []podStatusView{}, RouteConflicts: []routeConflictView{},
+	}
+	if d.Kind == state.KindProxy {
+		v.ProxyDeploymentType = "STANDARD"
+	}
+	env := o.Environments[d.Environment]
+	if env == nil {
+		return v
+	}
+	groups := o.GroupsOf(d.Environment)
+	paths := basePaths(o, d)
+	names := make([]string, 0, len(env.Instances))
+	for n := range env.Instances {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	rev := strconv.Itoa(d.Revision)
+	considered, ready, failed := 0, 0, 0
+	seenErr := map[string]bool{}
+	for _, n := range names {
+		inst := env.Instances[n]
+		if now.Sub(time.UnixMilli(inst.ReportedAt)) > InstanceTTL {
+			continue
+		}
+		considered++
+		if inst.ContractVersion < d.ContractVersion {
+			continue // this instance has not loaded the deployment's contract yet
+		}
+		var st *state.ReportedStatus
+		for i := range inst.Deployments {
+			s := &inst.Deployments[i]
+			if s.Kind == d.Kind && s.Name == d.Name && s.Revision == rev {
+				st = s
+				break
+			}
+		}
+		if st == nil {
+			continue
+		}
+		pod := podStatusView{DeploymentStatus: "deployed", PodStatus: "active", StatusCode: "200",
+			DeploymentStatusTime: inst.ReportedAt, DeploymentTime: st.Since, PodStatusTime: inst.ReportedAt}
+		switch st.State {
+		case StateReady:
+			ready++
+			iv := instanceStatusView{Instance: n, DeployedRevisions: []deployedRevisionView{{Revision: rev, Percentage: 100}}}
+			for _, g := range groups {
+				for _, p := range paths {
+					iv.DeployedRoutes = append(iv.DeployedRoutes, deployedRouteView{Basepath: p, Envgroup: g.Name, Environment: d.Environment, Percentage: 100})
+				}
+			}
+			v.Instances = append(v.Instances, iv)
+		case StateError:
+			failed++
+			pod.DeploymentStatus, pod.StatusCode = "error", "500"
+			pod.StatusCodeDetails = strings.Join(st.Errors, "; ")
+			for _, m := range st.Errors {
+				if !seenErr[m] {
+					seenErr[m] = true
+					v.Errors = append(v.Errors, rpcStatusView{Code: 3, Message: m})
+				}
+			}
+		default:
+			continue
+		}
+		for _, p := range inst.Pods {
+			pv := pod
+			pv.PodName, pv.AppVersion = p.PodName, p.AppVersion
+			v.Pods = append(v.Pods, pv)
+		}
+	}
+	switch {
+	case failed > 0:
+		v.State = StateError
+	case ready > 0 && ready == considered:
+		v.State = StateReady
+	}
+	if d.Kind == state.KindProxy {
+		v.RouteConflicts = routeConflicts(o, d, groups, paths)
+	}
+	return v
+}
+
+// routeConflicts lists the earlier deployments, in other environments of
+// the same environment groups, that already serve one of d's base paths.
+func routeConflicts(o *state.Org, d *state.Deployment, groups []*state.EnvGroup, paths []string) []routeConflictView {
+	out := []routeConflictView{}
+	for _, g := range groups {
+		for _, at := range g.Attachments {
+			if at.Environment == d.Environment {
+				continue
+			}
+			for _, d2 := range o.DeploymentsWhere(func(x *state.Deployment) bool {
+				return x.Environment == at.Environment && x.Kind == state.KindProxy
+			}) {
+				earlier := d2.DeployStartTime < d.DeployStartTime ||
+					d2.DeployStartTime == d.DeployStartTime && d2.Environment < d.Environment
+				if !earlier {
+					continue
+				}
+				for _, p := range sharedBasePaths(paths, basePaths(o, d2)) {
+					out = append(out, routeConflictView{
+						ConflictingDeployment: routingDeploymentView{APIProxy: d2.Name, Basepath: p, Environment: d2.Environment, Revision: strconv.Itoa(d2.Revision)},
+						Description: fmt.Sprintf("basepath %s of environment group %s is already served by API proxy %s revision %d in environment %s",
+							p, g.Name, d2.Name, d2.Revision, d2.Environment),
+						EnvironmentGroup: g.Name,
+					})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// deploy serves POST …/environments/{env}/{apis|sharedflows}/{name}/revisions/{rev}/deployments.
+func (a *API) deploy(c collection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		org, env, name := r.PathValue("org"), r.PathValue("env"), r.PathValue("name")
+		override, err := boolParam(r, "override")
+		if err != nil {
+			return err
+		}
+		if _, err := boolParam(r, "sequencedRollout"); err != nil { // accepted; rollouts are immediate here
+			return err
+		}
+		serviceAccount := r.URL.Query().Get("serviceAccount")
+		var v deploymentView
+		err = a.store.Update(func(tx *state.Tx) error {
+			o, err := lookupOrg(tx.Data, org)
+			if err != nil {
+				return err
+			}
+			if _, err := lookupEnv(o, env); err != nil {
+				return err
+			}
+			_, rev, err := lookupRevision(o, c, name, r.PathValue("rev"))
+			if err != nil {
+				return err
+			}
+			if cur := o.FindDeployment(env, c.kind, name); cur != nil {
+				if cur.Revision == rev.Revision && !override {
+					tx.Unchanged()
+					v = deploymentViewOf(o, cur, tx.Now)
+					return nil
+				}
+				if cur.Revision != rev.Revision && !override {
+					return apierr.FailedPrecondition("revision %d of %s %s is already deployed in environment %s; deploy revision %d with override=true to replace it",
+						cur.Revision, c.noun, name, env, rev.Revision)
+				}
+				o.RemoveDeployment(cur)
+			}
+			if c.kind == state.KindProxy {
+				for _, other := range o.DeploymentsWhere(func(x *state.Deployment) bool {
+					return x.Environment == env && x.Kind == state.KindProxy && x.Name != name
+				}) {
+					if shared := sharedBasePaths(rev.BasePaths, basePaths(o, other)); len(shared) > 0 {
+						return apierr.AlreadyExists("base path %s is already served in environment %s by API proxy %s (revision %d); undeploy it or change the base path",
+							shared[0], env, other.Name, other.Revision)
+					}
+				}
+			}
+			tx.Touch(o, env)
+			d := &state.Deployment{
+				Environment: env, Kind: c.kind, Name: name, Revision: rev.Revision,
+				DeployStartTime: tx.Millis(), ContractVersion: o.Environments[env].ContractVersion,
+				ServiceAccount: serviceAccount,
+			}
+			o.Deployments = append(o.Deployments, d)
+			v = deploymentViewOf(o, d, tx.Now)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return ok(w, v)
+	}
+}
+
+func notDeployed(c collection, name, rev, env string) error {
+	return apierr.NotFound("revision %s of %s %s is not deployed in environment %s", rev, c.noun, name, env)
+}
+
+// getDeployment serves GET on the deploy path: the one deployment of that
+// revision in that environment (apigeecli polls it until READY).
+func (a *API) getDeployment(c collection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		org, env, name, rev := r.PathValue("org"), r.PathValue("env"), r.PathValue("name"), r.PathValue("rev")
+		var v deploymentView
+		err := a.store.View(func(d *state.Data) error {
+			o, err := lookupOrg(d, org)
+			if err != nil {
+				return err
+			}
+			if _, err := lookupEnv(o, env); err != nil {
+				return err
+			}
+			n, err := parseRevision(rev)
+			if err != nil {
+				return err
+			}
+			cur := o.FindDeployment(env, c.kind, name)
+			if cur == nil || cur.Revision != n {
+				return notDeployed(c, name, rev, env)
+			}
+			v = deploymentViewOf(o, cur, a.store.Now())
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return ok(w, v)
+	}
+}
+
+func (a *API) undeploy(c collection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		org, env, name, rev := r.PathValue("org"), r.PathValue("env"), r.PathValue("name"), r.PathValue("rev")
+		if _, err := boolParam(r, "sequencedRollout"); err != nil {
+			return err
+		}
+		var v deploymentView
+		err := a.store.Update(func(tx *state.Tx) error {
+			o, err := lookupOrg(tx.Data, org)
+			if err != nil {
+				return err
+			}
+			if _, err := lookupEnv(o, env); err != nil {
+				return err
+			}
+			n, err := parseRevision(rev)
+			if err != nil {
+				return err
+			}
+			cur := o.FindDeployment(env, c.kind, name)
+			if cur == nil || cur.Revision != n {
+				return apierr.FailedPrecondition("revision %s of %s %s is not deployed in environment %s", rev, c.noun, name, env)
+			}
+			v = deploymentViewOf(o, cur, tx.Now)
+			o.RemoveDeployment(cur)
+			tx.Touch(o, env)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return ok(w, v)
+	}
+}
+
+// listDeployments answers {"deployments":[…]} for the deployments keep
+// selects; the org lookup and route values are the caller's.
+func (a *API) listDeployments(w http.ResponseWriter, r *http.Request, check func(o *state.Org) error, keep func(d *state.Deployment) bool) error {
+	var out struct {
+		Deployments []deploymentView `json:"deployments"`
+	}
+	out.Deployments = []deploymentView{}
+	err := a.store.View(func(d *state.Data) error {
+		o, err := lookupOrg(d, r.PathValue("org"))
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(o); err != nil {
+				return err
+			}
+		}
+		now := a.store.Now()
+		for _, dep := range o.DeploymentsWhere(keep) {
+			out.Deployments = append(out.Deployments, deploymentViewOf(o, dep, now))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return ok(w, out)
+}
+
+// kindParam reads the sharedFlows flag of the org/env deployment lists.
+func kindParam(r *http.Request) (state.Kind, error) {
+	sf, err := boolParam(r, "sharedFlows")
+	if err != nil {
+		return "", err
+	}
+	if sf {
+		return state.KindSharedFlow, nil
+	}
+	return state.KindProxy, nil
+}
+
+func (a *API) listOrgDeployments(w http.ResponseWriter, r *http.Request) error {
+	k, err := kindParam(r)
+	if err != nil {
+		return err
+	}
+	return a.listDeployments(w, r, nil, func(d *state.Deployment) bool { return d.Kind == k })
+}
+
+func (a *API) listEnvDeployments(w http.ResponseWriter, r *http.Request) error {
+	k, err := kindParam(r)
+	if err != nil {
+		return err
+	}
+	env := r.PathValue("env")
+	return a.listDeployments(w, r,
+		func(o *state.Org) error { _, err := lookupEnv(o, env); return err },
+		func(d *state.Deployment) bool { return d.Kind == k && d.Environment == env })
+}
+
+func (a *API) listAPIDeployments(c collection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		name := r.PathValue("name")
+		return a.listDeployments(w, r,
+			func(o *state.Org) error { _, err := lookupAPI(o, c, name); return err },
+			func(d *state.Deployment) bool { return d.Kind == c.kind && d.Name == name })
+	}
+}
+
+func (a *API) listRevisionDeployments(c collection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		name := r.PathValue("name")
+		var n int
+		return a.listDeployments(w, r,
+			func(o *state.Org) error {
+				_, rev, err := lookupRevision(o, c, name, r.PathValue("rev"))
+				if err == nil {
+					n = rev.Revision
+				}
+				return err
+			},
+			func(d *state.Deployment) bool { return d.Kind == c.kind && d.Name == name && d.Revision == n })
+	}
+}
+
+func (a *API) listEnvAPIDeployments(c collection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		name, env := r.PathValue("name"), r.PathValue("env")
+		return a.listDeployments(w, r,
+			func(o *state.Org) error {
+				if _, err := lookupEnv(o, env); err != nil {
+					return err
+				}
+				_, err := lookupAPI(o, c, name)
+				return err
+			},
+			func(d *state.Deployment) bool { return d.Kind == c.kind && d.Name == name && d.Environment == env })
+	}
+}

@@ -1,0 +1,112 @@
+// Package server wires the mock control plane together: the embedded
+// state, the Apigee API on the main listener and on an HTTPS listener with
+// a locally generated CA, and the seeded organizations.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/bundle"
+	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/tlsca"
+)
+
+// Server is a control plane attached to a service.
+type Server struct {
+	Service *service.Service
+	Store   *state.Store
+	API     *apigee.API
+	// CAPath is the CA certificate clients of the HTTPS listener must trust
+	// (empty when HTTPS is disabled).
+	CAPath string
+	// AdminToken is the effective admin bearer token.
+	AdminToken string
+}
+
+// Run is the control plane's main: build the service, serve until ctx ends.
+func Run(ctx context.Context, cfg *Config) error {
+	svc, err := service.New("controlplane", cfg.Common)
+	if err != nil {
+		return err
+	}
+	if _, err := New(svc, cfg); err != nil {
+		return err
+	}
+	return svc.Run(ctx)
+}
+
+// EffectiveAdminToken resolves the admin token: config, then
+// $HYBRID_ADMIN_TOKEN, then DefaultAdminToken.
+func EffectiveAdminToken(cfg *Config) string {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken
+	}
+	if t := os.Getenv(AdminTokenEnv); t != "" {
+		return t
+	}
+	return DefaultAdminToken
+}
+
+// New attaches the control plane to svc (whose main listener is already
+// bound) and binds the HTTPS listener. The caller runs svc.
+func New(svc *service.Service, cfg *Config) (*Server, error) {
+	log := svc.Logger()
+	stateDir, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	store, err := state.Open(stateDir, nil)
+	if err != nil {
+		return nil, err
+	}
+	created, err := apigee.Seed(store, cfg.Orgs)
+	if err != nil {
+		return nil, err
+	}
+	for _, org := range created {
+		log.Info("seeded organization", zap.String("org", org))
+	}
+	s := &Server{Service: svc, Store: store, AdminToken: EffectiveAdminToken(cfg)}
+	s.API, err = apigee.New(apigee.Options{
+		Store:      store,
+		Auth:       apigee.StaticTokens{AdminToken: s.AdminToken, Tokens: cfg.Tokens},
+		Log:        log.Named("api"),
+		Limits:     bundle.Limits{MaxArchiveBytes: cfg.MaxBundleBytes},
+		Registerer: svc.Registry(),
+		Draining:   svc.Draining,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Probes and /metrics stay on the service's own routes (more specific
+	// patterns win); everything else under /v1 is the Apigee API.
+	svc.Handle("/v1/", s.API)
+	log.Info("control plane state", zap.String("stateDir", stateDir), zap.Int("tokens", len(cfg.Tokens)))
+
+	if cfg.HTTPS.Listen != "" {
+		m, err := tlsca.Ensure(filepath.Join(stateDir, "tls"), cfg.HTTPS.Hostnames, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", cfg.HTTPS.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("controlplane: listen https on %s: %w", cfg.HTTPS.Listen, err)
+		}
+		svc.AddListener("https", tls.NewListener(ln, m.TLSConfig()), s.API)
+		s.CAPath = m.CAPath
+		log.Info("HTTPS Apigee API uses a local CA; trust it with SSL_CERT_FILE",
+			zap.String("addr", ln.Addr().String()), zap.String("caFile", m.CAPath),
+			zap.String("hint", "export SSL_CERT_FILE="+m.CAPath), zap.Bool("serverCertIssued", m.Issued))
+	}
+	return s, nil
+}

@@ -1,0 +1,45 @@
+package state
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+func (s *Store) bundlePath(org string, k Kind, name string, rev int) string {
+	coll := "apis"
+	if k == KindSharedFlow {
+		coll = "sharedflows"
+	}
+	return filepath.Join(s.dir, "bundles", org, coll, name, strconv.Itoa(rev)+".zip")
+}
+
+// WriteBundle stores a revision's zip within tx; the file goes away again
+// if the mutation fails.
+func (tx *Tx) WriteBundle(org string, k Kind, name string, rev int, zip []byte) error {
+	p := tx.s.bundlePath(org, k, name, rev)
+	if err := writeFileAtomic(p, zip); err != nil {
+		return fmt.Errorf("store bundle: %w", err)
+	}
+	tx.OnRollback(func() { _ = os.Remove(p) })
+	return nil
+}
+
+// RemoveBundle deletes a revision's zip once the mutation is committed.
+func (tx *Tx) RemoveBundle(org string, k Kind, name string, rev int) {
+	p := tx.s.bundlePath(org, k, name, rev)
+	tx.OnCommit(func() {
+		_ = os.Remove(p)
+		_ = os.Remove(filepath.Dir(p)) // only succeeds once the API has no revisions left
+	})
+}
+
+// ReadBundle returns a revision's zip.
+func (s *Store) ReadBundle(org string, k Kind, name string, rev int) ([]byte, error) {
+	data, err := os.ReadFile(s.bundlePath(org, k, name, rev))
+	if err != nil {
+		return nil, fmt.Errorf("read bundle %s revision %d: %w", name, rev, err)
+	}
+	return data, nil
+}

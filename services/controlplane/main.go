@@ -1,0 +1,15 @@
+// Command controlplane is the mock Apigee control plane: it speaks the
+// public Apigee API (over HTTP and HTTPS) so real clients work against it,
+// keeps its own state under stateDir, and publishes runtime contracts to
+// the runtime plane's synchronizers.
+package main
+
+import (
+	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/server"
+)
+
+func main() {
+	cfg := server.DefaultConfig()
+	service.Main("controlplane", "HYBRID_CONTROLPLANE", &cfg, server.Run)
+}

@@ -1,0 +1,92 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
+	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/contractsync"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
+)
+
+// StatusPath is where the watcher collects this runtime's deployment status.
+const StatusPath = "/v1/runtime/status"
+
+// Run starts the message processor and blocks until ctx ends.
+func Run(ctx context.Context, cfg *Config) error {
+	svc, err := service.New("runtime", cfg.Common)
+	if err != nil {
+		return err
+	}
+	log := svc.Logger().With(zap.String("org", cfg.Org))
+	opts := engine.DefaultOptions()
+	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
+	eng := engine.New(log, opts)
+	if _, err := svc.Listen("traffic", cfg.TrafficListen, eng); err != nil {
+		return err
+	}
+
+	var compileMu sync.Mutex // one compile at a time keeps CPU use predictable
+	apply := func(c *contract.Contract) {
+		compileMu.Lock()
+		defer compileMu.Unlock()
+		env := engine.Compile(c, eng.Environment(c.Environment))
+		for _, st := range env.Status {
+			if st.State != "READY" {
+				log.Error("deployment failed", zap.String("env", c.Environment), zap.String("apiproxy", st.Name),
+					zap.String("revision", st.Revision), zap.Strings("errors", st.Errors))
+			}
+		}
+		eng.SetEnvironment(env)
+	}
+	client := &http.Client{}
+	for _, env := range cfg.Environments {
+		p := &contractsync.Poller{BaseURL: cfg.Synchronizer, Org: cfg.Org, Env: env, Wait: cfg.PollWait, Client: client, Log: log, Apply: apply}
+		svc.Go("contract "+env, p.Run)
+	}
+	// Hybrid's runtime answers its readiness probe with 500 until it has an
+	// active contract for its environment.
+	svc.ReadyWhen("ContractLoaded", func(context.Context) error {
+		for _, env := range cfg.Environments {
+			if eng.Environment(env) == nil {
+				return &service.StatusError{Code: http.StatusInternalServerError, Err: fmt.Errorf("no active contract for environment %s", env)}
+			}
+		}
+		return nil
+	})
+	svc.Handle("GET "+StatusPath, statusHandler(cfg, eng))
+	return svc.Run(ctx)
+}
+
+// statusHandler reports, per environment, the loaded contract version and
+// each deployed revision's state, in the shape the watcher forwards.
+func statusHandler(cfg *Config, eng *engine.Engine) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]cpclient.RuntimeStatus{}
+		for _, env := range eng.Environments() {
+			st := cpclient.RuntimeStatus{
+				Instance:        cfg.PodName,
+				ContractVersion: env.Version,
+				Pods:            []cpclient.PodStatus{{PodName: cfg.PodName}},
+				Deployments:     []cpclient.DeploymentStatus{},
+			}
+			for _, d := range env.Status {
+				ds := cpclient.DeploymentStatus{APIProxy: d.Name, Kind: d.Kind, Revision: d.Revision, State: d.State}
+				for _, e := range d.Errors {
+					ds.Errors = append(ds.Errors, cpclient.StatusError{Message: e})
+				}
+				st.Deployments = append(st.Deployments, ds)
+			}
+			out[env.Name] = st
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"organization": cfg.Org, "environments": out})
+	})
+}

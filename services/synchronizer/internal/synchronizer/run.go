@@ -1,0 +1,91 @@
+package synchronizer
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
+	"github.com/hybrid-emulator/hybrid/pkg/schema"
+	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
+)
+
+// Run starts the synchronizer and blocks until ctx ends.
+func Run(ctx context.Context, cfg *Config) error {
+	svc, err := service.New("synchronizer", cfg.Common)
+	if err != nil {
+		return err
+	}
+	log := svc.Logger()
+	session, err := cassandra.Connect(ctx, cfg.Cassandra)
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	if err := schema.Check(ctx, session, cfg.Org); err != nil {
+		return err
+	}
+	syncer := NewSyncer(*cfg, store.NewContracts(session), cpclient.New(cfg.ControlPlane), log)
+	if err := syncer.LoadStored(ctx); err != nil {
+		return err
+	}
+	svc.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "synchronizer_contract_downloads_total",
+		Help: "Contracts downloaded from the control plane (not found in Cassandra).",
+	}, func() float64 { return float64(syncer.Downloads()) }))
+
+	svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
+	svc.ReadyWhen("ControlPlaneErrorMonitor", func(context.Context) error { return syncer.Healthy() })
+	svc.Handle("GET /v1/runtime/organizations/{org}/environments/{env}/contract", contractHandler(cfg.Org, syncer, log))
+	for _, env := range cfg.Environments {
+		svc.Go("sync "+env, func(ctx context.Context) error { return syncer.Watch(ctx, env) })
+	}
+	return svc.Run(ctx)
+}
+
+// contractHandler serves an environment's contract to message processors.
+// With waitForChangeFrom it long-polls: 200 with the contract as soon as the
+// version differs, 304 if nothing changed within timeout.
+func contractHandler(org string, s *Syncer, log *zap.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("org") != org {
+			http.Error(w, `{"error":"organization not served by this synchronizer"}`, http.StatusNotFound)
+			return
+		}
+		have := r.URL.Query().Get("waitForChangeFrom")
+		wait := time.Duration(0)
+		if t := r.URL.Query().Get("timeout"); t != "" {
+			d, err := time.ParseDuration(t)
+			if err != nil || d < 0 || d > 5*time.Minute {
+				http.Error(w, `{"error":"timeout must be a duration up to 5m"}`, http.StatusBadRequest)
+				return
+			}
+			wait = d
+		}
+		version, body, ok, err := s.Await(r.Context(), r.PathValue("env"), have, wait)
+		switch {
+		case errors.Is(err, errUnknownEnv):
+			http.Error(w, `{"error":"environment not served by this synchronizer"}`, http.StatusNotFound)
+		case err != nil:
+			return // client went away
+		case !ok && have == "":
+			http.Error(w, `{"error":"no contract available yet"}`, http.StatusServiceUnavailable)
+		case !ok:
+			w.WriteHeader(http.StatusNotModified)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Contract-Version", version)
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			if _, err := w.Write(body); err != nil {
+				log.Debug("contract write failed", zap.Error(err))
+			}
+		}
+	})
+}

@@ -1,0 +1,225 @@
+// Package synchronizer keeps each environment's runtime contract flowing
+// from the control plane into Cassandra and on to message processors.
+package synchronizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
+)
+
+// ContractStore is the slice of the Cassandra store the synchronizer uses.
+type ContractStore interface {
+	Has(ctx context.Context, org, env, version string) (bool, error)
+	Put(ctx context.Context, c *contract.Contract, storedBy string) (bool, error)
+	Get(ctx context.Context, org, env, version string) (*contract.Contract, error)
+	Latest(ctx context.Context, org, env string) (*contract.Contract, error)
+}
+
+// ControlPlane is the slice of the control plane client the synchronizer uses.
+type ControlPlane interface {
+	ContractVersion(ctx context.Context, org, env, waitFrom string, wait time.Duration) (string, error)
+	Contract(ctx context.Context, org, env string) (*contract.Contract, error)
+}
+
+// Syncer holds the latest contract of every environment.
+type Syncer struct {
+	cfg   Config
+	store ContractStore
+	cp    ControlPlane
+	log   *zap.Logger
+
+	envs map[string]*envState
+	// consecutiveErrors counts control plane failures across environments;
+	// any success resets it.
+	consecutiveErrors atomic.Int64
+	downloads         atomic.Int64
+}
+
+type envState struct {
+	mu      sync.Mutex
+	current *contract.Contract
+	body    []byte
+	changed chan struct{} // closed and replaced on every new version
+}
+
+func NewSyncer(cfg Config, st ContractStore, cp ControlPlane, log *zap.Logger) *Syncer {
+	s := &Syncer{cfg: cfg, store: st, cp: cp, log: log, envs: map[string]*envState{}}
+	for _, env := range cfg.Environments {
+		s.envs[env] = &envState{changed: make(chan struct{})}
+	}
+	return s
+}
+
+// LoadStored serves whatever Cassandra already holds, so a synchronizer
+// restarted while the control plane is away still hands out contracts.
+func (s *Syncer) LoadStored(ctx context.Context) error {
+	for env := range s.envs {
+		c, err := s.store.Latest(ctx, s.cfg.Org, env)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.set(env, c)
+		s.log.Info("serving stored contract", zap.String("org", s.cfg.Org), zap.String("env", env), zap.String("version", c.Version))
+	}
+	return nil
+}
+
+// Watch keeps one environment's contract current until ctx ends.
+func (s *Syncer) Watch(ctx context.Context, env string) error {
+	log := s.log.With(zap.String("org", s.cfg.Org), zap.String("env", env), zap.String("action", "CONTRACT-SYNC"))
+	retry := time.Second
+	for {
+		current := s.currentVersion(env)
+		wait := time.Duration(0)
+		if s.cfg.LongPoll {
+			wait = s.cfg.LongPollWait
+		}
+		err := s.syncOnce(ctx, env, current, wait, log)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var pause time.Duration
+		switch {
+		case err != nil:
+			n := s.consecutiveErrors.Add(1)
+			log.Error("Error in connecting to control plane", zap.Error(err), zap.Int64("consecutiveErrors", n))
+			pause = retry
+			retry = min(retry*2, s.cfg.PollInterval)
+		case s.cfg.LongPoll:
+			s.consecutiveErrors.Store(0)
+			retry = time.Second
+		default:
+			s.consecutiveErrors.Store(0)
+			pause = s.cfg.PollInterval
+		}
+		if pause > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(pause):
+			}
+		}
+	}
+}
+
+func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Duration, log *zap.Logger) error {
+	version, err := s.cp.ContractVersion(ctx, s.cfg.Org, env, current, wait)
+	if err != nil {
+		return fmt.Errorf("get contract version: %w", err)
+	}
+	if version == current {
+		return nil
+	}
+	// Another synchronizer (another region) may have stored it already:
+	// then Cassandra, not the control plane, is the source.
+	have, err := s.store.Has(ctx, s.cfg.Org, env, version)
+	if err != nil {
+		return err
+	}
+	var c *contract.Contract
+	if have {
+		if c, err = s.store.Get(ctx, s.cfg.Org, env, version); err != nil {
+			return err
+		}
+		log.Info("contract already in store, not downloading", zap.String("version", version))
+	} else {
+		if c, err = s.cp.Contract(ctx, s.cfg.Org, env); err != nil {
+			return fmt.Errorf("download contract: %w", err)
+		}
+		s.downloads.Add(1)
+		if c.Organization != s.cfg.Org || c.Environment != env {
+			return fmt.Errorf("control plane sent a contract for %s/%s, want %s/%s", c.Organization, c.Environment, s.cfg.Org, env)
+		}
+		stored, err := s.store.Put(ctx, c, s.cfg.InstanceID)
+		if err != nil {
+			return err
+		}
+		if !stored {
+			// Lost the race to another synchronizer: serve the winner's copy.
+			if c, err = s.store.Get(ctx, s.cfg.Org, env, c.Version); err != nil {
+				return err
+			}
+		}
+		log.Info("stored contract", zap.String("version", c.Version), zap.Bool("firstWriter", stored), zap.Int("apiProxies", len(c.APIProxies)))
+	}
+	if c.Version > current {
+		s.set(env, c)
+	}
+	return nil
+}
+
+func (s *Syncer) set(env string, c *contract.Contract) {
+	body, err := contract.Marshal(c)
+	if err != nil {
+		return
+	}
+	st := s.envs[env]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.current, st.body = c, body
+	close(st.changed)
+	st.changed = make(chan struct{})
+}
+
+func (s *Syncer) currentVersion(env string) string {
+	st := s.envs[env]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.current == nil {
+		return ""
+	}
+	return st.current.Version
+}
+
+// errUnknownEnv is returned for environments this synchronizer does not serve.
+var errUnknownEnv = errors.New("environment not served by this synchronizer")
+
+// Await returns the environment's contract once its version differs from
+// have, or ok=false when wait elapses first.
+func (s *Syncer) Await(ctx context.Context, env, have string, wait time.Duration) (version string, body []byte, ok bool, err error) {
+	st, found := s.envs[env]
+	if !found {
+		return "", nil, false, errUnknownEnv
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		st.mu.Lock()
+		cur, b, changed := st.current, st.body, st.changed
+		st.mu.Unlock()
+		if cur != nil && cur.Version != have {
+			return cur.Version, b, true, nil
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return "", nil, false, nil
+		case <-ctx.Done():
+			return "", nil, false, ctx.Err()
+		}
+	}
+}
+
+// Healthy is the ControlPlaneErrorMonitor: it fails once the control plane
+// has failed more than MaxControlPlaneErrors times in a row.
+func (s *Syncer) Healthy() error {
+	if n := s.consecutiveErrors.Load(); n > int64(s.cfg.MaxControlPlaneErrors) {
+		return fmt.Errorf("Probe ControlPlaneErrorMonitor failed due to Error in connecting to control plane more than %d times consecutively", s.cfg.MaxControlPlaneErrors)
+	}
+	return nil
+}
+
+// Downloads counts contracts fetched from the control plane (not from the store).
+func (s *Syncer) Downloads() int64 { return s.downloads.Load() }

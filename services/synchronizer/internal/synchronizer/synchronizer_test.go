@@ -1,0 +1,176 @@
+package synchronizer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type fakeStore struct {
+	mu        sync.Mutex
+	contracts map[string]*contract.Contract // by version
+	putBy     map[string]string
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{contracts: map[string]*contract.Contract{}, putBy: map[string]string{}}
+}
+
+func (f *fakeStore) Has(_ context.Context, _, _, v string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.contracts[v]
+	return ok, nil
+}
+
+func (f *fakeStore) Put(_ context.Context, c *contract.Contract, by string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.contracts[c.Version]; ok {
+		return false, nil
+	}
+	f.contracts[c.Version], f.putBy[c.Version] = c, by
+	return true, nil
+}
+
+func (f *fakeStore) Get(_ context.Context, org, env, v string) (*contract.Contract, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.contracts[v]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("%s/%s@%s: %w", org, env, v, store.ErrNotFound)
+}
+
+func (f *fakeStore) Latest(_ context.Context, org, env string) (*contract.Contract, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var best *contract.Contract
+	for _, c := range f.contracts {
+		if best == nil || c.Version > best.Version {
+			best = c
+		}
+	}
+	if best == nil {
+		return nil, store.ErrNotFound
+	}
+	return best, nil
+}
+
+type fakeCP struct {
+	mu        sync.Mutex
+	current   *contract.Contract
+	downloads int
+	err       error
+}
+
+func (f *fakeCP) ContractVersion(context.Context, string, string, string, time.Duration) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return "", f.err
+	}
+	return f.current.Version, nil
+}
+
+func (f *fakeCP) Contract(context.Context, string, string) (*contract.Contract, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.downloads++
+	return f.current, nil
+}
+
+func testContract(version string) *contract.Contract {
+	return &contract.Contract{Organization: "o", Environment: "test", Version: version}
+}
+
+func newTestSyncer(t *testing.T, st ContractStore, cp ControlPlane) *Syncer {
+	cfg := DefaultConfig()
+	cfg.Org, cfg.Environments, cfg.InstanceID = "o", []string{"test"}, "sync-a"
+	return NewSyncer(cfg, st, cp, zaptest.NewLogger(t))
+}
+
+func TestSyncOnce(t *testing.T) {
+	const v1, v2 = "20261122.100000.000", "20261122.100001.000"
+	tests := []struct {
+		name          string
+		stored        []string // versions already in Cassandra (another synchronizer's)
+		cpVersion     string
+		wantDownloads int
+		wantVersion   string
+	}{
+		{name: "new version is downloaded and stored", cpVersion: v1, wantDownloads: 1, wantVersion: v1},
+		{name: "version another synchronizer stored is read from the store", stored: []string{v1}, cpVersion: v1, wantDownloads: 0, wantVersion: v1},
+		{name: "newer version is downloaded even if older is stored", stored: []string{v1}, cpVersion: v2, wantDownloads: 1, wantVersion: v2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			for _, v := range tt.stored {
+				_, err := st.Put(context.Background(), testContract(v), "sync-b")
+				require.NoError(t, err)
+			}
+			cp := &fakeCP{current: testContract(tt.cpVersion)}
+			s := newTestSyncer(t, st, cp)
+			require.NoError(t, s.syncOnce(context.Background(), "test", "", 0, zaptest.NewLogger(t)))
+			require.Equal(t, tt.wantDownloads, cp.downloads)
+			version, body, ok, err := s.Await(context.Background(), "test", "", time.Second)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, tt.wantVersion, version)
+			c, err := contract.Unmarshal(body)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantVersion, c.Version)
+		})
+	}
+}
+
+func TestLoadStoredServesWithoutControlPlane(t *testing.T) {
+	st := newFakeStore()
+	_, err := st.Put(context.Background(), testContract("20261122.100000.000"), "earlier-run")
+	require.NoError(t, err)
+	s := newTestSyncer(t, st, &fakeCP{err: fmt.Errorf("connection refused")})
+	require.NoError(t, s.LoadStored(context.Background()))
+	version, _, ok, err := s.Await(context.Background(), "test", "", 0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "20261122.100000.000", version)
+}
+
+func TestAwaitWakesOnNewVersion(t *testing.T) {
+	s := newTestSyncer(t, newFakeStore(), &fakeCP{})
+	s.set("test", testContract("20261122.100000.000"))
+	got := make(chan string, 1)
+	go func() {
+		v, _, _, _ := s.Await(context.Background(), "test", "20261122.100000.000", time.Minute)
+		got <- v
+	}()
+	s.set("test", testContract("20261122.100001.000"))
+	require.Equal(t, "20261122.100001.000", <-got)
+
+	_, _, ok, err := s.Await(context.Background(), "test", "20261122.100001.000", time.Millisecond)
+	require.NoError(t, err)
+	require.False(t, ok, "no change within the wait must report not-modified")
+	_, _, _, err = s.Await(context.Background(), "prod", "", 0)
+	require.ErrorIs(t, err, errUnknownEnv)
+}
+
+func TestControlPlaneErrorMonitor(t *testing.T) {
+	s := newTestSyncer(t, newFakeStore(), &fakeCP{})
+	for i := 0; i <= s.cfg.MaxControlPlaneErrors; i++ {
+		require.NoError(t, s.Healthy())
+		s.consecutiveErrors.Add(1)
+	}
+	require.ErrorContains(t, s.Healthy(), "Error in connecting to control plane more than 5 times consecutively")
+}
