@@ -25,10 +25,10 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	log := svc.Logger().With(zap.String("org", cfg.Org))
+	log := svc.Logger()
 	opts := engine.DefaultOptions()
 	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
-	eng := engine.New(log, opts)
+	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
 	if _, err := svc.Listen("traffic", cfg.TrafficListen, eng); err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg *Config) error {
 		env := engine.Compile(c, eng.Environment(c.Environment))
 		for _, st := range env.Status {
 			if st.State != "READY" {
-				log.Error("deployment failed", zap.String("env", c.Environment), zap.String("apiproxy", st.Name),
+				log.Error("deployment failed", zap.String("org", c.Organization), zap.String("env", c.Environment), zap.String("apiproxy", st.Name),
 					zap.String("revision", st.Revision), zap.Strings("errors", st.Errors))
 			}
 		}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stretchr/testify/require"
+)
+
+// docker-compose.yaml cannot be run here (no Docker engine), so it is
+// checked the way compose itself loads it, and every service's command is
+// fed to the real binary to prove each flag exists.
+func TestComposeFile(t *testing.T) {
+	t.Parallel()
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(h.Root, "docker-compose.yaml")},
+		cli.WithWorkingDirectory(h.Root), cli.WithEnv([]string{"HYBRID_ADMIN_TOKEN=t"}))
+	require.NoError(t, err)
+	project, err := opts.LoadProject(context.Background())
+	require.NoError(t, err)
+
+	for _, want := range []string{"cassandra", "schema", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent"} {
+		_, err := project.GetService(want)
+		require.NoError(t, err, "compose must define %s", want)
+	}
+	for name, svc := range project.Services {
+		t.Run(name, func(t *testing.T) {
+			for _, p := range svc.Ports {
+				require.Equal(t, "127.0.0.1", p.HostIP, "published ports bind loopback only")
+			}
+			for dep, d := range svc.DependsOn {
+				want := types.ServiceConditionHealthy
+				if dep == "schema" {
+					want = types.ServiceConditionCompletedSuccessfully
+				}
+				require.Equal(t, want, d.Condition, "%s waits on %s", name, dep)
+			}
+			if name == "schema" {
+				return
+			}
+			require.NotNil(t, svc.HealthCheck, "%s needs a healthcheck", name)
+			if name == "cassandra" {
+				return
+			}
+			binary := svc.Build.Args["SERVICE"]
+			require.NotNil(t, binary)
+			// Main exits 0 on --help only if every earlier flag parsed.
+			out, err := exec.Command(filepath.Join(h.BinDir, *binary), append(svc.Command, "--help")...).CombinedOutput()
+			require.NoError(t, err, "%s %s: %s", *binary, strings.Join(svc.Command, " "), out)
+			hc := svc.HealthCheck.Test
+			require.Equal(t, "hybridctl", hc[1])
+			out, err = exec.Command(filepath.Join(h.BinDir, "hybridctl"), append(hc[2:], "--wait", "0s")...).CombinedOutput()
+			var exitErr *exec.ExitError
+			require.ErrorAs(t, err, &exitErr, "nothing listens in the test, so the healthcheck reports not ready: %s", out)
+			require.Equal(t, 1, exitErr.ExitCode(), "healthcheck flags must parse: %s", out)
+		})
+	}
+	schema, err := project.GetService("schema")
+	require.NoError(t, err)
+	require.Equal(t, []string{"schema", "apply"}, []string(schema.Command[:2]))
+}
