@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func probeServer(t *testing.T, code int, body string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/v1/probes/ready", r.URL.Path)
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestStatus(t *testing.T) {
+	ready := probeServer(t, 200, `{"status":"ready"}`)
+	notReady := probeServer(t, 500, `{"status":"not ready","failureMessages":["Probe ContractLoaded failed: no active contract for environment test"]}`)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string
+	}{
+		{"all ready", []string{"status", "--only", "runtime,mart", "--endpoints", "runtime=" + ready + ",mart=" + ready}, 0, []string{"runtime", "mart", "true"}},
+		{"one not ready", []string{"status", "--only", "runtime,mart", "--endpoints", "runtime=" + notReady + ",mart=" + ready}, 1, []string{"no active contract for environment test"}},
+		{"one unreachable", []string{"status", "--only", "udca", "--endpoints", "udca=http://127.0.0.1:1"}, 1, []string{"unreachable"}},
+		{"json", []string{"status", "--json", "--only", "mart", "--endpoints", "mart=" + ready}, 0, []string{`"ready": true`}},
+		{"unknown service", []string{"status", "--only", "nope"}, 1, nil},
+		{"bad endpoints", []string{"status", "--endpoints", "nourl"}, 1, nil},
+		{"unknown command", []string{"frobnicate"}, 2, nil},
+		{"schema usage", []string{"schema"}, 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errOut)
+			require.Equal(t, tt.wantCode, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+			for _, want := range tt.wantOut {
+				require.Contains(t, out.String(), want)
+			}
+		})
+	}
+}
+
+func TestParseReplication(t *testing.T) {
+	rf, err := parseReplication("dc1:3, dc2:1")
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"dc1": 3, "dc2": 1}, rf)
+	for _, bad := range []string{"dc1", "dc1:zero", "dc1:0"} {
+		_, err := parseReplication(bad)
+		require.Error(t, err, bad)
+	}
+}
