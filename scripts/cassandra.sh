@@ -330,7 +330,7 @@ jvm_args() {
   jamm="$(compgen -G "${LIB_DIR}/jamm-*.jar" | head -n 1)" || true
   [[ -n "$jamm" ]] || die "no jamm-*.jar in ${LIB_DIR}; delete ${CACHE_ROOT}/${VERSION} and run: $0 fetch"
   JVM_ARGS=(
-    -Xms512m -Xmx1g
+    -Xms1g -Xmx2g
     -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=300
     -XX:+PerfDisableSharedMem -XX:+ExitOnOutOfMemoryError
     -Djava.net.preferIPv4Stack=true

@@ -137,6 +137,14 @@ func (h *Harness) NewOrg(tb testing.TB) string {
 	if err != nil {
 		tb.Fatalf("schema for %s: %v", org, err)
 	}
+	// Registered before the cluster's processes, so it runs after they stop.
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := schema.Drop(ctx, h.session, org); err != nil {
+			tb.Errorf("drop %s: %v", org, err)
+		}
+	})
 	return org
 }
 

@@ -51,15 +51,17 @@ func Connect(ctx context.Context, cfg Config) (*gocql.Session, error) {
 	cluster.Consistency = gocql.LocalQuorum
 	cluster.SerialConsistency = gocql.LocalSerial
 	cluster.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: cfg.Retries, Min: 50 * time.Millisecond, Max: time.Second}
-	if cfg.LocalDC != "" {
-		cluster.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.LocalDC))
-	}
 	if cfg.Username != "" {
 		cluster.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
 	}
 	deadline := time.Now().Add(cfg.StartupWait)
 	backoff := 200 * time.Millisecond
 	for {
+		// A host selection policy belongs to one session; gocql refuses to
+		// reuse one after a failed attempt, so each attempt gets its own.
+		if cfg.LocalDC != "" {
+			cluster.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.LocalDC))
+		}
 		session, err := cluster.CreateSession()
 		if err == nil {
 			return session, nil

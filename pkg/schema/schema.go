@@ -239,3 +239,34 @@ func Check(ctx context.Context, s *gocql.Session, org string) error {
 	}
 	return nil
 }
+
+// Drop removes an org's keyspaces and its migration records: the inverse of
+// Apply for one org. Tests use it so that the orgs they create do not pile
+// up in a shared Cassandra.
+func Drop(ctx context.Context, s *gocql.Session, org string) error {
+	ms, err := Migrations("org")
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		stmts, err := m.Statements(org, nil)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range stmts {
+			fields := strings.Fields(stmt)
+			// "CREATE KEYSPACE IF NOT EXISTS <name> …"
+			if len(fields) > 5 && strings.EqualFold(fields[1], "KEYSPACE") && !seen[fields[5]] {
+				seen[fields[5]] = true
+				if err := s.Query("DROP KEYSPACE IF EXISTS " + fields[5]).ExecContext(ctx); err != nil {
+					return fmt.Errorf("schema: drop %s: %w", fields[5], err)
+				}
+			}
+		}
+	}
+	if err := s.Query(`DELETE FROM hybrid_system.schema_migrations WHERE keyspace_name = ?`, "org:"+org).ExecContext(ctx); err != nil {
+		return fmt.Errorf("schema: forget migrations of %s: %w", org, err)
+	}
+	return nil
+}

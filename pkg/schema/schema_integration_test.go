@@ -36,6 +36,13 @@ func TestApplyIsIdempotent(t *testing.T) {
 	var ks string
 	require.NoError(t, s.Query(`SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?`,
 		cassandra.Keyspace("rtc", org)).ScanContext(ctx, &ks))
+
+	require.NoError(t, schema.Drop(ctx, s, org))
+	require.Error(t, schema.Check(ctx, s, org), "dropped")
+	var n2 int
+	require.NoError(t, s.Query(`SELECT count(*) FROM system_schema.keyspaces WHERE keyspace_name IN ?`,
+		[]string{cassandra.Keyspace("rtc", org), cassandra.Keyspace("kms", org), cassandra.Keyspace("kvm", org)}).ScanContext(ctx, &n2))
+	require.Zero(t, n2)
 }
 
 // While another job holds the lease, Apply refuses (or waits, if asked).
@@ -59,7 +66,7 @@ func TestApplyHonoursTheLease(t *testing.T) {
 	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}}, log)
 	require.ErrorIs(t, err, schema.ErrLocked)
 
-	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
 	defer cancelShort()
 	_, err = schema.Apply(short, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, log)
 	require.ErrorIs(t, err, schema.ErrLocked)

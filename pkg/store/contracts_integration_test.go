@@ -9,24 +9,20 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra/cassandratest"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
-	"github.com/hybrid-emulator/hybrid/pkg/schema"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
 func TestContractsFirstWriterWins(t *testing.T) {
 	s := cassandratest.Session(t)
-	org := cassandratest.Org(t)
+	org := cassandratest.NewOrg(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, zaptest.NewLogger(t))
-	require.NoError(t, err)
 	st := store.NewContracts(s)
 
-	_, err = st.Latest(ctx, org, "test")
+	_, err := st.Latest(ctx, org, "test")
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	c1 := &contract.Contract{Organization: org, Environment: "test", Version: "20261122.100000.000"}

@@ -15,7 +15,10 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"go.uber.org/zap"
+
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/schema"
 )
 
 // Config returns the Cassandra configuration for tests.
@@ -52,4 +55,25 @@ func Org(tb testing.TB) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "it-" + hex.EncodeToString(b)
+}
+
+// NewOrg returns a unique organization with its schema applied; its
+// keyspaces are dropped when the test ends, so a long test run does not
+// fill Cassandra's heap with tables.
+func NewOrg(tb testing.TB, s *gocql.Session) string {
+	tb.Helper()
+	org := Org(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, zap.NewNop()); err != nil {
+		tb.Fatalf("schema for %s: %v", org, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := schema.Drop(ctx, s, org); err != nil {
+			tb.Errorf("drop %s: %v", org, err)
+		}
+	})
+	return org
 }
