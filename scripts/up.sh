@@ -46,16 +46,26 @@ wait_ready() {
   fi
 }
 
+# MART answers only callers that know this secret: the Connect agent, and the
+# control plane when Apigee Connect is switched off (features.mart.connect.enabled).
+secret_file="$run/mart-secret"
+[[ -s "$secret_file" ]] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret_file")
+mart_secret="$(cat "$secret_file")"
+# Service account key files the control plane's emulated IAM writes for the org's project.
+keys="$run/controlplane/service-accounts"
+
 common=(--org "$org" --environments "$env")
-start controlplane --stateDir "$run/controlplane"
+start mart --org "$org" --auth.sharedSecret "$mart_secret"
+start controlplane --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845 --mart.sharedSecret "$mart_secret"
 wait_ready controlplane
-start synchronizer "${common[@]}"
+start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json"
 wait_ready synchronizer
 start runtime "${common[@]}"
-start mart --org "$org"
-start udca --org "$org" --dataDir "$run/udca"
-start watcher "${common[@]}"
-start connect-agent
+start udca --org "$org" --dataDir "$run/udca" --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
+start watcher "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-watcher.json"
+wait_ready mart
+start connect-agent --project "projects/$org" --serviceAccountPath "$keys/$org-apigee-mart.json" --martSecret "$mart_secret" \
+  --clusterName local --clusterRegion local
 
 "$bin/hybridctl" status --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }
 
@@ -64,15 +74,17 @@ cat <<MSG
 
 The local hybrid runtime plane is up.
   Apigee API (control plane)   http://127.0.0.1:8080/v1   and https://127.0.0.1:8082/v1
+  Apigee Connect (gRPC)        127.0.0.1:8081
   API traffic (runtime)        http://127.0.0.1:8998
   Runtime admin / probes       http://127.0.0.1:8843
   Synchronizer                 http://127.0.0.1:8844
-  MART                         http://127.0.0.1:8845
+  MART (Connect agent only)    http://127.0.0.1:8845
   UDCA                         http://127.0.0.1:8846
   Watcher                      http://127.0.0.1:8847
   Connect agent (metrics)      http://127.0.0.1:7070
   Cassandra (CQL)              127.0.0.1:9042
 Organization "$org", environment "$env"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
 Trust the control plane's CA for HTTPS clients: export SSL_CERT_FILE=$ca
+Service account key files (emulated IAM): $keys
 Logs: $run/logs   Stop everything: make down
 MSG

@@ -39,12 +39,23 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
 	c := &Cluster{h: h, Org: h.NewOrg(tb), Env: "test", StateDir: tb.TempDir()}
 	seed := filepath.Join(tb.TempDir(), "controlplane.yaml")
-	yaml := fmt.Sprintf("orgs:\n  - name: %s\n    projectId: %s\n    environments: [%s]\n", c.Org, c.Org, c.Env)
+	// Apigee Connect is on, as for new hybrid installations since 1.3.0.
+	yaml := fmt.Sprintf("orgs:\n  - name: %s\n    projectId: %s\n    environments: [%s]\n"+
+		"    properties:\n      features.hybrid.enabled: \"true\"\n      features.mart.connect.enabled: \"true\"\n", c.Org, c.Org, c.Env)
 	if err := os.WriteFile(seed, []byte(yaml), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	c.ControlPlane = h.Start(tb, "controlplane", "--config", seed, "--stateDir", c.StateDir,
-		"--listen", "127.0.0.1:0", "--https.listen", "127.0.0.1:0")
+	cpArgs := []string{"--config", seed, "--stateDir", c.StateDir,
+		"--listen", "127.0.0.1:0", "--https.listen", "127.0.0.1:0", "--grpc.listen", "127.0.0.1:0",
+		"--mart.sharedSecret", MARTSecret}
+	if opts.All {
+		// MART needs only Cassandra; starting it first lets the control plane
+		// know its address for the Connect-off (hostAlias) path.
+		c.MART = h.Start(tb, "mart", "--org", c.Org, "--listen", "127.0.0.1:0", "--auth.sharedSecret", MARTSecret,
+			"--cassandra.hosts", h.CassandraHost, "--cassandra.port", strconv.Itoa(h.CassandraPort))
+		cpArgs = append(cpArgs, "--mart.hostAlias", c.MART.URL("main"))
+	}
+	c.ControlPlane = h.Start(tb, "controlplane", cpArgs...)
 	c.ControlPlane.WaitReady(tb, readyTimeout)
 
 	c.Synchronizer = c.StartSynchronizer(tb, "127.0.0.1:0")
@@ -55,15 +66,13 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 		"--listen", "127.0.0.1:0",
 		"--runtimes", c.Runtime.URL("main"),
 		"--controlPlane.url", c.ControlPlane.URL("main"),
-		"--controlPlane.token", AdminToken,
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-watcher"),
 		"--interval", "100ms")...)
 	c.Watcher.WaitReady(tb, readyTimeout)
 	if opts.All {
-		c.MART = h.Start(tb, "mart", "--org", c.Org, "--listen", "127.0.0.1:0",
-			"--cassandra.hosts", h.CassandraHost, "--cassandra.port", strconv.Itoa(h.CassandraPort))
 		c.UDCA = h.Start(tb, "udca", "--org", c.Org, "--listen", "127.0.0.1:0", "--dataDir", tb.TempDir(),
-			"--controlPlane.url", c.ControlPlane.URL("main"), "--controlPlane.token", AdminToken)
-		c.ConnectAgent = h.Start(tb, "connect-agent", "--listen", "127.0.0.1:0", "--targetServer", c.MART.URL("main"))
+			"--controlPlane.url", c.ControlPlane.URL("main"), "--controlPlane.serviceAccountPath", c.KeyFile("apigee-udca"))
+		c.ConnectAgent = c.StartConnectAgent(tb, c.KeyFile("apigee-mart"))
 		for _, p := range []*Process{c.MART, c.UDCA, c.ConnectAgent} {
 			p.WaitReady(tb, readyTimeout)
 		}
@@ -84,11 +93,36 @@ func (c *Cluster) StartSynchronizer(tb testing.TB, addr string) *Process {
 	p := c.h.Start(tb, "synchronizer", c.orgArgs(
 		"--listen", addr,
 		"--controlPlane.url", c.ControlPlane.URL("main"),
-		"--controlPlane.token", AdminToken,
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer"),
 		"--cassandra.hosts", c.h.CassandraHost,
 		"--cassandra.port", strconv.Itoa(c.h.CassandraPort))...)
 	p.WaitLive(tb, readyTimeout)
 	return p
+}
+
+// KeyFile is the key file the control plane's emulated IAM wrote for one of
+// the org project's seeded service accounts (apigee-synchronizer,
+// apigee-watcher, apigee-udca, apigee-mart, apigee-runtime, apigee-org-admin).
+func (c *Cluster) KeyFile(account string) string {
+	return filepath.Join(c.StateDir, "service-accounts", c.Org+"-"+account+".json")
+}
+
+// StartConnectAgent starts an Apigee Connect agent for the org's project,
+// authenticating with keyFile, carrying requests to the cluster's MART.
+func (c *Cluster) StartConnectAgent(tb testing.TB, keyFile string, extra ...string) *Process {
+	tb.Helper()
+	return c.h.Start(tb, "connect-agent", c.connectAgentArgs(keyFile, extra...)...)
+}
+
+func (c *Cluster) connectAgentArgs(keyFile string, extra ...string) []string {
+	return append([]string{"--listen", "127.0.0.1:0", "--targetServer", c.MART.URL("main"), "--martSecret", MARTSecret,
+		"--serverAddr", c.ControlPlane.Addr("grpc"), "--project", "projects/" + c.Org,
+		"--clusterName", "e2e-cluster", "--clusterRegion", "local", "--serviceAccountPath", keyFile}, extra...)
+}
+
+// ConnectAgentArgs are the flags StartConnectAgent uses (for StartNoWait).
+func (c *Cluster) ConnectAgentArgs(keyFile string, extra ...string) []string {
+	return c.connectAgentArgs(keyFile, extra...)
 }
 
 // StartRuntime starts a message processor fed by the cluster's synchronizer.

@@ -37,6 +37,10 @@ var Binaries = []string{"controlplane", "synchronizer", "runtime", "mart", "udca
 // AdminToken is the control plane admin token the harness configures.
 const AdminToken = "e2e-admin-token"
 
+// MARTSecret is the shared secret between MART and its callers (the
+// Connect agent, and the control plane when Connect is off).
+const MARTSecret = "e2e-mart-secret"
+
 // Harness owns the built binaries and the Cassandra session.
 type Harness struct {
 	Root          string // repository root

@@ -21,12 +21,35 @@ type Contract struct {
 	Version      string `json:"version"`
 	// Hostnames are those of the environment groups the environment is
 	// attached to; the message processor routes requests by Host with them.
-	Hostnames     []string          `json:"hostnames,omitempty"`
-	APIProxies    []Deployment      `json:"apiProxies,omitempty"`
-	SharedFlows   []Deployment      `json:"sharedFlows,omitempty"`
-	FlowHooks     map[string]string `json:"flowHooks,omitempty"`
-	TargetServers []TargetServer    `json:"targetServers,omitempty"`
-	Properties    map[string]string `json:"properties,omitempty"`
+	Hostnames   []string     `json:"hostnames,omitempty"`
+	APIProxies  []Deployment `json:"apiProxies,omitempty"`
+	SharedFlows []Deployment `json:"sharedFlows,omitempty"`
+	// FlowHooks maps a flow hook point (PreProxyFlowHook, PreTargetFlowHook,
+	// PostTargetFlowHook, PostProxyFlowHook) to the shared flow attached
+	// to it.
+	FlowHooks map[string]string `json:"flowHooks,omitempty"`
+	// FlowHookContinueOnError holds each attached hook's continueOnError;
+	// a point missing here defaults to true, as in Apigee.
+	FlowHookContinueOnError map[string]bool `json:"flowHookContinueOnError,omitempty"`
+	TargetServers           []TargetServer  `json:"targetServers,omitempty"`
+	// Keystores are the environment's keystores and truststores, which
+	// target SSLInfo references by name.
+	Keystores  []Keystore        `json:"keystores,omitempty"`
+	Properties map[string]string `json:"properties,omitempty"`
+}
+
+// Keystore is an environment keystore or truststore with its aliases.
+type Keystore struct {
+	Name    string          `json:"name"`
+	Aliases []KeystoreAlias `json:"aliases,omitempty"`
+}
+
+// KeystoreAlias is one alias: a certificate chain (PEM) and, for a
+// keystore, its private key (PEM).
+type KeystoreAlias struct {
+	Name    string `json:"name"`
+	CertPEM string `json:"certPem"`
+	KeyPEM  string `json:"keyPem,omitempty"`
 }
 
 // Deployment is one deployed proxy or shared flow revision, bundle included.
@@ -39,11 +62,33 @@ type Deployment struct {
 
 // TargetServer mirrors the Apigee TargetServer resource.
 type TargetServer struct {
-	Name      string `json:"name"`
-	Host      string `json:"host"`
-	Port      int    `json:"port"`
-	IsEnabled bool   `json:"isEnabled"`
-	Protocol  string `json:"protocol,omitempty"`
+	Name      string   `json:"name"`
+	Host      string   `json:"host"`
+	Port      int      `json:"port"`
+	IsEnabled bool     `json:"isEnabled"`
+	Protocol  string   `json:"protocol,omitempty"`
+	SSLInfo   *SSLInfo `json:"sSLInfo,omitempty"`
+}
+
+// SSLInfo mirrors Apigee's TLS settings of a target server (JSON names as
+// in the Apigee API, including its "sSLInfo" spelling on TargetServer).
+type SSLInfo struct {
+	Enabled                bool        `json:"enabled"`
+	ClientAuthEnabled      bool        `json:"clientAuthEnabled,omitempty"`
+	Keystore               string      `json:"keyStore,omitempty"`
+	KeyAlias               string      `json:"keyAlias,omitempty"`
+	Truststore             string      `json:"trustStore,omitempty"`
+	IgnoreValidationErrors bool        `json:"ignoreValidationErrors,omitempty"`
+	Protocols              []string    `json:"protocols,omitempty"`
+	Ciphers                []string    `json:"ciphers,omitempty"`
+	CommonName             *CommonName `json:"commonName,omitempty"`
+	Enforce                bool        `json:"enforce,omitempty"`
+}
+
+// CommonName is the expected certificate name of a TLS target.
+type CommonName struct {
+	Value         string `json:"value,omitempty"`
+	WildcardMatch bool   `json:"wildcardMatch,omitempty"`
 }
 
 // NextVersion returns a version for now that sorts after prev, so that two

@@ -17,13 +17,17 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/pkg/gcpauth"
 )
 
 // Config is the `controlPlane` block of a runtime service's configuration.
 type Config struct {
-	URL     string        `yaml:"url" usage:"control plane base URL"`
-	Token   string        `yaml:"token" usage:"bearer token for the control plane"`
-	Timeout time.Duration `yaml:"timeout" usage:"timeout of one control plane call (long-polls add their wait)"`
+	URL   string `yaml:"url" usage:"control plane base URL"`
+	Token string `yaml:"token" usage:"static bearer token (used when no serviceAccountPath is set)"`
+	// ServiceAccountPath is the service account key file hybrid pods
+	// authenticate with; tokens are minted at its token_uri and refreshed.
+	ServiceAccountPath string        `yaml:"serviceAccountPath" usage:"service account key file (JSON) to authenticate with"`
+	Timeout            time.Duration `yaml:"timeout" usage:"timeout of one control plane call (long-polls add their wait)"`
 }
 
 // DefaultConfig points at the local mock control plane.
@@ -48,8 +52,25 @@ type Client struct {
 	http *http.Client
 }
 
+// New returns a client that sends the configured static token.
 func New(cfg Config) *Client {
 	return &Client{cfg: cfg, http: &http.Client{}}
+}
+
+// Dial returns a client authenticating as configured: with the service
+// account key file when one is set (tokens from its token_uri, as
+// Google's auth libraries do), else with the static token. ctx bounds the
+// token source's lifetime.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.ServiceAccountPath == "" {
+		return New(cfg), nil
+	}
+	ts, err := gcpauth.TokenSourceFromFile(ctx, cfg.ServiceAccountPath, gcpauth.CloudPlatformScope)
+	if err != nil {
+		return nil, fmt.Errorf("control plane credentials: %w", err)
+	}
+	cfg.Token = ""
+	return &Client{cfg: cfg, http: gcpauth.HTTPClient(ts, nil)}, nil
 }
 
 func envPath(org, env string) string {
@@ -144,7 +165,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in a
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

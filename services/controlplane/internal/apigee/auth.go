@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 )
 
 // Principal is who is calling.
@@ -15,11 +16,15 @@ type Principal struct {
 	Name string
 	// Admin principals may do anything.
 	Admin bool
+	// Member is the caller's IAM member ("serviceAccount:…", "user:…");
+	// empty for admin principals.
+	Member string
 }
 
-// Authenticator identifies the caller of an Apigee API request. A later
-// emulated IAM replaces the static tokens with minted JWTs; it returns an
-// *apierr.Error (UNAUTHENTICATED) when the credentials are missing or wrong.
+// Authenticator identifies the caller of an Apigee API request. It returns
+// an *apierr.Error (UNAUTHENTICATED) when the credentials are missing or
+// wrong. IAMAuth is the control plane's; StaticTokens serves tests and
+// tools that need no IAM.
 type Authenticator interface {
 	Authenticate(r *http.Request) (Principal, error)
 }
@@ -34,9 +39,33 @@ type Authorizer interface {
 
 // Messages Google's front end answers with.
 const (
-	MsgMissingCredential = "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
-	MsgInvalidCredential = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
+	MsgMissingCredential = iam.MsgMissingCredential
+	MsgInvalidCredential = iam.MsgInvalidCredential
 )
+
+// IAMAuth authenticates callers with the emulated IAM (the admin token,
+// static tokens, access tokens minted by its token endpoint, self-signed
+// service-account JWTs) and authorizes every route against the project
+// policy of the org it touches, writing one audit entry per decision.
+type IAMAuth struct{ IAM *iam.IAM }
+
+// Authenticate implements Authenticator.
+func (a IAMAuth) Authenticate(r *http.Request) (Principal, error) {
+	p, err := a.IAM.Authenticate(r)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Name: p.Name, Admin: p.Admin, Member: p.Member}, nil
+}
+
+// Authorize implements Authorizer: a refusal is Google's 403
+// PERMISSION_DENIED ("Permission 'apigee.proxies.create' denied on
+// resource '//apigee.googleapis.com/organizations/hybrid' (or it may not
+// exist).").
+func (a IAMAuth) Authorize(ctx context.Context, p Principal, permission, resource string) error {
+	return a.IAM.Enforce(ctx, iam.Principal{Member: p.Member, Admin: p.Admin, Name: p.Name},
+		iam.Call{Permission: permission, Resource: resource})
+}
 
 // StaticTokens authenticates bearer tokens against a fixed table: the admin
 // token and per-service tokens (token → principal name).
@@ -73,8 +102,8 @@ func BearerToken(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
-// AllowAll lets every authenticated principal do everything (v1: roles
-// arrive with the emulated IAM).
+// AllowAll lets every authenticated principal do everything (for tests
+// and tools that run the API without IAM).
 type AllowAll struct{}
 
 // Authorize implements Authorizer.

@@ -35,6 +35,17 @@ func (a *API) routes() {
 	h("GET "+o+"/deployments", "apigee.deployments.list", a.listOrgDeployments)
 	h("GET "+o+"/environments/{env}/deployments", "apigee.deployments.list", a.listEnvDeployments)
 
+	// Environment runtime configuration: flow hooks and target servers.
+	h("GET "+o+"/environments/{env}/flowhooks", "apigee.flowhooks.list", a.listFlowHooks)
+	h("GET "+o+"/environments/{env}/flowhooks/{point}", "apigee.flowhooks.getSharedFlow", a.getFlowHook)
+	h("PUT "+o+"/environments/{env}/flowhooks/{point}", "apigee.flowhooks.attachSharedFlowToFlowHook", a.attachFlowHook)
+	h("DELETE "+o+"/environments/{env}/flowhooks/{point}", "apigee.flowhooks.detachSharedFlowFromFlowHook", a.detachFlowHook)
+	h("GET "+o+"/environments/{env}/targetservers", "apigee.targetservers.list", a.listTargetServers)
+	h("POST "+o+"/environments/{env}/targetservers", "apigee.targetservers.create", a.createTargetServer)
+	h("GET "+o+"/environments/{env}/targetservers/{ts}", "apigee.targetservers.get", a.getTargetServer)
+	h("PUT "+o+"/environments/{env}/targetservers/{ts}", "apigee.targetservers.update", a.updateTargetServer)
+	h("DELETE "+o+"/environments/{env}/targetservers/{ts}", "apigee.targetservers.delete", a.deleteTargetServer)
+
 	for _, c := range []collection{proxies, sharedFlows} {
 		perm := "apigee.proxies"
 		deployPerm := "apigee.deployments"
@@ -69,3 +80,52 @@ func (a *API) routes() {
 
 // Handler returns the API as an http.Handler.
 func (a *API) Handler() http.Handler { return a }
+
+// MountMART serves the MART paths — developers (with their apps and keys),
+// apps, API products, and key value maps at org, environment and API proxy
+// scope — with h, which forwards them to MART over Apigee Connect or to
+// mart.hostAlias (internal/martproxy). Each route is still authenticated
+// and authorized here like every other.
+func (a *API) MountMART(h http.Handler) {
+	const o = "/v1/organizations/{org}"
+	fwd := func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+	collection := func(path, perm string) {
+		a.handle("GET "+path, perm+".list", fwd)
+		a.handle("POST "+path, perm+".create", fwd)
+	}
+	// Items take POST too: ?action=approve|revoke|active|inactive, keys,
+	// attributes.
+	item := func(path, perm string) {
+		a.handle("GET "+path, perm+".get", fwd)
+		a.handle("PUT "+path, perm+".update", fwd)
+		a.handle("POST "+path, perm+".update", fwd)
+		a.handle("DELETE "+path, perm+".delete", fwd)
+	}
+	collection(o+"/developers", "apigee.developers")
+	item(o+"/developers/{developer}", "apigee.developers")
+	item(o+"/developers/{developer}/attributes", "apigee.developers")
+	item(o+"/developers/{developer}/attributes/{rest...}", "apigee.developers")
+	collection(o+"/developers/{developer}/apps", "apigee.developerapps")
+	item(o+"/developers/{developer}/apps/{rest...}", "apigee.developerapps")
+	a.handle("GET "+o+"/apps", "apigee.apps.list", fwd)
+	a.handle("GET "+o+"/apps/{app}", "apigee.apps.get", fwd)
+	collection(o+"/apiproducts", "apigee.apiproducts")
+	item(o+"/apiproducts/{rest...}", "apigee.apiproducts")
+	for _, base := range []string{o, o + "/environments/{env}", o + "/apis/{api}"} {
+		collection(base+"/keyvaluemaps", "apigee.keyvaluemaps")
+		item(base+"/keyvaluemaps/{map}", "apigee.keyvaluemaps")
+		collection(base+"/keyvaluemaps/{map}/entries", "apigee.keyvaluemapentries")
+		item(base+"/keyvaluemaps/{map}/entries/{rest...}", "apigee.keyvaluemapentries")
+	}
+}
+
+// MountConnections serves Apigee Connect's REST ListConnections
+// (GET /v1/projects/{project}/endpoints/{endpoint}/connections) with h.
+// Callers are authenticated here; h checks apigeeconnect.connections.list
+// itself with the Connect service's Authorizer, which also audits it.
+func (a *API) MountConnections(h http.Handler) {
+	a.mux.Handle("GET /v1/projects/{project}/endpoints/{endpoint}/connections", h)
+}

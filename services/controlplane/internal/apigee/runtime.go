@@ -219,6 +219,7 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 				c.Properties[p.Name] = p.Value
 			}
 		}
+		envRuntimeConfig(c, e)
 		for _, dep := range o.DeploymentsWhere(func(x *state.Deployment) bool { return x.Environment == env }) {
 			zip, err := a.store.ReadBundle(org, dep.Kind, dep.Name, dep.Revision)
 			if err != nil {

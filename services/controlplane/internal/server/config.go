@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
 )
@@ -19,11 +21,17 @@ type Config struct {
 
 	HTTPS HTTPSConfig `yaml:"https"`
 	GRPC  GRPCConfig  `yaml:"grpc"`
+	IAM   IAMConfig   `yaml:"iam"`
+	// Connect tunes the Apigee Connect service; MART says how MART paths
+	// reach MART.
+	Connect ConnectConfig `yaml:"connect"`
+	MART    MARTConfig    `yaml:"mart"`
 
 	StateDir   string `yaml:"stateDir" usage:"directory of the control plane's own state (snapshot, bundles, TLS CA)"`
 	AdminToken string `yaml:"adminToken" usage:"bearer token with full access (default: $HYBRID_ADMIN_TOKEN, else hybrid-admin-token)"`
-	// Tokens maps extra bearer tokens to principal names for runtime
-	// services (YAML only).
+	// Tokens maps extra bearer tokens to principals (YAML only): a value
+	// with a colon is an IAM member ("user:alice@example.com") authorized by
+	// the project policies, a bare name a legacy full-access principal.
 	Tokens map[string]string `yaml:"tokens"`
 	// Orgs are created at start when missing (YAML only).
 	Orgs []apigee.OrgSeed `yaml:"orgs"`
@@ -37,9 +45,26 @@ type HTTPSConfig struct {
 	Hostnames []string `yaml:"hostnames" usage:"extra names for the server certificate (localhost, 127.0.0.1 and ::1 are always in)"`
 }
 
-// GRPCConfig is reserved for the Apigee Connect gRPC service.
+// GRPCConfig is the gRPC listener of the Apigee Connect service
+// (google.cloud.apigeeconnect.v1 Tether and ConnectionService).
 type GRPCConfig struct {
-	Listen string `yaml:"listen" usage:"address reserved for the Apigee Connect gRPC service (not bound yet)"`
+	Listen string `yaml:"listen" usage:"address of the Apigee Connect gRPC service, plaintext (empty disables it)"`
+}
+
+// ConnectConfig tunes how the control plane uses Apigee Connect tethers.
+type ConnectConfig struct {
+	RequestTimeout       time.Duration `yaml:"requestTimeout" usage:"bound of one request sent through a tether (504 when exceeded)"`
+	InFlightPerStream    int           `yaml:"inFlightPerStream" usage:"requests in flight per stream at which a cluster is asked for one more stream (OPEN_NEW_STREAM)"`
+	MaxStreamsPerCluster int           `yaml:"maxStreamsPerCluster" usage:"streams per cluster beyond which no more are asked for"`
+}
+
+// MARTConfig is how MART paths reach MART when an org has
+// features.mart.connect.enabled off (with it on, only Apigee Connect is
+// used).
+type MARTConfig struct {
+	HostAlias    string        `yaml:"hostAlias" usage:"MART base URL for orgs with Apigee Connect off, e.g. http://127.0.0.1:8845 (empty: such orgs get 503)"`
+	SharedSecret string        `yaml:"sharedSecret" usage:"secret sent to MART in X-Apigee-MART-Secret on direct calls (prefer the env var to the flag)"`
+	Timeout      time.Duration `yaml:"timeout" usage:"bound of one direct MART call"`
 }
 
 // DefaultConfig returns the defaults.
@@ -50,5 +75,8 @@ func DefaultConfig() Config {
 		GRPC:     GRPCConfig{Listen: "127.0.0.1:8081"},
 		StateDir: ".run/controlplane",
 		Orgs:     apigee.DefaultSeed(),
+		IAM:      DefaultIAMConfig(),
+		Connect:  ConnectConfig{RequestTimeout: 60 * time.Second, InFlightPerStream: 4, MaxStreamsPerCluster: 16},
+		MART:     MARTConfig{Timeout: 60 * time.Second},
 	}
 }

@@ -41,6 +41,7 @@ func startCP(tb testing.TB, dir string, mutate ...func(*server.Config)) *cp {
 	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.HTTPS.Listen = "127.0.0.1:0"
+	cfg.GRPC.Listen = "127.0.0.1:0"
 	cfg.StateDir = dir
 	cfg.AdminToken = testToken
 	cfg.Tokens = map[string]string{"sync-token": "synchronizer"}

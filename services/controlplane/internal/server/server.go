@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/tlsca"
 )
@@ -31,6 +34,12 @@ type Server struct {
 	CAPath string
 	// AdminToken is the effective admin bearer token.
 	AdminToken string
+	// IAM is the emulated IAM (service accounts, tokens, policies, audit).
+	IAM *iam.IAM
+	// KeyDir holds the seeded service accounts' key files.
+	KeyDir string
+	// Connect is the Apigee Connect service (tethers to MART).
+	Connect *connect.Service
 }
 
 // Run is the control plane's main: build the service, serve until ctx ends.
@@ -77,9 +86,13 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		log.Info("seeded organization", zap.String("org", org))
 	}
 	s := &Server{Service: svc, Store: store, AdminToken: EffectiveAdminToken(cfg)}
+	if s.IAM, s.KeyDir, err = newIAM(svc, cfg, store, stateDir, s.AdminToken); err != nil {
+		return nil, err
+	}
 	s.API, err = apigee.New(apigee.Options{
 		Store:      store,
-		Auth:       apigee.StaticTokens{AdminToken: s.AdminToken, Tokens: cfg.Tokens},
+		Auth:       apigee.IAMAuth{IAM: s.IAM},
+		Authz:      apigee.IAMAuth{IAM: s.IAM},
 		Log:        log.Named("api"),
 		Limits:     bundle.Limits{MaxArchiveBytes: cfg.MaxBundleBytes},
 		Registerer: svc.Registry(),
@@ -91,6 +104,12 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	// Probes and /metrics stay on the service's own routes (more specific
 	// patterns win); everything else under /v1 is the Apigee API.
 	svc.Handle("/v1/", s.API)
+	// IAM, Resource Manager and the OAuth token endpoint: more specific
+	// patterns than /v1/, so they win over the Apigee API.
+	s.IAM.Register(svc.Handle)
+	if err := s.attachConnect(svc, cfg); err != nil {
+		return nil, err
+	}
 	log.Info("control plane state", zap.String("stateDir", stateDir), zap.Int("tokens", len(cfg.Tokens)))
 
 	if cfg.HTTPS.Listen != "" {
@@ -102,7 +121,13 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("controlplane: listen https on %s: %w", cfg.HTTPS.Listen, err)
 		}
-		svc.AddListener("https", tls.NewListener(ln, m.TLSConfig()), s.API)
+		httpsMux := http.NewServeMux()
+		httpsMux.Handle("/", s.API)
+		s.IAM.Register(httpsMux.Handle)
+		for _, u := range tokenURIs("https", ln.Addr().String()) {
+			s.IAM.AddTokenAudience(u)
+		}
+		svc.AddListener("https", tls.NewListener(ln, m.TLSConfig()), httpsMux)
 		s.CAPath = m.CAPath
 		log.Info("HTTPS Apigee API uses a local CA; trust it with SSL_CERT_FILE",
 			zap.String("addr", ln.Addr().String()), zap.String("caFile", m.CAPath),

@@ -58,6 +58,10 @@ type Environment struct {
 	// Instances holds the latest status report of each runtime instance
 	// (watcher) serving the environment.
 	Instances map[string]*InstanceReport `json:"instances,omitempty"`
+	// FlowHooks by hook point (PreProxyFlowHook …).
+	FlowHooks map[string]*FlowHook `json:"flowHooks,omitempty"`
+	// TargetServers by name.
+	TargetServers map[string]*TargetServer `json:"targetServers,omitempty"`
 }
 
 // InstanceReport is what one runtime instance last said about the environment.

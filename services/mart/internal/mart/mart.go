@@ -1,14 +1,22 @@
-// Package mart is the Management API for Runtime data. So far it connects
-// to the runtime plane's Cassandra and reports ready; the runtime-data API
-// comes with the MART/Apigee Connect work.
+// Package mart is the Management API for Runtime data: it serves
+// developers, developer apps and their keys, API products and key value
+// maps from the runtime plane's Cassandra over the Apigee API's paths and
+// JSON shapes. The control plane reaches it through the Apigee Connect agent
+// (or, with Connect off, directly at mart.hostAlias); it binds loopback and
+// demands a shared secret on every /v1 call (see README.md).
 package mart
 
 import (
 	"context"
+	"net"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/schema"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
 // Config is MART's configuration.
@@ -16,11 +24,26 @@ type Config struct {
 	service.Common `yaml:",inline"`
 	Org            string           `yaml:"org" usage:"Apigee organization"`
 	Cassandra      cassandra.Config `yaml:"cassandra"`
+	Auth           AuthConfig       `yaml:"auth"`
+	MaxBodyBytes   int64            `yaml:"maxBodyBytes" usage:"largest request body accepted (larger: 413)"`
 }
+
+// AuthConfig says who may call MART's /v1 API.
+type AuthConfig struct {
+	SharedSecret string `yaml:"sharedSecret" usage:"secret every /v1 call must carry in the X-Apigee-MART-Secret header; empty refuses all /v1 calls (prefer the env var to the flag)"`
+}
+
+// DefaultMaxBodyBytes bounds request bodies (1 MiB).
+const DefaultMaxBodyBytes = 1 << 20
 
 // DefaultConfig is the local-mode configuration.
 func DefaultConfig() Config {
-	return Config{Common: service.DefaultCommon("127.0.0.1:8845"), Org: "hybrid", Cassandra: cassandra.DefaultConfig()}
+	return Config{
+		Common:       service.DefaultCommon("127.0.0.1:8845"),
+		Org:          "hybrid",
+		Cassandra:    cassandra.DefaultConfig(),
+		MaxBodyBytes: DefaultMaxBodyBytes,
+	}
 }
 
 // Run starts MART and blocks until ctx ends.
@@ -34,7 +57,45 @@ func Run(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	defer session.Close()
+	if _, err := New(svc, cfg, session); err != nil {
+		return err
+	}
+	return svc.Run(ctx)
+}
+
+// New attaches MART's API and readiness checks to svc (whose main listener
+// is bound); the caller runs svc.
+func New(svc *service.Service, cfg *Config, session *gocql.Session) (*API, error) {
+	log := svc.Logger().With(zap.String("org", cfg.Org))
+	api, err := NewAPI(Options{
+		Org:          cfg.Org,
+		SharedSecret: cfg.Auth.SharedSecret,
+		KMS:          store.NewKMS(session),
+		KVM:          store.NewKVM(session),
+		Log:          log,
+		Registerer:   svc.Registry(),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	svc.Handle("/v1/organizations/", api)
 	svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
 	svc.ReadyWhen("Schema", func(ctx context.Context) error { return schema.Check(ctx, session, cfg.Org) })
-	return svc.Run(ctx)
+	if cfg.Auth.SharedSecret == "" {
+		log.Warn("no shared secret configured (auth.sharedSecret / HYBRID_MART_AUTH_SHAREDSECRET): every /v1 call will be refused with 401")
+	}
+	if addr := svc.Addr("main"); !isLoopback(addr) {
+		log.Warn("MART listens beyond loopback; only the Connect agent should reach it", zap.String("addr", addr))
+	}
+	return api, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -3,15 +3,42 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"sort"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/pkg/condition"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/template"
+)
+
+// Flow hook points, as the Apigee API names them.
+const (
+	PreProxyFlowHook   = "PreProxyFlowHook"
+	PreTargetFlowHook  = "PreTargetFlowHook"
+	PostTargetFlowHook = "PostTargetFlowHook"
+	PostProxyFlowHook  = "PostProxyFlowHook"
+)
+
+// HookPoints lists the flow hook points in execution order.
+var HookPoints = [...]string{PreProxyFlowHook, PreTargetFlowHook, PostTargetFlowHook, PostProxyFlowHook}
+
+const (
+	hookPreProxy = iota
+	hookPreTarget
+	hookPostTarget
+	hookPostProxy
 )
 
 // Environment is a compiled contract: what one environment serves.
@@ -19,7 +46,18 @@ type Environment struct {
 	Org, Name, Version string
 	Hostnames          []string
 	Proxies            []*Proxy
+	SharedFlows        map[string]*SharedFlow
 	Status             []DeploymentStatus
+
+	hooks     [4]*hook
+	envDigest [32]byte
+	servers   *serverSet
+}
+
+type hook struct {
+	point           string
+	flow            *SharedFlow
+	continueOnError bool
 }
 
 // DeploymentStatus is a revision's state as this runtime sees it.
@@ -36,52 +74,92 @@ type Proxy struct {
 	Name, Revision string
 	Endpoints      []*ProxyEndpoint
 	digest         [32]byte
+	envDigest      [32]byte
 }
+
+// SharedFlow is one compiled shared flow revision; FlowCallout and flow
+// hooks run its "default" flow.
+type SharedFlow struct {
+	Name, Revision string
+	Flows          map[string]flow.Steps
+}
+
+// Run implements flow.Runner.
+func (s *SharedFlow) Run(ctx context.Context, mc *flow.MessageContext) error {
+	depth, leave := mc.Enter()
+	defer leave()
+	if depth > maxCalloutDepth {
+		return flow.Errorf(http.StatusInternalServerError, "flow.SharedFlowRecursion", "Shared flow %s called recursively more than %d levels deep", s.Name, maxCalloutDepth)
+	}
+	return s.Flows["default"].Run(ctx, mc)
+}
+
+const maxCalloutDepth = 16
 
 // ProxyEndpoint is a compiled <ProxyEndpoint>.
 type ProxyEndpoint struct {
-	Proxy      *Proxy
-	Name       string
-	BasePath   string
-	PreFlow    *Flow
-	Flows      []*Flow
-	PostFlow   *Flow
-	RouteRules []*RouteRule
+	Proxy            *Proxy
+	Name             string
+	BasePath         string
+	PreFlow          *Flow
+	Flows            []*Flow
+	PostFlow         *Flow
+	PostClientFlow   *Flow
+	FaultRules       []*FaultRule
+	DefaultFaultRule *FaultRule
+	RouteRules       []*RouteRule
+	info             *flow.Proxy
+	// plain is true when the endpoint runs no policy at all, so requests
+	// can take the streaming pass-through path.
+	plain bool
 }
 
 // Flow is a compiled flow; Condition is nil when unconditional.
 type Flow struct {
 	Name      string
 	Condition *condition.Condition
-	Request   []*Step
-	Response  []*Step
+	Request   flow.Steps
+	Response  flow.Steps
 }
 
-// Step is a compiled <Step>.
-type Step struct {
-	Name      string
-	Condition *condition.Condition
+// FaultRule is a compiled <FaultRule> or <DefaultFaultRule>.
+type FaultRule struct {
+	Name          string
+	Condition     *condition.Condition
+	Steps         flow.Steps
+	AlwaysEnforce bool
 }
 
-// RouteRule picks the target; Target nil (and URL empty) means no backend.
+// RouteRule picks the target; Target nil means no backend.
 type RouteRule struct {
 	Name      string
 	Condition *condition.Condition
 	Target    *TargetEndpoint
+	// pass is the reverse proxy of a pass-through endpoint's route.
+	pass *httputil.ReverseProxy
 }
 
 // TargetEndpoint is a compiled <TargetEndpoint>.
 type TargetEndpoint struct {
-	Name     string
-	URL      *url.URL
-	PreFlow  *Flow
-	Flows    []*Flow
-	PostFlow *Flow
+	Name string
+	// URL is the static target URL; urlTemplate is set instead when the
+	// URL holds flow variables.
+	URL              *url.URL
+	urlTemplate      *template.Template
+	PreFlow          *Flow
+	Flows            []*Flow
+	PostFlow         *Flow
+	FaultRules       []*FaultRule
+	DefaultFaultRule *FaultRule
+	conn             *targetConn
+	local            *bundle.LocalTargetConnection
+	// plain is true when the target runs no policy and has a static URL.
+	plain bool
 }
 
 // CompileError names where in a bundle compilation failed.
 type CompileError struct {
-	Proxy, Revision, File, Element, Reason string
+	Kind, Name, Revision, File, Element, Reason string
 }
 
 func (e *CompileError) Error() string {
@@ -89,14 +167,96 @@ func (e *CompileError) Error() string {
 	if e.Element != "" {
 		loc += " " + e.Element
 	}
-	return fmt.Sprintf("apiproxy %s revision %s: %s: %s", e.Proxy, e.Revision, loc, e.Reason)
+	kind := e.Kind
+	if kind == "" {
+		kind = "apiproxy"
+	}
+	return fmt.Sprintf("%s %s revision %s: %s: %s", kind, e.Name, e.Revision, loc, e.Reason)
+}
+
+// Compile builds an Environment from a contract with default options (for
+// tools and tests); the message processor uses Engine.Compile.
+func Compile(c *contract.Contract, prev *Environment) *Environment {
+	return newCompiler(nil, zap.NewNop(), DefaultOptions()).compile(c, prev)
 }
 
 // Compile builds an Environment from a contract. A revision that fails to
 // compile is left out and reported as ERROR; the others still serve.
-// Revisions whose bundle is unchanged since prev are reused, not recompiled.
-func Compile(c *contract.Contract, prev *Environment) *Environment {
-	env := &Environment{Org: c.Organization, Name: c.Environment, Version: c.Version, Hostnames: c.Hostnames}
+// Revisions whose bundle (and the environment's shared flows and target
+// servers) are unchanged since prev are reused, not recompiled.
+func (e *Engine) Compile(c *contract.Contract, prev *Environment) *Environment {
+	return newCompiler(e, e.log, e.opts).compile(c, prev)
+}
+
+type envCompiler struct {
+	eng    *Engine
+	log    *zap.Logger
+	opts   Options
+	client *http.Client
+	env    *Environment
+	deps   map[string]contract.Deployment
+	state  map[string]int // shared flow compile state: 1 in progress, 2 done
+	errs   map[string]error
+	// keystores by name, for target TLS.
+	keystores map[string]contract.Keystore
+}
+
+func newCompiler(e *Engine, log *zap.Logger, opts Options) *envCompiler {
+	client := &http.Client{Transport: newTransport(opts)}
+	if e != nil {
+		client = e.client
+	}
+	return &envCompiler{eng: e, log: log, opts: opts, client: client}
+}
+
+func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environment {
+	env := &Environment{Org: c.Organization, Name: c.Environment, Version: c.Version, Hostnames: c.Hostnames, SharedFlows: map[string]*SharedFlow{}}
+	ec.env = env
+	env.envDigest = envDigest(c)
+	env.servers = newServerSet(c.TargetServers)
+	ec.keystores = map[string]contract.Keystore{}
+	for _, ks := range c.Keystores {
+		ec.keystores[ks.Name] = ks
+	}
+
+	ec.deps = map[string]contract.Deployment{}
+	ec.state = map[string]int{}
+	ec.errs = map[string]error{}
+	for _, d := range c.SharedFlows {
+		ec.deps[d.Name] = d
+	}
+	names := make([]string, 0, len(c.SharedFlows))
+	for _, d := range c.SharedFlows {
+		names = append(names, d.Name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d := ec.deps[n]
+		_, err := ec.sharedFlow(n)
+		st := DeploymentStatus{Name: d.Name, Kind: "sharedflow", Revision: d.Revision, State: "READY"}
+		if err != nil {
+			st.State, st.Errors = "ERROR", []string{err.Error()}
+		}
+		env.Status = append(env.Status, st)
+	}
+	for i, point := range HookPoints {
+		name := c.FlowHooks[point]
+		if name == "" {
+			continue
+		}
+		sf, ok := env.SharedFlows[name]
+		if !ok {
+			ec.log.Warn("flow hook references a shared flow that is not deployed", zap.String("org", c.Organization),
+				zap.String("env", c.Environment), zap.String("flowhook", point), zap.String("sharedflow", name))
+			continue
+		}
+		coe := true
+		if v, ok := c.FlowHookContinueOnError[point]; ok {
+			coe = v
+		}
+		env.hooks[i] = &hook{point: point, flow: sf, continueOnError: coe}
+	}
+
 	reuse := map[string]*Proxy{}
 	if prev != nil {
 		for _, p := range prev.Proxies {
@@ -105,13 +265,13 @@ func Compile(c *contract.Contract, prev *Environment) *Environment {
 	}
 	for _, d := range c.APIProxies {
 		digest := sha256.Sum256(d.Bundle)
-		if p, ok := reuse[d.Name+"\x00"+d.Revision]; ok && p.digest == digest {
+		st := DeploymentStatus{Name: d.Name, Kind: "apiproxy", Revision: d.Revision, State: "READY"}
+		if p, ok := reuse[d.Name+"\x00"+d.Revision]; ok && p.digest == digest && p.envDigest == env.envDigest {
 			env.Proxies = append(env.Proxies, p)
-			env.Status = append(env.Status, DeploymentStatus{Name: d.Name, Kind: "apiproxy", Revision: d.Revision, State: "READY"})
+			env.Status = append(env.Status, st)
 			continue
 		}
-		p, err := compileProxy(d, digest)
-		st := DeploymentStatus{Name: d.Name, Kind: "apiproxy", Revision: d.Revision, State: "READY"}
+		p, err := ec.compileProxy(d, digest)
 		if err != nil {
 			st.State, st.Errors = "ERROR", []string{err.Error()}
 		} else {
@@ -119,51 +279,98 @@ func Compile(c *contract.Contract, prev *Environment) *Environment {
 		}
 		env.Status = append(env.Status, st)
 	}
-	for _, d := range c.SharedFlows {
-		st := DeploymentStatus{Name: d.Name, Kind: "sharedflow", Revision: d.Revision, State: "READY"}
-		if _, err := bundle.Parse(d.Bundle, bundle.KindSharedFlow, bundle.DefaultLimits()); err != nil {
-			st.State, st.Errors = "ERROR", []string{fmt.Sprintf("sharedflow %s revision %s: %v", d.Name, d.Revision, err)}
-		}
-		env.Status = append(env.Status, st)
-	}
 	return env
 }
 
-func compileProxy(d contract.Deployment, digest [32]byte) (*Proxy, error) {
+// envDigest covers what compiled proxies depend on besides their own
+// bundle: the shared flows they call and the target servers they use.
+func envDigest(c *contract.Contract) [32]byte {
+	h := sha256.New()
+	for _, d := range c.SharedFlows {
+		s := sha256.Sum256(d.Bundle)
+		fmt.Fprintf(h, "sf %s %s %x\n", d.Name, d.Revision, s)
+	}
+	for _, ts := range c.TargetServers {
+		fmt.Fprintf(h, "ts %+v\n", ts)
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// sharedFlow compiles a deployed shared flow on first use, so shared flows
+// calling other shared flows compile in dependency order; a cycle is an
+// error.
+func (ec *envCompiler) sharedFlow(name string) (*SharedFlow, error) {
+	switch ec.state[name] {
+	case 1:
+		return nil, fmt.Errorf("shared flow %s calls itself through FlowCallout", name)
+	case 2:
+		if err := ec.errs[name]; err != nil {
+			return nil, err
+		}
+		return ec.env.SharedFlows[name], nil
+	}
+	d, ok := ec.deps[name]
+	if !ok {
+		return nil, fmt.Errorf("shared flow %s is not deployed to environment %s", name, ec.env.Name)
+	}
+	ec.state[name] = 1
+	sf, err := ec.compileSharedFlow(d)
+	ec.state[name] = 2
+	if err != nil {
+		ec.errs[name] = err
+		return nil, err
+	}
+	ec.env.SharedFlows[name] = sf
+	return sf, nil
+}
+
+func (ec *envCompiler) compileSharedFlow(d contract.Deployment) (*SharedFlow, error) {
+	b, err := bundle.Parse(d.Bundle, bundle.KindSharedFlow, bundle.DefaultLimits())
+	if err != nil {
+		return nil, fmt.Errorf("sharedflow %s revision %s: %w", d.Name, d.Revision, err)
+	}
+	c := ec.bundleCompiler(b, "sharedflow", d)
+	sf := &SharedFlow{Name: d.Name, Revision: d.Revision, Flows: map[string]flow.Steps{}}
+	for _, f := range b.SharedFlows {
+		steps, err := c.steps(f.File, "SharedFlow "+f.Name, f.Steps)
+		if err != nil {
+			return nil, err
+		}
+		sf.Flows[f.Name] = steps
+	}
+	if _, ok := sf.Flows["default"]; !ok {
+		// A bundle whose only shared flow has another name still runs it.
+		if len(b.SharedFlows) == 1 {
+			sf.Flows["default"] = sf.Flows[b.SharedFlows[0].Name]
+		} else {
+			return nil, &CompileError{Kind: "sharedflow", Name: d.Name, Revision: d.Revision, File: "sharedflowbundle/sharedflows/", Reason: "a shared flow bundle needs a SharedFlow named \"default\""}
+		}
+	}
+	return sf, nil
+}
+
+func (ec *envCompiler) bundleCompiler(b *bundle.Bundle, kind string, d contract.Deployment) *compiler {
+	return &compiler{
+		ec: ec, bundle: b, policies: map[string]flow.Policy{},
+		errf: func(file, element, reason string) error {
+			return &CompileError{Kind: kind, Name: d.Name, Revision: d.Revision, File: file, Element: element, Reason: reason}
+		},
+	}
+}
+
+func (ec *envCompiler) compileProxy(d contract.Deployment, digest [32]byte) (*Proxy, error) {
 	b, err := bundle.Parse(d.Bundle, bundle.KindProxy, bundle.DefaultLimits())
 	if err != nil {
 		return nil, fmt.Errorf("apiproxy %s revision %s: %w", d.Name, d.Revision, err)
 	}
-	p := &Proxy{Name: d.Name, Revision: d.Revision, digest: digest}
-	cerr := func(file, element, reason string) error {
-		return &CompileError{Proxy: d.Name, Revision: d.Revision, File: file, Element: element, Reason: reason}
-	}
-	c := compiler{bundle: b, errf: cerr}
+	p := &Proxy{Name: d.Name, Revision: d.Revision, digest: digest, envDigest: ec.env.envDigest}
+	c := ec.bundleCompiler(b, "apiproxy", d)
 	targets := map[string]*TargetEndpoint{}
 	for _, te := range b.TargetEndpoints {
-		t := &TargetEndpoint{Name: te.Name}
-		file := te.File
-		if te.HTTPTargetConnection == nil || strings.TrimSpace(te.HTTPTargetConnection.URL) == "" {
-			if te.LocalTargetConnection != nil {
-				return nil, cerr(file, "LocalTargetConnection", "local target connections are not supported yet")
-			}
-			return nil, cerr(file, "HTTPTargetConnection", "a <URL> is required")
-		}
-		if te.HTTPTargetConnection.LoadBalancer != nil {
-			return nil, cerr(file, "HTTPTargetConnection/LoadBalancer", "load-balanced targets are not supported yet")
-		}
-		u, err := url.Parse(strings.TrimSpace(te.HTTPTargetConnection.URL))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, cerr(file, "HTTPTargetConnection/URL", fmt.Sprintf("%q is not an http(s) URL", te.HTTPTargetConnection.URL))
-		}
-		t.URL = u
-		if t.PreFlow, err = c.flow(file, "PreFlow", te.PreFlow); err != nil {
-			return nil, err
-		}
-		if t.Flows, err = c.flows(file, te.Flows); err != nil {
-			return nil, err
-		}
-		if t.PostFlow, err = c.flow(file, "PostFlow", te.PostFlow); err != nil {
+		t, err := c.target(te)
+		if err != nil {
 			return nil, err
 		}
 		targets[te.Name] = t
@@ -171,7 +378,7 @@ func compileProxy(d contract.Deployment, digest [32]byte) (*Proxy, error) {
 	for _, pe := range b.ProxyEndpoints {
 		file := pe.File
 		ep := &ProxyEndpoint{Proxy: p, Name: pe.Name, BasePath: normalizeBasePath(pe.HTTPProxyConnection.BasePath)}
-		var err error
+		ep.info = &flow.Proxy{Org: ec.env.Org, Env: ec.env.Name, Name: p.Name, Revision: p.Revision, Endpoint: ep.Name, BasePath: ep.BasePath}
 		if ep.PreFlow, err = c.flow(file, "PreFlow", pe.PreFlow); err != nil {
 			return nil, err
 		}
@@ -179,6 +386,12 @@ func compileProxy(d contract.Deployment, digest [32]byte) (*Proxy, error) {
 			return nil, err
 		}
 		if ep.PostFlow, err = c.flow(file, "PostFlow", pe.PostFlow); err != nil {
+			return nil, err
+		}
+		if ep.PostClientFlow, err = c.flow(file, "PostClientFlow", pe.PostClientFlow); err != nil {
+			return nil, err
+		}
+		if ep.FaultRules, ep.DefaultFaultRule, err = c.faultRules(file, pe.FaultRules, pe.DefaultFaultRule); err != nil {
 			return nil, err
 		}
 		for _, rr := range pe.RouteRules {
@@ -190,29 +403,137 @@ func compileProxy(d contract.Deployment, digest [32]byte) (*Proxy, error) {
 			case rr.TargetEndpoint != "":
 				t, ok := targets[rr.TargetEndpoint]
 				if !ok {
-					return nil, cerr(file, "RouteRule "+rr.Name, fmt.Sprintf("TargetEndpoint %q does not exist", rr.TargetEndpoint))
+					return nil, c.errf(file, "RouteRule "+rr.Name, fmt.Sprintf("TargetEndpoint %q does not exist", rr.TargetEndpoint))
 				}
 				r.Target = t
 			case strings.TrimSpace(rr.URL) != "":
-				u, perr := url.Parse(strings.TrimSpace(rr.URL))
-				if perr != nil || u.Host == "" {
-					return nil, cerr(file, "RouteRule "+rr.Name+"/URL", fmt.Sprintf("%q is not an http(s) URL", rr.URL))
+				t := &TargetEndpoint{Name: rr.Name}
+				if err := c.targetURL(t, file, "RouteRule "+rr.Name+"/URL", rr.URL); err != nil {
+					return nil, err
 				}
-				r.Target = &TargetEndpoint{Name: rr.Name, URL: u}
+				t.conn = ec.defaultConn()
+				t.plain = t.URL != nil
+				r.Target = t
 			}
 			ep.RouteRules = append(ep.RouteRules, r)
+		}
+		ep.plain = emptyFlow(ep.PreFlow) && emptyFlow(ep.PostFlow) && emptyFlow(ep.PostClientFlow) &&
+			len(ep.FaultRules) == 0 && ep.DefaultFaultRule == nil
+		for _, f := range ep.Flows {
+			ep.plain = ep.plain && emptyFlow(f)
+		}
+		for _, rr := range ep.RouteRules {
+			if rr.Target != nil && !rr.Target.plain {
+				ep.plain = false
+			}
 		}
 		p.Endpoints = append(p.Endpoints, ep)
 	}
 	return p, nil
 }
 
+func emptyFlow(f *Flow) bool { return f == nil || (f.Request.Empty() && f.Response.Empty()) }
+
 type compiler struct {
-	bundle *bundle.Bundle
-	errf   func(file, element, reason string) error
+	ec       *envCompiler
+	bundle   *bundle.Bundle
+	policies map[string]flow.Policy
+	errf     func(file, element, reason string) error
 }
 
-func (c compiler) condition(file, element, src string) (*condition.Condition, error) {
+func (c *compiler) target(te *bundle.TargetEndpoint) (*TargetEndpoint, error) {
+	t := &TargetEndpoint{Name: te.Name}
+	file := te.File
+	var err error
+	switch {
+	case te.LocalTargetConnection != nil:
+		t.local = te.LocalTargetConnection
+	case te.HTTPTargetConnection.LoadBalancer != nil:
+		if t.conn, err = c.ec.loadBalancedConn(te.HTTPTargetConnection, c.bundle); err != nil {
+			return nil, c.errf(file, "HTTPTargetConnection/LoadBalancer", err.Error())
+		}
+		if p := strings.TrimSpace(te.HTTPTargetConnection.Path); p != "" {
+			if t.urlTemplate, err = template.Compile(p); err != nil {
+				return nil, c.errf(file, "HTTPTargetConnection/Path", err.Error())
+			}
+		}
+	default:
+		if err := c.targetURL(t, file, "HTTPTargetConnection/URL", te.HTTPTargetConnection.URL); err != nil {
+			return nil, err
+		}
+		if t.conn, err = c.ec.targetConn(te.HTTPTargetConnection, c.bundle); err != nil {
+			return nil, c.errf(file, "HTTPTargetConnection", err.Error())
+		}
+	}
+	if t.PreFlow, err = c.flow(file, "PreFlow", te.PreFlow); err != nil {
+		return nil, err
+	}
+	if t.Flows, err = c.flows(file, te.Flows); err != nil {
+		return nil, err
+	}
+	if t.PostFlow, err = c.flow(file, "PostFlow", te.PostFlow); err != nil {
+		return nil, err
+	}
+	if t.FaultRules, t.DefaultFaultRule, err = c.faultRules(file, te.FaultRules, te.DefaultFaultRule); err != nil {
+		return nil, err
+	}
+	t.plain = t.URL != nil && t.local == nil && t.conn != nil && t.conn.simple() && emptyFlow(t.PreFlow) && emptyFlow(t.PostFlow) &&
+		len(t.FaultRules) == 0 && t.DefaultFaultRule == nil
+	for _, f := range t.Flows {
+		t.plain = t.plain && emptyFlow(f)
+	}
+	return t, nil
+}
+
+func (c *compiler) targetURL(t *TargetEndpoint, file, element, raw string) error {
+	raw = strings.TrimSpace(raw)
+	if strings.Contains(raw, "{") {
+		tpl, err := template.Compile(raw)
+		if err != nil {
+			return c.errf(file, element, err.Error())
+		}
+		if !tpl.Static() {
+			t.urlTemplate = tpl
+			return nil
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c.errf(file, element, fmt.Sprintf("%q is not an http(s) URL", raw))
+	}
+	t.URL = u
+	return nil
+}
+
+func (c *compiler) faultRules(file string, frs []bundle.FaultRule, dfr *bundle.FaultRule) ([]*FaultRule, *FaultRule, error) {
+	var out []*FaultRule
+	for _, fr := range frs {
+		r, err := c.faultRule(file, "FaultRule "+fr.Name, &fr)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, r)
+	}
+	if dfr == nil {
+		return out, nil, nil
+	}
+	d, err := c.faultRule(file, "DefaultFaultRule", dfr)
+	return out, d, err
+}
+
+func (c *compiler) faultRule(file, element string, fr *bundle.FaultRule) (*FaultRule, error) {
+	cond, err := c.condition(file, element+"/Condition", fr.Condition)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := c.steps(file, element, fr.Steps)
+	if err != nil {
+		return nil, err
+	}
+	return &FaultRule{Name: fr.Name, Condition: cond, Steps: steps, AlwaysEnforce: fr.AlwaysEnforce}, nil
+}
+
+func (c *compiler) condition(file, element, src string) (*condition.Condition, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, nil
 	}
@@ -223,7 +544,7 @@ func (c compiler) condition(file, element, src string) (*condition.Condition, er
 	return cond, nil
 }
 
-func (c compiler) flows(file string, fs []bundle.Flow) ([]*Flow, error) {
+func (c *compiler) flows(file string, fs []bundle.Flow) ([]*Flow, error) {
 	out := make([]*Flow, 0, len(fs))
 	for i := range fs {
 		f, err := c.flow(file, "Flow "+fs[i].Name, &fs[i])
@@ -235,7 +556,7 @@ func (c compiler) flows(file string, fs []bundle.Flow) ([]*Flow, error) {
 	return out, nil
 }
 
-func (c compiler) flow(file, element string, f *bundle.Flow) (*Flow, error) {
+func (c *compiler) flow(file, element string, f *bundle.Flow) (*Flow, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -243,7 +564,11 @@ func (c compiler) flow(file, element string, f *bundle.Flow) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Flow{Name: f.Name, Condition: cond}
+	name := f.Name
+	if name == "" {
+		name = element
+	}
+	out := &Flow{Name: name, Condition: cond}
 	if out.Request, err = c.steps(file, element+"/Request", f.Request); err != nil {
 		return nil, err
 	}
@@ -253,19 +578,62 @@ func (c compiler) flow(file, element string, f *bundle.Flow) (*Flow, error) {
 	return out, nil
 }
 
-func (c compiler) steps(file, element string, steps []bundle.Step) ([]*Step, error) {
-	out := make([]*Step, 0, len(steps))
+func (c *compiler) steps(file, element string, steps []bundle.Step) (flow.Steps, error) {
+	out := make(flow.Steps, 0, len(steps))
 	for _, s := range steps {
 		pol, ok := c.bundle.Policies[s.Name]
 		if !ok {
 			return nil, c.errf(file, element+"/Step", fmt.Sprintf("policy %q does not exist", s.Name))
 		}
-		// Policy execution arrives with the proxy execution engine; until
-		// then a bundle that needs one fails its deployment loudly rather
-		// than serving traffic that skips it.
-		return nil, c.errf(pol.File, pol.Type, fmt.Sprintf("policy type %s (%s) is not supported by this runtime yet", pol.Type, s.Name))
+		cond, err := c.condition(file, element+"/Step "+s.Name+"/Condition", s.Condition)
+		if err != nil {
+			return nil, err
+		}
+		compiled, err := c.policy(pol)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &flow.Step{
+			Name: pol.Name, Type: pol.Type, Namespace: policy.Namespace(pol.Type), Condition: cond, Policy: compiled,
+			Enabled: pol.Enabled, ContinueOnError: pol.ContinueOnError,
+		})
 	}
 	return out, nil
+}
+
+// policy compiles a policy once per bundle, however many steps use it.
+func (c *compiler) policy(pol *bundle.Policy) (flow.Policy, error) {
+	if p, ok := c.policies[pol.Name]; ok {
+		return p, nil
+	}
+	cc := &flow.CompileContext{
+		Bundle: c.bundle, Policy: pol, Org: c.ec.env.Org, Env: c.ec.env.Name, HTTPClient: c.ec.client,
+		Log:           c.ec.log.With(zap.String("org", c.ec.env.Org), zap.String("env", c.ec.env.Name), zap.String("policy", pol.Name)),
+		SharedFlow:    c.sharedFlowRunner,
+		TargetServers: c.ec.env.servers.byName,
+	}
+	p, err := policy.Compile(cc)
+	if err != nil {
+		var ip *flow.InvalidPolicyError
+		if errors.As(err, &ip) {
+			el := ip.Element
+			if el == "" {
+				el = pol.Type
+			}
+			return nil, c.errf(pol.File, el, ip.Reason)
+		}
+		return nil, c.errf(pol.File, pol.Type, err.Error())
+	}
+	c.policies[pol.Name] = p
+	return p, nil
+}
+
+func (c *compiler) sharedFlowRunner(name string) (flow.Runner, bool) {
+	sf, err := c.ec.sharedFlow(name)
+	if err != nil {
+		return nil, false
+	}
+	return sf, true
 }
 
 func normalizeBasePath(bp string) string {

@@ -14,14 +14,20 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
 )
 
 // Engine routes requests to the deployed proxies of every environment this
 // message processor serves. Contracts are swapped in atomically: requests
 // in flight finish on the routing table they started with.
 type Engine struct {
-	log   *zap.Logger
-	proxy *httputil.ReverseProxy
+	log       *zap.Logger
+	opts      Options
+	transport *http.Transport
+	client    *http.Client
+	proxy     *httputil.ReverseProxy
+	buffers   *bufferPool
 
 	mu    sync.Mutex // serialises SetEnvironment
 	envs  map[string]*Environment
@@ -54,27 +60,11 @@ func DefaultOptions() Options {
 
 // New returns an engine with no environments (it answers 404 to everything).
 func New(log *zap.Logger, opts Options) *Engine {
-	e := &Engine{log: log, envs: map[string]*Environment{}}
+	e := &Engine{log: log, opts: opts, envs: map[string]*Environment{}, buffers: newBufferPool(32 << 10)}
 	e.table.Store(&routeTable{byHost: map[string][]*routeEntry{}})
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          opts.MaxIdleConnsPerHost * 4,
-		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: opts.IOTimeout,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // pass bodies through as the backend sent them
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
-	e.proxy = &httputil.ReverseProxy{
-		Rewrite:      rewriteToTarget,
-		Transport:    transport,
-		BufferPool:   newBufferPool(32 << 10),
-		ErrorHandler: e.targetError,
-		ErrorLog:     zap.NewStdLog(log.Named("proxy")),
-	}
+	e.transport = newTransport(opts)
+	e.client = &http.Client{Transport: e.transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	e.proxy = &httputil.ReverseProxy{ErrorLog: zap.NewStdLog(log.Named("proxy"))}
 	return e
 }
 
@@ -82,7 +72,22 @@ func New(log *zap.Logger, opts Options) *Engine {
 func (e *Engine) SetEnvironment(env *Environment) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	old := e.envs[env.Name]
 	e.envs[env.Name] = env
+	// Pass-through routes get their reverse proxies before the table that
+	// makes them reachable is published.
+	for _, p := range env.Proxies {
+		for _, ep := range p.Endpoints {
+			if !ep.plain {
+				continue
+			}
+			for _, rr := range ep.RouteRules {
+				if rr.Target != nil && rr.pass == nil {
+					rr.pass = e.passProxy(ep, rr.Target)
+				}
+			}
+		}
+	}
 	table := &routeTable{byHost: map[string][]*routeEntry{}}
 	for _, en := range e.envs {
 		for _, host := range en.Hostnames {
@@ -98,6 +103,44 @@ func (e *Engine) SetEnvironment(env *Environment) {
 		sortEndpoints(entries)
 	}
 	e.table.Store(table)
+	if old != nil && old != env {
+		old.release(env)
+	}
+}
+
+// Close stops the background work (health monitors) of every environment.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, env := range e.envs {
+		env.release(nil)
+	}
+	e.transport.CloseIdleConnections()
+}
+
+// release stops the health monitors of proxies that next does not reuse.
+func (env *Environment) release(next *Environment) {
+	keep := map[*Proxy]bool{}
+	if next != nil {
+		for _, p := range next.Proxies {
+			keep[p] = true
+		}
+	}
+	for _, p := range env.Proxies {
+		if !keep[p] {
+			p.close()
+		}
+	}
+}
+
+func (p *Proxy) close() {
+	for _, ep := range p.Endpoints {
+		for _, rr := range ep.RouteRules {
+			if rr.Target != nil && rr.Target.conn != nil && rr.Target.conn.lb != nil {
+				rr.Target.conn.lb.close()
+			}
+		}
+	}
 }
 
 // Environment returns the installed environment, or nil.
@@ -119,14 +162,6 @@ func (e *Engine) Environments() []*Environment {
 	return out
 }
 
-type ctxKey struct{}
-
-// call is the per-request state handed to the reverse proxy's Rewrite.
-type call struct {
-	target     *url.URL
-	pathSuffix string
-}
-
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := hostOnly(r.Host)
 	entry, suffix := e.table.Load().route(host, r.URL.Path)
@@ -134,33 +169,65 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		notFound(host, r.URL.Path).Write(w)
 		return
 	}
-	mc := newMessageContext(r, entry, suffix)
-	ep := entry.ep
+	if entry.ep.plain && entry.env.noHooks() {
+		e.passThrough(w, r, entry, suffix)
+		return
+	}
+	e.execute(w, r, entry, suffix)
+}
 
-	// Proxy request path: PreFlow, the first matching conditional flow,
-	// PostFlow, then the first matching RouteRule picks the target.
-	mc.runFlow(ep.PreFlow)
-	mc.runFlow(mc.firstMatching(ep.Flows))
-	mc.runFlow(ep.PostFlow)
-	var target *TargetEndpoint
-	for _, rr := range ep.RouteRules {
-		if rr.Condition == nil || rr.Condition.Eval(mc) {
-			target = rr.Target
+// passThrough serves an endpoint that runs no policy: the first matching
+// RouteRule picks the target and the request streams through that rule's
+// reverse proxy, never buffered.
+func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *routeEntry, suffix string) {
+	var rule *RouteRule
+	var res *plainResolver
+	for _, rr := range entry.ep.RouteRules {
+		if rr.Condition == nil {
+			rule = rr
+			break
+		}
+		if res == nil {
+			res = &plainResolver{r: r, entry: entry, suffix: suffix}
+		}
+		if rr.Condition.Eval(res) {
+			rule = rr
 			break
 		}
 	}
-	if target == nil {
+	if rule == nil || rule.Target == nil {
 		// A RouteRule without a target: no backend call, empty response.
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	mc.target = target
-	mc.runFlow(target.PreFlow)
-	mc.runFlow(mc.firstMatching(target.Flows))
-	mc.runFlow(target.PostFlow)
+	rule.pass.ServeHTTP(w, r)
+}
 
-	ctx := context.WithValue(r.Context(), ctxKey{}, &call{target: target.URL, pathSuffix: suffix})
-	e.proxy.ServeHTTP(w, r.WithContext(ctx))
+// passProxy builds the reverse proxy of a pass-through route: the target
+// URL and base path are fixed, so the proxy needs no per-request state.
+func (e *Engine) passProxy(ep *ProxyEndpoint, t *TargetEndpoint) *httputil.ReverseProxy {
+	target, bp := t.URL, ep.BasePath
+	var rt http.RoundTripper = e.transport
+	if t.conn != nil && t.conn.rt != nil {
+		rt = t.conn.rt
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			suffix := pr.In.URL.Path
+			if bp != "/" {
+				suffix = suffix[len(bp):]
+			}
+			rewriteToTarget(pr, target, suffix)
+		},
+		Transport:    rt,
+		BufferPool:   e.buffers,
+		ErrorHandler: e.targetError,
+		ErrorLog:     e.proxy.ErrorLog,
+	}
+}
+
+func (env *Environment) noHooks() bool {
+	return env.hooks == [4]*hook{}
 }
 
 // route finds the endpoint serving path on host: the longest base path that
@@ -178,19 +245,18 @@ func (t *routeTable) route(host, path string) (*routeEntry, string) {
 	return nil, ""
 }
 
-func rewriteToTarget(pr *httputil.ProxyRequest) {
-	c := pr.In.Context().Value(ctxKey{}).(*call)
+func rewriteToTarget(pr *httputil.ProxyRequest, target *url.URL, suffix string) {
 	out := pr.Out
-	out.URL.Scheme = c.target.Scheme
-	out.URL.Host = c.target.Host
-	out.URL.Path = joinTargetPath(c.target.Path, c.pathSuffix)
+	out.URL.Scheme = target.Scheme
+	out.URL.Host = target.Host
+	out.URL.Path = joinTargetPath(target.Path, suffix)
 	out.URL.RawPath = ""
 	switch {
-	case c.target.RawQuery == "":
+	case target.RawQuery == "":
 	case out.URL.RawQuery == "":
-		out.URL.RawQuery = c.target.RawQuery
+		out.URL.RawQuery = target.RawQuery
 	default:
-		out.URL.RawQuery = c.target.RawQuery + "&" + out.URL.RawQuery
+		out.URL.RawQuery = target.RawQuery + "&" + out.URL.RawQuery
 	}
 	out.Host = ""
 	pr.SetXForwarded()
@@ -213,20 +279,42 @@ func (e *Engine) targetError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return // the client went away; nobody to answer
 	}
+	f := e.targetFault(r.URL.String(), err)
+	f.Write(w)
+}
+
+// targetFault is the fault for a failed target call: 504 on timeouts, 503
+// otherwise, with the runtime's error codes.
+func (e *Engine) targetFault(u string, err error) *flow.Fault {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		(&Fault{Status: http.StatusGatewayTimeout, FaultString: "Gateway Timeout", ErrorCode: CodeGatewayTimeout}).Write(w)
-		return
+		return &flow.Fault{Status: http.StatusGatewayTimeout, Message: "Gateway Timeout", Code: CodeGatewayTimeout}
 	}
-	e.log.Warn("target call failed", zap.String("url", r.URL.String()), zap.Error(err))
-	(&Fault{Status: http.StatusServiceUnavailable, FaultString: "The Service is temporarily unavailable", ErrorCode: CodeServiceUnavailable}).Write(w)
+	if errors.Is(err, errNoActiveTargets) {
+		return &flow.Fault{Status: http.StatusServiceUnavailable, Message: "The Service is temporarily unavailable", Code: CodeNoActiveTargets}
+	}
+	e.log.Warn("target call failed", zap.String("url", u), zap.Error(err))
+	return &flow.Fault{Status: http.StatusServiceUnavailable, Message: "The Service is temporarily unavailable", Code: CodeServiceUnavailable}
 }
 
 func hostOnly(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return strings.ToLower(h)
+	if strings.IndexByte(hostport, ':') >= 0 {
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			return lower(h)
+		}
 	}
-	return strings.ToLower(strings.Trim(hostport, "[]"))
+	return lower(strings.Trim(hostport, "[]"))
+}
+
+// lower is strings.ToLower without the allocation for the usual
+// already-lower-case host.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 type bufferPool struct{ p sync.Pool }

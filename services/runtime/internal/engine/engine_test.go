@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -167,8 +166,9 @@ func TestConditionalFlowsAndRouteRules(t *testing.T) {
 func TestCompileReportsFailuresPerRevision(t *testing.T) {
 	be := echoBackend(t)
 	withPolicy := bundletest.Proxy("withpolicy", "/wp", be.URL)
-	withPolicy["apiproxy/policies/AM-Set.xml"] = `<AssignMessage name="AM-Set"><AssignVariable><Name>x</Name><Value>1</Value></AssignVariable></AssignMessage>`
-	withPolicy["apiproxy/proxies/default.xml"] = strings.Replace(withPolicy["apiproxy/proxies/default.xml"], "<Request/>", "<Request><Step><Name>AM-Set</Name></Step></Request>", 1)
+	withPolicy["apiproxy/policies/JC-1.xml"] = `<JavaCallout name="JC-1"><ClassName>com.example.X</ClassName><ResourceURL>java://x.jar</ResourceURL></JavaCallout>`
+	withPolicy["apiproxy/resources/java/x.jar"] = "PK"
+	withPolicy["apiproxy/proxies/default.xml"] = strings.Replace(withPolicy["apiproxy/proxies/default.xml"], "<Request/>", "<Request><Step><Name>JC-1</Name></Step></Request>", 1)
 	badCond := bundletest.Proxy("badcond", "/bc", be.URL)
 	badCond["apiproxy/proxies/default.xml"] = strings.Replace(badCond["apiproxy/proxies/default.xml"], "<Flows/>", `<Flows><Flow name="f"><Condition>request.verb = </Condition></Flow></Flows>`, 1)
 
@@ -185,8 +185,7 @@ func TestCompileReportsFailuresPerRevision(t *testing.T) {
 	}
 	require.Equal(t, "READY", byName["good"].State)
 	require.Equal(t, "ERROR", byName["withpolicy"].State)
-	require.Contains(t, byName["withpolicy"].Errors[0], "apiproxy/policies/AM-Set.xml")
-	require.Contains(t, byName["withpolicy"].Errors[0], "AssignMessage")
+	require.Contains(t, byName["withpolicy"].Errors[0], "apiproxy/policies/JC-1.xml JavaCallout: policy type JavaCallout is not supported by this runtime")
 	require.Equal(t, "ERROR", byName["badcond"].State)
 	require.Contains(t, byName["badcond"].Errors[0], "apiproxy/proxies/default.xml Flow f/Condition")
 	require.Equal(t, "ERROR", byName["notzip"].State)
@@ -215,24 +214,5 @@ func TestJoinTargetPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, joinTargetPath(tt.target, tt.suffix), "%q + %q", tt.target, tt.suffix)
-	}
-}
-
-func BenchmarkPassThrough(b *testing.B) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{"ok":true}`) }))
-	defer backend.Close()
-	e := New(zaptest.NewLogger(b), DefaultOptions())
-	e.SetEnvironment(Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261122.100000.000",
-		Hostnames: []string{"h"}, APIProxies: []contract.Deployment{{Name: "p", Revision: "1", Bundle: bundletest.Zip(b, bundletest.Proxy("p", "/p", backend.URL))}}}, nil))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, "/p/x", nil)
-		req.Host = "h"
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatal(rec.Code)
-		}
 	}
 }

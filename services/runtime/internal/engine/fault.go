@@ -1,20 +1,14 @@
 package engine
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
+
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
 )
 
-// Fault is an Apigee runtime error as clients see it:
-// {"fault":{"faultstring":"…","detail":{"errorcode":"…"}}}.
-type Fault struct {
-	Status      int
-	FaultString string
-	ErrorCode   string
-}
-
-func (f *Fault) Error() string { return f.ErrorCode + ": " + f.FaultString }
+// Fault is an Apigee fault (kept as an alias so callers need not import
+// the flow package).
+type Fault = flow.Fault
 
 // Error codes the runtime raises itself (not from policies).
 const (
@@ -22,34 +16,16 @@ const (
 	CodeServiceUnavailable  = "messaging.adaptors.http.flow.ServiceUnavailable"
 	CodeGatewayTimeout      = "messaging.adaptors.http.flow.GatewayTimeout"
 	CodeNoActiveTargets     = "messaging.adaptors.http.flow.NoActiveTargets"
+	CodeErrorResponseCode   = "messaging.adaptors.http.flow.ErrorResponseCode"
+	CodeTooBig              = "protocol.http.TooBigBody"
+	CodeBadTargetURL        = "messaging.adaptors.http.flow.BadTargetURL"
+	CodeLocalTargetNotFound = "messaging.adaptors.http.flow.ApplicationNotFound"
 )
 
 func notFound(host, path string) *Fault {
 	return &Fault{
-		Status:      http.StatusNotFound,
-		FaultString: "Unable to identify proxy for host: " + host + " and url: " + path,
-		ErrorCode:   CodeApplicationNotFound,
+		Status:  http.StatusNotFound,
+		Message: "Unable to identify proxy for host: " + host + " and url: " + path,
+		Code:    CodeApplicationNotFound,
 	}
-}
-
-type faultBody struct {
-	Fault struct {
-		FaultString string `json:"faultstring"`
-		Detail      struct {
-			ErrorCode string `json:"errorcode"`
-		} `json:"detail"`
-	} `json:"fault"`
-}
-
-// Write sends the fault as Apigee's JSON error body.
-func (f *Fault) Write(w http.ResponseWriter) {
-	var b faultBody
-	b.Fault.FaultString = f.FaultString
-	b.Fault.Detail.ErrorCode = f.ErrorCode
-	data, _ := json.Marshal(b)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(f.Status)
-	_, _ = w.Write(data)
 }

@@ -29,6 +29,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	opts := engine.DefaultOptions()
 	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
+	defer eng.Close() // stops target health monitors
 	if _, err := svc.Listen("traffic", cfg.TrafficListen, eng); err != nil {
 		return err
 	}
@@ -37,7 +38,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	apply := func(c *contract.Contract) {
 		compileMu.Lock()
 		defer compileMu.Unlock()
-		env := engine.Compile(c, eng.Environment(c.Environment))
+		env := eng.Compile(c, eng.Environment(c.Environment))
 		for _, st := range env.Status {
 			if st.State != "READY" {
 				log.Error("deployment failed", zap.String("org", c.Organization), zap.String("env", c.Environment), zap.String("apiproxy", st.Name),

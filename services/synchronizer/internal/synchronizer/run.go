@@ -32,7 +32,11 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err := schema.Check(ctx, session, cfg.Org); err != nil {
 		return err
 	}
-	syncer := NewSyncer(*cfg, store.NewContracts(session), cpclient.New(cfg.ControlPlane), log)
+	cp, err := cpclient.Dial(ctx, cfg.ControlPlane)
+	if err != nil {
+		return err
+	}
+	syncer := NewSyncer(*cfg, store.NewContracts(session), cp, log)
 	if err := syncer.LoadStored(ctx); err != nil {
 		return err
 	}

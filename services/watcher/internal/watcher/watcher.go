@@ -52,7 +52,11 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	w := &watcher{cfg: cfg, cp: cpclient.New(cfg.ControlPlane), http: &http.Client{Timeout: 5 * time.Second},
+	cp, err := cpclient.Dial(ctx, cfg.ControlPlane)
+	if err != nil {
+		return err
+	}
+	w := &watcher{cfg: cfg, cp: cp, http: &http.Client{Timeout: 5 * time.Second},
 		log: svc.Logger().With(zap.String("org", cfg.Org)), sent: map[string]sentReport{}}
 	svc.Go("status", w.loop)
 	svc.Handle("GET /v1/watcher/status", http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {

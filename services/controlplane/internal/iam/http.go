@@ -1,0 +1,374 @@
+package iam
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+)
+
+// Register adds the IAM's HTTP endpoints to a mux (handle is
+// (*http.ServeMux).Handle or (*service.Service).Handle):
+//
+//	POST /token                                         OAuth 2.0 token endpoint (JWT-bearer grant)
+//	GET  /robot/v1/metadata/x509/{email}                public key certificates (client_x509_cert_url)
+//	GET, POST /v1/projects/{p}/serviceAccounts          IAM: list, create
+//	GET, DELETE /v1/projects/{p}/serviceAccounts/{sa}   IAM: get, delete; POST …:disable / …:enable
+//	GET, POST /v1/projects/{p}/serviceAccounts/{sa}/keys, GET, DELETE …/keys/{id}
+//	POST /v1/projects/{p}:getIamPolicy, :setIamPolicy   Resource Manager
+//	GET  /v1/projects/{p}/auditLogs                     the audit log, newest first
+func (m *IAM) Register(handle func(pattern string, h http.Handler)) {
+	const sa = "/v1/projects/{project}/serviceAccounts"
+	handle("POST /token", http.HandlerFunc(m.ServeToken))
+	handle("GET "+CertPath+"{email}", http.HandlerFunc(m.serveCerts))
+	handle("GET "+sa, m.api(m.listAccounts))
+	handle("POST "+sa, m.api(m.createAccount))
+	handle("GET "+sa+"/{ref}", m.api(m.getAccount))
+	handle("DELETE "+sa+"/{ref}", m.api(m.deleteAccount))
+	handle("POST "+sa+"/{ref}", m.api(m.accountVerb))
+	handle("GET "+sa+"/{ref}/keys", m.api(m.listKeys))
+	handle("POST "+sa+"/{ref}/keys", m.api(m.createKey))
+	handle("GET "+sa+"/{ref}/keys/{id}", m.api(m.getKey))
+	handle("DELETE "+sa+"/{ref}/keys/{id}", m.api(m.deleteKey))
+	handle("POST /v1/projects/{resource}", m.api(m.projectVerb))
+	handle("GET /v1/projects/{project}/auditLogs", m.api(m.listAudit))
+}
+
+type apiFunc func(w http.ResponseWriter, r *http.Request, p Principal) error
+
+// api authenticates the caller and turns returned errors into Google's
+// error JSON.
+func (m *IAM) api(fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Authenticate(r)
+		if err == nil {
+			err = fn(w, r, p)
+		}
+		if err != nil {
+			apierr.Write(w, err)
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return apierr.Internal("encode response: %v", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_, _ = w.Write(data)
+	return nil
+}
+
+// decodeBody reads a JSON body into v; an empty body leaves v as is.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apierr.TooLarge("Request body is larger than %d bytes.", mbe.Limit)
+		}
+		return apierr.InvalidArgument("Cannot read request body: %v", err)
+	}
+	if strings.TrimSpace(string(raw)) == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return apierr.InvalidArgument("Invalid JSON payload received. %v", err)
+	}
+	return nil
+}
+
+const iamService = "iam.googleapis.com"
+
+func iamMethod(name string) string { return "google.iam.admin.v1." + name }
+
+// saProject is the project an account route acts on: the account's own
+// when it exists (the path may say "-"), else the path's.
+func (m *IAM) saProject(project, ref string) string {
+	if a, err := m.GetServiceAccount("-", ref); err == nil {
+		return a.ProjectID
+	}
+	return project
+}
+
+func (m *IAM) enforceSA(r *http.Request, p Principal, method, permission, project, ref string) error {
+	res := "projects/" + m.saProject(project, ref) + "/serviceAccounts"
+	if ref != "" {
+		res += "/" + ref
+	}
+	return m.Enforce(r.Context(), p, Call{ServiceName: iamService, MethodName: iamMethod(method), Permission: permission, Resource: res})
+}
+
+func (m *IAM) createAccount(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project := r.PathValue("project")
+	if err := m.enforceSA(r, p, "CreateServiceAccount", PermSACreate, project, ""); err != nil {
+		return err
+	}
+	var in struct {
+		AccountID      string `json:"accountId"`
+		ServiceAccount struct {
+			DisplayName string `json:"displayName"`
+			Description string `json:"description"`
+		} `json:"serviceAccount"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	sa, err := m.CreateServiceAccount(project, in.AccountID, in.ServiceAccount.DisplayName, in.ServiceAccount.Description)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, sa)
+}
+
+func (m *IAM) listAccounts(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project := r.PathValue("project")
+	if err := m.enforceSA(r, p, "ListServiceAccounts", PermSAList, project, ""); err != nil {
+		return err
+	}
+	all := m.ListServiceAccounts(project)
+	page, next, err := paginate(r, len(all))
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Accounts      []ServiceAccount `json:"accounts,omitempty"`
+		NextPageToken string           `json:"nextPageToken,omitempty"`
+	}
+	out.Accounts, out.NextPageToken = all[page[0]:page[1]], next
+	return writeJSON(w, out)
+}
+
+// paginate reads pageSize/pageToken (an offset) over n items.
+func paginate(r *http.Request, n int) ([2]int, string, error) {
+	q := r.URL.Query()
+	size := 100
+	if s := q.Get("pageSize"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 {
+			return [2]int{}, "", apierr.InvalidArgument("Invalid pageSize %q.", s)
+		}
+		if v > 0 {
+			size = min(v, 100)
+		}
+	}
+	start := 0
+	if t := q.Get("pageToken"); t != "" {
+		v, err := strconv.Atoi(t)
+		if err != nil || v < 0 || v > n {
+			return [2]int{}, "", apierr.InvalidArgument("Invalid pageToken %q.", t)
+		}
+		start = v
+	}
+	end := min(start+size, n)
+	next := ""
+	if end < n {
+		next = strconv.Itoa(end)
+	}
+	return [2]int{start, end}, next, nil
+}
+
+func (m *IAM) getAccount(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, ref := r.PathValue("project"), r.PathValue("ref")
+	if err := m.enforceSA(r, p, "GetServiceAccount", PermSAGet, project, ref); err != nil {
+		return err
+	}
+	sa, err := m.GetServiceAccount(project, ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, sa)
+}
+
+func (m *IAM) deleteAccount(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, ref := r.PathValue("project"), r.PathValue("ref")
+	if err := m.enforceSA(r, p, "DeleteServiceAccount", PermSADelete, project, ref); err != nil {
+		return err
+	}
+	if err := m.DeleteServiceAccount(project, ref); err != nil {
+		return err
+	}
+	return writeJSON(w, struct{}{})
+}
+
+// accountVerb serves POST …/serviceAccounts/{sa}:disable and :enable.
+func (m *IAM) accountVerb(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project := r.PathValue("project")
+	ref, verb, _ := strings.Cut(r.PathValue("ref"), ":")
+	var disable bool
+	var method, perm string
+	switch verb {
+	case "disable":
+		disable, method, perm = true, "DisableServiceAccount", PermSADisable
+	case "enable":
+		method, perm = "EnableServiceAccount", PermSAEnable
+	default:
+		return apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method)
+	}
+	if err := m.enforceSA(r, p, method, perm, project, ref); err != nil {
+		return err
+	}
+	if err := m.SetServiceAccountDisabled(project, ref, disable); err != nil {
+		return err
+	}
+	return writeJSON(w, struct{}{})
+}
+
+func (m *IAM) createKey(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, ref := r.PathValue("project"), r.PathValue("ref")
+	if err := m.enforceSA(r, p, "CreateServiceAccountKey", PermKeyCreate, project, ref); err != nil {
+		return err
+	}
+	var in struct {
+		PrivateKeyType string `json:"privateKeyType"`
+		KeyAlgorithm   string `json:"keyAlgorithm"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	if t := in.PrivateKeyType; t != "" && t != "TYPE_UNSPECIFIED" && t != TypeCredentialsFile {
+		return apierr.InvalidArgument("Unsupported privateKeyType %s: the emulated IAM issues %s only.", t, TypeCredentialsFile)
+	}
+	if a := in.KeyAlgorithm; a != "" && a != "KEY_ALG_UNSPECIFIED" && a != KeyAlgRSA2048 {
+		return apierr.InvalidArgument("Unsupported keyAlgorithm %s: the emulated IAM issues %s only.", a, KeyAlgRSA2048)
+	}
+	key, _, err := m.CreateKey(project, ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, key)
+}
+
+func (m *IAM) listKeys(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, ref := r.PathValue("project"), r.PathValue("ref")
+	if err := m.enforceSA(r, p, "ListServiceAccountKeys", PermKeyList, project, ref); err != nil {
+		return err
+	}
+	keys, err := m.ListKeys(project, ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"keys": keys})
+}
+
+func (m *IAM) getKey(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, ref := r.PathValue("project"), r.PathValue("ref")
+	if err := m.enforceSA(r, p, "GetServiceAccountKey", PermKeyGet, project, ref); err != nil {
+		return err
+	}
+	withPublic := false
+	switch t := r.URL.Query().Get("publicKeyType"); t {
+	case "", "TYPE_NONE":
+	case TypeX509PEM:
+		withPublic = true
+	default:
+		return apierr.InvalidArgument("Unsupported publicKeyType %s.", t)
+	}
+	key, err := m.GetKey(project, ref, r.PathValue("id"), withPublic)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, key)
+}
+
+func (m *IAM) deleteKey(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, ref := r.PathValue("project"), r.PathValue("ref")
+	if err := m.enforceSA(r, p, "DeleteServiceAccountKey", PermKeyDelete, project, ref); err != nil {
+		return err
+	}
+	if err := m.DeleteKey(project, ref, r.PathValue("id")); err != nil {
+		return err
+	}
+	return writeJSON(w, struct{}{})
+}
+
+// projectVerb serves Resource Manager's POST /v1/projects/{p}:getIamPolicy
+// and :setIamPolicy.
+func (m *IAM) projectVerb(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project, verb, _ := strings.Cut(r.PathValue("resource"), ":")
+	call := Call{ServiceName: "cloudresourcemanager.googleapis.com", Resource: "projects/" + project}
+	switch verb {
+	case "getIamPolicy":
+		call.MethodName, call.Permission = "GetIamPolicy", PermGetIamPolicy
+	case "setIamPolicy":
+		call.MethodName, call.Permission = "SetIamPolicy", PermSetIamPolicy
+	default:
+		return apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method)
+	}
+	if err := m.Enforce(r.Context(), p, call); err != nil {
+		return err
+	}
+	if verb == "getIamPolicy" {
+		var in struct {
+			Options *struct {
+				RequestedPolicyVersion int `json:"requestedPolicyVersion"`
+			} `json:"options"`
+		}
+		if err := decodeBody(w, r, &in); err != nil {
+			return err
+		}
+		pol, err := m.GetPolicy(project)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, pol)
+	}
+	var in struct {
+		Policy     *Policy `json:"policy"`
+		UpdateMask string  `json:"updateMask"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	if in.Policy == nil {
+		return apierr.InvalidArgument("Request contains an invalid argument: policy is required.")
+	}
+	pol, err := m.SetPolicy(project, *in.Policy)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, pol)
+}
+
+func (m *IAM) listAudit(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project := r.PathValue("project")
+	// Reading the log is not itself logged: tests poll it.
+	if err := m.Authorize(r.Context(), p, PermListPrivateLogs, "//logging.googleapis.com/projects/"+project); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit := 100
+	if s := q.Get("pageSize"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			return apierr.InvalidArgument("Invalid pageSize %q.", s)
+		}
+		limit = min(v, DefaultAuditSize)
+	}
+	entries := m.AuditLog(AuditFilter{
+		Project: project, Category: q.Get("category"),
+		MethodName: q.Get("methodName"), Principal: q.Get("principalEmail"),
+	})
+	if len(entries) > limit {
+		entries = entries[:limit]
+	}
+	return writeJSON(w, map[string]any{"entries": entries})
+}
+
+// serveCerts publishes an account's key certificates by key id, the
+// document client_x509_cert_url names.
+func (m *IAM) serveCerts(w http.ResponseWriter, r *http.Request) {
+	certs, ok := m.Certificates(r.PathValue("email"))
+	if !ok {
+		apierr.Write(w, apierr.NotFound("Unknown service account %s", r.PathValue("email")))
+		return
+	}
+	_ = writeJSON(w, certs)
+}

@@ -1,0 +1,342 @@
+package mart
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/store"
+)
+
+// SecretHeader carries the shared secret on every /v1 call.
+const SecretHeader = "X-Apigee-MART-Secret"
+
+// PrincipalHeader optionally names the original caller (e.g. the service
+// account that called the control plane); MART only logs it.
+const PrincipalHeader = "X-Apigee-Principal"
+
+// Options configure the API handler.
+type Options struct {
+	Org          string
+	SharedSecret string
+	KMS          *store.KMS
+	KVM          *store.KVM
+	Log          *zap.Logger
+	Registerer   prometheus.Registerer
+	MaxBodyBytes int64
+}
+
+// API serves /v1/organizations/{org}/… for one organization.
+type API struct {
+	org      string
+	secret   []byte
+	kms      *store.KMS
+	kvm      *store.KVM
+	log      *zap.Logger
+	maxBody  int64
+	mux      *http.ServeMux
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewAPI builds the handler.
+func NewAPI(o Options) (*API, error) {
+	if o.KMS == nil || o.KVM == nil || o.Org == "" {
+		return nil, errors.New("mart: Org, KMS and KVM are required")
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	a := &API{
+		org: o.Org, secret: []byte(o.SharedSecret), kms: o.KMS, kvm: o.KVM, log: o.Log, maxBody: o.MaxBodyBytes,
+		mux: http.NewServeMux(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mart_requests_total",
+			Help: "MART API requests, by method and status code.",
+		}, []string{"method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mart_request_duration_seconds",
+			Help:    "Latency of MART API requests.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method"}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{a.requests, a.latency} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	a.routes()
+	return a, nil
+}
+
+// apiError is a Google API error: {"error":{"code","message","status"}}.
+type apiError struct {
+	code    int
+	status  string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func errf(code int, status, format string, args ...any) *apiError {
+	return &apiError{code: code, status: status, message: fmt.Sprintf(format, args...)}
+}
+
+func invalid(format string, args ...any) *apiError {
+	return errf(http.StatusBadRequest, "INVALID_ARGUMENT", format, args...)
+}
+
+func notFound(format string, args ...any) *apiError {
+	return errf(http.StatusNotFound, "NOT_FOUND", format, args...)
+}
+
+// toAPIError maps store errors to HTTP: not found 404, duplicate 409,
+// invalid 400, lost update race 409 ABORTED; anything else 500.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errf(http.StatusNotFound, "NOT_FOUND", "%s", err.Error())
+	case errors.Is(err, store.ErrAlreadyExists):
+		return errf(http.StatusConflict, "ALREADY_EXISTS", "%s", err.Error())
+	case errors.Is(err, store.ErrInvalid):
+		return errf(http.StatusBadRequest, "INVALID_ARGUMENT", "%s", err.Error())
+	case errors.Is(err, store.ErrConflict):
+		return errf(http.StatusConflict, "ABORTED", "%s", err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return errf(http.StatusServiceUnavailable, "UNAVAILABLE", "The runtime data store did not answer in time: %v", err)
+	}
+	return errf(http.StatusInternalServerError, "INTERNAL", "Internal error: %v", err)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	var body struct {
+		Error struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Status  string `json:"status"`
+		} `json:"error"`
+	}
+	body.Error.Code, body.Error.Message, body.Error.Status = e.code, e.message, e.status
+	writeJSON(w, e.code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		code, data = http.StatusInternalServerError, []byte(`{"error":{"code":500,"message":"cannot encode response","status":"INTERNAL"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(data)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// ServeHTTP logs and meters every call, checks the shared secret, then
+// routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	method, path, query := r.Method, r.URL.Path, r.URL.RawQuery // as received
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		d := time.Since(start)
+		a.requests.WithLabelValues(method, strconv.Itoa(rec.status)).Inc()
+		a.latency.WithLabelValues(method).Observe(d.Seconds())
+		// One line per call with what hybrid's MART access log carries:
+		// path and query, status, method, client address and user agent
+		// (the Connect agent's is apigee-connect-agent-1.0, so
+		// `grep connect` finds the calls that came over the tether).
+		a.log.Info("request",
+			zap.String("method", method), zap.String("path", path), zap.String("query", query),
+			zap.Int("status", rec.status), zap.String("userAgent", r.UserAgent()),
+			zap.String("clientIP", clientIP(r)), zap.String("principal", principal(r)),
+			zap.Int64("latencyMs", d.Milliseconds()))
+	}()
+
+	if !a.authorized(r) {
+		msg := "Request is missing a valid MART shared secret (header " + SecretHeader + ")."
+		if len(a.secret) == 0 {
+			msg = "MART has no shared secret configured (auth.sharedSecret or HYBRID_MART_AUTH_SHAREDSECRET), so it refuses every API call."
+		}
+		rec.Header().Set("WWW-Authenticate", `Bearer realm="apigee-mart"`)
+		writeError(rec, errf(http.StatusUnauthorized, "UNAUTHENTICATED", "%s", msg))
+		return
+	}
+	if r.ContentLength > a.maxBody {
+		writeError(rec, tooLarge(a.maxBody))
+		return
+	}
+	// Apigee's UI asks for collections with a trailing slash
+	// (…/developers/?count=100); route them like the bare path.
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		u := *r.URL
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+		r = r.WithContext(r.Context())
+		r.URL = &u
+	}
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		writeError(rec, a.unrouted(r))
+		return
+	}
+	a.mux.ServeHTTP(rec, r)
+}
+
+func (a *API) authorized(r *http.Request) bool {
+	if len(a.secret) == 0 {
+		return false
+	}
+	got := r.Header.Get(SecretHeader)
+	return subtle.ConstantTimeCompare([]byte(got), a.secret) == 1
+}
+
+// unrouted tells 405 (the path exists for other methods) from 404.
+func (a *API) unrouted(r *http.Request) *apiError {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" {
+			return errf(http.StatusMethodNotAllowed, "UNIMPLEMENTED", "Method %s is not supported on %s.", r.Method, r.URL.Path)
+		}
+	}
+	return notFound("The requested URL %s was not found on this server.", r.URL.Path)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		return xff + ", " + host
+	}
+	return host
+}
+
+func principal(r *http.Request) string {
+	if p := r.Header.Get(PrincipalHeader); p != "" {
+		return p
+	}
+	return "-"
+}
+
+func tooLarge(limit int64) *apiError {
+	return errf(http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "Request body is larger than %d bytes.", limit)
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle registers a route; the handler's error becomes a Google error
+// response, and the path's org must be the one MART serves.
+func (a *API) handle(pattern string, h handlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if org := r.PathValue("org"); org != a.org {
+			writeError(w, notFound("Organization %s is not served by this MART (it serves %s).", org, a.org))
+			return
+		}
+		if err := h(w, r); err != nil {
+			e := toAPIError(err)
+			if e.code >= 500 {
+				a.log.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+			}
+			writeError(w, e)
+		}
+	})
+}
+
+// decode reads a JSON body into v. Bodies over the limit: 413; malformed
+// JSON: 400; an empty body leaves v as is (required fields then fail).
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
+		}
+		return invalid("Cannot read request body: %v", err)
+	}
+	if strings.TrimSpace(string(body)) == "" {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalid("Invalid JSON payload received. %v", err)
+	}
+	return nil
+}
+
+// Query parameters.
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalid("Invalid value %q for query parameter %s: use true or false.", v, name)
+	}
+	return b, nil
+}
+
+// intParam reads a positive count; above max it is capped, as Apigee caps
+// its page sizes.
+func intParam(r *http.Request, name string, def, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, invalid("Invalid value %q for query parameter %s: use a positive integer.", v, name)
+	}
+	return min(n, max), nil
+}
+
+func ok(w http.ResponseWriter, v any) error { writeJSON(w, http.StatusOK, v); return nil }
+
+func created(w http.ResponseWriter, v any) error { writeJSON(w, http.StatusCreated, v); return nil }
+
+func noContent(w http.ResponseWriter) error { w.WriteHeader(http.StatusNoContent); return nil }

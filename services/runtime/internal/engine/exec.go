@@ -1,0 +1,567 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/message"
+)
+
+// execution is one request through the full flow model.
+type execution struct {
+	e      *Engine
+	env    *Environment
+	ep     *ProxyEndpoint
+	mc     *flow.MessageContext
+	flow   *Flow // the conditional proxy flow chosen on the request path
+	target *TargetEndpoint
+	tflow  *Flow // the conditional target flow
+	resp   *http.Response
+	// local marks a LocalTargetConnection call (no PostClientFlow there).
+	local bool
+}
+
+// execute runs a request through Apigee's execution order:
+//
+//	PreProxyFlowHook → ProxyEndpoint PreFlow → first matching Flow → PostFlow
+//	→ RouteRules → PreTargetFlowHook → TargetEndpoint PreFlow → Flow → PostFlow
+//	→ target → TargetEndpoint response PreFlow → Flow → PostFlow
+//	→ PostTargetFlowHook → ProxyEndpoint response PreFlow → Flow → PostFlow
+//	→ PostProxyFlowHook → response sent → PostClientFlow.
+//
+// A fault on the way jumps to the fault rules (see handleFault) and then
+// straight to the response.
+func (e *Engine) execute(w http.ResponseWriter, r *http.Request, entry *routeEntry, suffix string) {
+	x := e.newExecution(r, entry, suffix)
+	ctx := r.Context()
+	if err := x.run(ctx); err != nil {
+		x.handleFault(ctx, err)
+	}
+	x.write(w)
+	x.postClient(ctx)
+}
+
+func (e *Engine) newExecution(r *http.Request, entry *routeEntry, suffix string) *execution {
+	req := message.FromRequest(r)
+	mc := flow.New(entry.ep.info, req, r.RemoteAddr, e.log)
+	mc.PathSuffix = suffix
+	return &execution{e: e, env: entry.env, ep: entry.ep, mc: mc}
+}
+
+func (x *execution) run(ctx context.Context) error {
+	mc, ep := x.mc, x.ep
+	mc.State = flow.ProxyRequest
+	if err := x.hook(ctx, hookPreProxy); err != nil {
+		return err
+	}
+	if err := x.request(ctx, ep.PreFlow); err != nil {
+		return err
+	}
+	x.flow = firstMatching(mc, ep.Flows)
+	if err := x.request(ctx, x.flow); err != nil {
+		return err
+	}
+	if err := x.request(ctx, ep.PostFlow); err != nil {
+		return err
+	}
+	for _, rr := range ep.RouteRules {
+		if rr.Condition == nil || rr.Condition.Eval(mc) {
+			x.target = rr.Target
+			break
+		}
+	}
+	if t := x.target; t != nil {
+		if err := x.runTarget(ctx, t); err != nil {
+			return err
+		}
+	}
+	mc.State = flow.ProxyResponse
+	mc.EnsureResponse()
+	if err := x.response(ctx, ep.PreFlow); err != nil {
+		return err
+	}
+	if err := x.response(ctx, x.flow); err != nil {
+		return err
+	}
+	if err := x.response(ctx, ep.PostFlow); err != nil {
+		return err
+	}
+	return x.hook(ctx, hookPostProxy)
+}
+
+func (x *execution) runTarget(ctx context.Context, t *TargetEndpoint) error {
+	mc := x.mc
+	mc.State = flow.TargetRequest
+	mc.TargetName = t.Name
+	switch {
+	case t.URL != nil:
+		mc.TargetURL = t.URL.String()
+	case t.urlTemplate != nil && t.conn != nil && t.conn.lb == nil:
+		mc.TargetURL = t.urlTemplate.String(mc)
+	}
+	if err := x.hook(ctx, hookPreTarget); err != nil {
+		return err
+	}
+	if err := x.request(ctx, t.PreFlow); err != nil {
+		return err
+	}
+	x.tflow = firstMatching(mc, t.Flows)
+	if err := x.request(ctx, x.tflow); err != nil {
+		return err
+	}
+	if err := x.request(ctx, t.PostFlow); err != nil {
+		return err
+	}
+	resp, err := x.callTarget(ctx, t)
+	if err != nil {
+		return err
+	}
+	mc.State = flow.TargetResponse
+	mc.Response = resp
+	if t.conn != nil && !t.conn.isSuccess(resp.StatusCode) {
+		// The target's error response goes back to the client as it is,
+		// unless a fault rule changes it; the response flows are skipped.
+		return &flow.Fault{Code: CodeErrorResponseCode, Name: "ErrorResponseCode", Status: resp.StatusCode,
+			Message: "Received " + strconv.Itoa(resp.StatusCode) + " Response from target", Response: resp}
+	}
+	if err := x.response(ctx, t.PreFlow); err != nil {
+		return err
+	}
+	if err := x.response(ctx, x.tflow); err != nil {
+		return err
+	}
+	if err := x.response(ctx, t.PostFlow); err != nil {
+		return err
+	}
+	return x.hook(ctx, hookPostTarget)
+}
+
+func (x *execution) request(ctx context.Context, f *Flow) error {
+	if f == nil || len(f.Request) == 0 {
+		return nil
+	}
+	x.mc.FlowName = f.Name
+	return f.Request.Run(ctx, x.mc)
+}
+
+func (x *execution) response(ctx context.Context, f *Flow) error {
+	if f == nil || len(f.Response) == 0 {
+		return nil
+	}
+	x.mc.FlowName = f.Name
+	return f.Response.Run(ctx, x.mc)
+}
+
+// hook runs the shared flow attached to a flow hook point. With the hook's
+// continueOnError (Apigee's default) a failure there does not stop the
+// proxy.
+func (x *execution) hook(ctx context.Context, point int) error {
+	h := x.env.hooks[point]
+	if h == nil || x.local {
+		return nil
+	}
+	err := h.flow.Run(ctx, x.mc)
+	if err != nil && h.continueOnError {
+		x.mc.Log.Debug("flow hook failed; continuing", zap.String("flowhook", h.point), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+func firstMatching(mc *flow.MessageContext, flows []*Flow) *Flow {
+	for _, f := range flows {
+		if f.Condition == nil || f.Condition.Eval(mc) {
+			return f
+		}
+	}
+	return nil
+}
+
+// handleFault runs the error flow. A fault raised on the target side runs
+// the TargetEndpoint's fault rules (top to bottom, first match), then the
+// ProxyEndpoint's; a fault on the proxy side runs only the ProxyEndpoint's
+// (bottom to top, first match — i.e. the last matching rule in the file),
+// as Apigee documents. Each endpoint's DefaultFaultRule runs when none of
+// its FaultRules did, or always with <AlwaysEnforce>true, unless a fault
+// rule raised a new fault.
+func (x *execution) handleFault(ctx context.Context, err error) {
+	mc := x.mc
+	f, ok := err.(*flow.Fault)
+	if !ok {
+		f = &flow.Fault{Code: "messaging.runtime.UnknownError", Status: http.StatusInternalServerError, Message: err.Error()}
+	}
+	targetSide := mc.State == flow.TargetRequest || mc.State == flow.TargetResponse
+	mc.InError = true
+	mc.Fault = f
+	if mc.Response != nil && mc.Response != f.Response {
+		mc.Response.Close()
+	}
+	mc.Response = f.DefaultResponse()
+	if targetSide && x.target != nil {
+		runFaultRules(ctx, mc, x.target.FaultRules, false, x.target.DefaultFaultRule)
+	}
+	runFaultRules(ctx, mc, x.ep.FaultRules, true, x.ep.DefaultFaultRule)
+}
+
+func runFaultRules(ctx context.Context, mc *flow.MessageContext, rules []*FaultRule, bottomUp bool, def *FaultRule) {
+	executed, raised := false, false
+	n := len(rules)
+	for i := 0; i < n; i++ {
+		r := rules[i]
+		if bottomUp {
+			r = rules[n-1-i]
+		}
+		if r.Condition == nil || r.Condition.Eval(mc) {
+			mc.FlowName = r.Name
+			raised = r.Steps.RunFaultRule(ctx, mc)
+			executed = true
+			break
+		}
+	}
+	if def != nil && !raised && (!executed || def.AlwaysEnforce) {
+		if def.Condition == nil || def.Condition.Eval(mc) {
+			mc.FlowName = def.Name
+			def.Steps.RunFaultRule(ctx, mc)
+		}
+	}
+}
+
+// callTarget sends the request to the target and wraps its response; the
+// response body stays a stream until a policy reads it.
+func (x *execution) callTarget(ctx context.Context, t *TargetEndpoint) (*message.Message, error) {
+	if t.local != nil {
+		return x.callLocal(ctx, t)
+	}
+	mc := x.mc
+	conn := t.conn
+	if conn.lb != nil {
+		return x.callBalanced(ctx, t)
+	}
+	u, err := url.Parse(mc.TargetURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &flow.Fault{Code: CodeBadTargetURL, Status: http.StatusInternalServerError, Message: fmt.Sprintf("Invalid target URL %q", mc.TargetURL)}
+	}
+	out, err := x.outgoing(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := x.e.roundTripper(conn.rt).RoundTrip(out)
+	if err != nil {
+		return nil, x.e.targetFault(out.URL.String(), err)
+	}
+	x.resp = resp
+	return message.FromResponse(resp), nil
+}
+
+// outgoing builds the target request from the request message: target URL
+// plus proxy.pathsuffix and query parameters (unless target.copy.* is
+// false), the message's headers minus hop-by-hop ones, and its payload.
+func (x *execution) outgoing(ctx context.Context, u *url.URL) (*http.Request, error) {
+	mc := x.mc
+	req := mc.Request
+	tu := *u
+	if mc.CopyPathSuffix {
+		tu.Path = joinTargetPath(u.Path, mc.PathSuffix)
+	} else if tu.Path == "" {
+		tu.Path = "/"
+	}
+	tu.RawPath = ""
+	if q := req.QueryString(); q != "" && mc.CopyQueryParams {
+		if tu.RawQuery == "" {
+			tu.RawQuery = q
+		} else {
+			tu.RawQuery += "&" + q
+		}
+	}
+	body, n, stream := req.Body()
+	out, err := http.NewRequestWithContext(ctx, req.Method, tu.String(), body)
+	if err != nil {
+		return nil, &flow.Fault{Code: CodeBadTargetURL, Status: http.StatusInternalServerError, Message: err.Error()}
+	}
+	out.Header = req.Header.Clone()
+	removeHopHeaders(out.Header)
+	if stream {
+		if cl := req.Header.Get("Content-Length"); cl != "" {
+			out.ContentLength, _ = strconv.ParseInt(cl, 10, 64)
+		} else {
+			out.ContentLength = -1
+		}
+	} else {
+		out.ContentLength = n
+		out.Header.Del("Content-Length")
+	}
+	if body == http.NoBody {
+		out.Body = nil
+	}
+	if ip := mc.ClientIP; ip != "" {
+		if prior := out.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
+		} else {
+			out.Header.Set("X-Forwarded-For", ip)
+		}
+	}
+	return out, nil
+}
+
+// callBalanced sends the request to a server the load balancer picks and,
+// with RetryEnabled, to the next one when a server fails (connection error
+// or a ServerUnhealthyResponse code) and the payload can be sent again.
+func (x *execution) callBalanced(ctx context.Context, t *TargetEndpoint) (*message.Message, error) {
+	mc, lb := x.mc, t.conn.lb
+	path := ""
+	if t.urlTemplate != nil {
+		path = t.urlTemplate.String(mc)
+	}
+	if lb.retry {
+		// Replaying needs the payload in memory.
+		if _, err := mc.Request.Content(); err != nil {
+			return nil, tooBig(err)
+		}
+	}
+	tried := map[*lbServer]bool{}
+	var lastErr error
+	for {
+		s := lb.pick(tried)
+		if s == nil {
+			if lastErr != nil {
+				return nil, lastErr
+			}
+			return nil, x.e.targetFault("", errNoActiveTargets)
+		}
+		tried[s] = true
+		u := *s.base
+		u.Path = path
+		mc.TargetURL = u.String()
+		out, err := x.outgoing(ctx, &u)
+		if err != nil {
+			return nil, err
+		}
+		s.active.Add(1)
+		resp, err := x.e.roundTripper(s.rt).RoundTrip(out)
+		s.active.Add(-1)
+		switch {
+		case err != nil:
+			lb.failed(s)
+			lastErr = x.e.targetFault(out.URL.String(), err)
+		case lb.unhealthy[resp.StatusCode]:
+			lb.failed(s)
+			if !lb.retry || lb.pick(tried) == nil {
+				x.resp = resp
+				return message.FromResponse(resp), nil
+			}
+			_ = resp.Body.Close()
+			continue
+		default:
+			lb.succeeded(s)
+			x.resp = resp
+			return message.FromResponse(resp), nil
+		}
+		if !lb.retry || ctx.Err() != nil {
+			return nil, lastErr
+		}
+	}
+}
+
+func tooBig(err error) error {
+	if errors.Is(err, message.ErrTooBig) {
+		return &flow.Fault{Code: CodeTooBig, Status: http.StatusRequestEntityTooLarge, Message: "Body buffer overflow"}
+	}
+	return &flow.Fault{Code: "messaging.adaptors.http.flow.ClientError", Status: http.StatusBadRequest, Message: err.Error()}
+}
+
+// callLocal chains to another proxy of the same environment without a
+// network hop (LocalTargetConnection): by proxy name (and endpoint) or by
+// path.
+func (x *execution) callLocal(ctx context.Context, t *TargetEndpoint) (*message.Message, error) {
+	mc := x.mc
+	var entry *routeEntry
+	path := ""
+	lt := t.local
+	if lt.Path != "" {
+		path = lt.Path + mc.PathSuffix
+		for _, host := range x.env.Hostnames {
+			if e, _ := x.e.table.Load().route(strings.ToLower(host), path); e != nil && e.env == x.env {
+				entry = e
+				break
+			}
+		}
+		if entry == nil {
+			entry = x.env.routeByPath(path)
+		}
+	} else {
+		for _, p := range x.env.Proxies {
+			if p.Name != lt.APIProxy {
+				continue
+			}
+			for _, ep := range p.Endpoints {
+				if lt.ProxyEndpoint == "" || ep.Name == lt.ProxyEndpoint {
+					entry = &routeEntry{env: x.env, ep: ep}
+					break
+				}
+			}
+		}
+		if entry != nil {
+			path = joinTargetPath(entry.ep.BasePath, mc.PathSuffix)
+		}
+	}
+	if entry == nil {
+		return nil, &flow.Fault{Code: CodeLocalTargetNotFound, Status: http.StatusNotFound,
+			Message: fmt.Sprintf("Unable to identify proxy for local target connection %s%s", lt.APIProxy, lt.Path)}
+	}
+	if mc.Depth() > maxCalloutDepth {
+		return nil, flow.Errorf(http.StatusInternalServerError, "messaging.adaptors.http.flow.LocalTargetLoop", "Local target connections nested more than %d levels deep", maxCalloutDepth)
+	}
+	u := &url.URL{Path: path, RawQuery: mc.Request.QueryString()}
+	body, _, _ := mc.Request.Body()
+	in, err := http.NewRequestWithContext(ctx, mc.Request.Method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	in.Header = mc.Request.Header.Clone()
+	in.Host = mc.Request.Host
+	in.RemoteAddr = net.JoinHostPort(mc.ClientIP, mc.ClientPort)
+	rec := newRecorder()
+	_, suffix := entry, path[len(strings.TrimSuffix(entry.ep.BasePath, "/")):]
+	if entry.ep.BasePath == "/" {
+		suffix = path
+	}
+	sub := x.e.newExecution(in, entry, suffix)
+	sub.local = true
+	sub.mc.SetDepth(mc.Depth() + 1)
+	if err := sub.run(ctx); err != nil {
+		sub.handleFault(ctx, err)
+	}
+	sub.write(rec)
+	resp := message.NewResponse()
+	resp.StatusCode = rec.code
+	resp.Header = rec.header
+	resp.SetContent(rec.body.Bytes())
+	return resp, nil
+}
+
+// routeByPath finds an endpoint of the environment by path alone.
+func (env *Environment) routeByPath(path string) *routeEntry {
+	var best *routeEntry
+	for _, p := range env.Proxies {
+		for _, ep := range p.Endpoints {
+			bp := ep.BasePath
+			if bp == "/" || path == bp || (strings.HasPrefix(path, bp) && path[len(bp)] == '/') {
+				if best == nil || len(bp) > len(best.ep.BasePath) {
+					best = &routeEntry{env: env, ep: ep}
+				}
+			}
+		}
+	}
+	return best
+}
+
+// write sends the response message to the client, streaming a payload no
+// policy has read.
+func (x *execution) write(w http.ResponseWriter) {
+	resp := x.mc.Response
+	if resp == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	removeHopHeaders(h)
+	body, n, stream := resp.Body()
+	if !stream {
+		h.Del("Transfer-Encoding")
+		h.Set("Content-Length", strconv.FormatInt(n, 10))
+	}
+	code := resp.StatusCode
+	if code == 0 {
+		code = http.StatusOK
+	}
+	w.WriteHeader(code)
+	if body == nil || body == http.NoBody {
+		return
+	}
+	defer body.Close()
+	if stream {
+		buf := x.e.buffers.Get()
+		defer x.e.buffers.Put(buf)
+		flusher, _ := w.(http.Flusher)
+		for {
+			nr, err := body.Read(buf)
+			if nr > 0 {
+				if _, werr := w.Write(buf[:nr]); werr != nil {
+					return
+				}
+				if flusher != nil && x.resp != nil && x.resp.ContentLength < 0 {
+					flusher.Flush()
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	_, _ = io.Copy(w, body)
+}
+
+// postClient runs the PostClientFlow after the response has been sent;
+// its faults cannot change the response and are only logged.
+func (x *execution) postClient(ctx context.Context) {
+	f := x.ep.PostClientFlow
+	if f == nil || len(f.Response) == 0 || x.local {
+		return
+	}
+	x.mc.State = flow.PostClient
+	x.mc.FlowName = f.Name
+	if err := f.Response.Run(context.WithoutCancel(ctx), x.mc); err != nil {
+		x.mc.Log.Debug("PostClientFlow failed", zap.Error(err))
+	}
+}
+
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func removeHopHeaders(h http.Header) {
+	for _, c := range h.Values("Connection") {
+		for _, f := range strings.Split(c, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+}
+
+// recorder collects a local target's response.
+type recorder struct {
+	code   int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.body.Write(b)
+}

@@ -1,0 +1,10 @@
+var who = context.getVariable("request.queryparam.who") || "nobody";
+context.setVariable("greeting.text", greet(who));
+context.setVariable("verb.seen", context.getVariable("request.verb"));
+request.headers["X-From-Js"] = "yes";
+var sha = crypto.getSHA256();
+sha.update("abc");
+context.setVariable("sha.hex", sha.digest());
+context.setVariable("flow.seen", context.flow);
+context.setVariable("missing.is.null", String(context.getVariable("no.such.variable") === null));
+print("request script ran for", who);

@@ -1,0 +1,9 @@
+var body = JSON.parse(context.getVariable("response.content"));
+body.greeting = context.getVariable("greeting.text");
+body.sha = context.getVariable("sha.hex");
+body.flow = context.getVariable("flow.seen");
+body.respFlow = context.flow;
+body.missingIsNull = context.getVariable("missing.is.null");
+body.status = response.status.code;
+response.content = JSON.stringify(body);
+response.headers["X-Js-Status"] = String(context.getVariable("response.status.code"));

@@ -1,0 +1,2 @@
+var x = null;
+x.boom();

@@ -1,0 +1,124 @@
+package flow
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/bundle"
+	"github.com/hybrid-emulator/hybrid/pkg/condition"
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
+)
+
+// Policy is a compiled policy. Policies are compiled once per contract and
+// executed concurrently by many requests; all per-request state lives in
+// the MessageContext. Execute returns a *Fault to raise an Apigee fault.
+type Policy interface {
+	Execute(ctx context.Context, mc *MessageContext) error
+}
+
+// PolicyFunc adapts a function to Policy.
+type PolicyFunc func(ctx context.Context, mc *MessageContext) error
+
+// Execute implements Policy.
+func (f PolicyFunc) Execute(ctx context.Context, mc *MessageContext) error { return f(ctx, mc) }
+
+// Runner runs a compiled shared flow in a caller's message context.
+type Runner interface {
+	Run(ctx context.Context, mc *MessageContext) error
+}
+
+// CompileContext is what a policy compiler may use.
+type CompileContext struct {
+	Bundle *bundle.Bundle
+	Policy *bundle.Policy
+	Org    string
+	Env    string
+	// HTTPClient calls out (ServiceCallout, JavaScript httpClient).
+	HTTPClient *http.Client
+	Log        *zap.Logger
+	// SharedFlow returns a deployed shared flow of the environment.
+	SharedFlow func(name string) (Runner, bool)
+	// TargetServers are the environment's target servers by name.
+	TargetServers map[string]contract.TargetServer
+}
+
+// Step is a compiled <Step>: a policy with its condition and attributes.
+type Step struct {
+	Name string
+	// Type is the policy's root element; Namespace prefixes its
+	// "<namespace>.<name>.failed" variable.
+	Type, Namespace string
+	Condition       *condition.Condition
+	Policy          Policy
+	Enabled         bool
+	ContinueOnError bool
+}
+
+// Steps is a sequence of steps.
+type Steps []*Step
+
+// Run executes the steps in order. A step whose policy fails stops the
+// sequence with the policy's fault, unless the policy has
+// continueOnError="true", in which case only <ns>.<name>.failed is set.
+func (s Steps) Run(ctx context.Context, mc *MessageContext) error {
+	for _, st := range s {
+		if err := st.run(ctx, mc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *Step) run(ctx context.Context, mc *MessageContext) error {
+	if !st.Enabled {
+		return nil
+	}
+	if st.Condition != nil && !st.Condition.Eval(mc) {
+		return nil
+	}
+	err := st.Policy.Execute(ctx, mc)
+	if err == nil {
+		return nil
+	}
+	f := AsFault(err, st.Type, st.Name)
+	mc.SetVar(st.Namespace+"."+st.Name+".failed", true)
+	if st.ContinueOnError {
+		if mc.Log != nil {
+			mc.Log.Debug("policy failed; continueOnError", zap.String("policy", st.Name), zap.String("errorcode", f.Code))
+		}
+		return nil
+	}
+	return f
+}
+
+// RunFaultRule executes the steps of a fault rule. Unlike a flow, an error
+// in one step does not stop the rule: Apigee goes on with the remaining
+// steps, and a fault raised here (RaiseFault) replaces the error response.
+// raised reports whether any step raised a fault.
+func (s Steps) RunFaultRule(ctx context.Context, mc *MessageContext) (raised bool) {
+	for _, st := range s {
+		err := st.run(ctx, mc)
+		if err == nil {
+			continue
+		}
+		raised = true
+		f := err.(*Fault)
+		mc.Fault = f
+		mc.Response = f.DefaultResponse()
+	}
+	return raised
+}
+
+// Empty reports whether there is nothing to run.
+func (s Steps) Empty() bool { return len(s) == 0 }
+
+func parseURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return u
+}
