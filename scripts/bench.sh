@@ -19,4 +19,6 @@ export BENCH_REPORT="${BENCH_REPORT:-$root/.run/bench-report.md}"
 mkdir -p "$(dirname "$BENCH_REPORT")"
 go test -tags bench -count=1 -run TestBenchmarkReport -v -timeout 30m ./e2e/
 go test -run '^$' -bench . -benchmem ./services/runtime/internal/engine/ ./pkg/condition/ | tee -a "$BENCH_REPORT"
+# MART calls through an Apigee Connect tether vs straight to MART (ratio goal >= 0.5).
+go test -run '^$' -bench TetherVsDirect -benchtime 3s ./services/controlplane/internal/connect/ | grep -v '^\s*{' | tee -a "$BENCH_REPORT"
 echo "bench: report written to $BENCH_REPORT"
