@@ -5,7 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 block="$(sed -n '/^export TOKEN=/,/^curl -i http:\/\/127.0.0.1:8998\/nothing/p' README.md)"
-[[ -n "$block" ]] || { echo "walkthrough: block not found in README.md"; exit 1; }
+connect="$(sed -n '/^curl -s -H "Authorization: Bearer \$TOKEN" -H .Content-Type/,/^grep tether/p' README.md)"
+[[ -n "$block" && -n "$connect" ]] || { echo "walkthrough: blocks not found in README.md"; exit 1; }
+block="$block
+$connect"
 out="$(timeout 120 bash -euo pipefail -c "$block" 2>&1)"
 pkill -f "http.server 9000" 2>/dev/null || true
 check() { grep -q -- "$1" <<<"$out" || { echo "walkthrough: expected '$1' in:"; echo "$out"; exit 1; }; }
@@ -13,4 +16,8 @@ check '"revision":"1"'
 check 'HTTP/1.1 200 OK'
 check 'Directory listing'
 check 'messaging.adaptors.http.flow.ApplicationNotFound'
+check '"email":"ada@example.com"'
+check '"streamCount":'
+check 'apigee-connect-agent-1.0'
+check 'listening on tether'
 echo "walkthrough: README steps work as written"
