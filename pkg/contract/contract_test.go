@@ -42,3 +42,23 @@ func TestUnmarshalRejectsIncompleteContracts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "test", c.Environment)
 }
+
+func TestEnvironmentConfigRoundTrips(t *testing.T) {
+	c := &Contract{Organization: "o", Environment: "test", Version: "20261122.093001.123",
+		FlowHooks: map[string]string{"PreProxyFlowHook": "sf"}, FlowHookContinueOnError: map[string]bool{"PreProxyFlowHook": false},
+		TargetServers: []TargetServer{{Name: "ts", Host: "h", Port: 443, IsEnabled: true, Protocol: "HTTP",
+			SSLInfo: &SSLInfo{Enabled: true, Truststore: "ref://t", CommonName: &CommonName{Value: "h", WildcardMatch: true}}}},
+		Keystores: []Keystore{{Name: "t", Aliases: []KeystoreAlias{{Name: "ca", CertPEM: "pem"}}}},
+	}
+	data, err := Marshal(c)
+	require.NoError(t, err)
+	require.Contains(t, string(data), `"sSLInfo":{"enabled":true,"trustStore":"ref://t","commonName":{"value":"h","wildcardMatch":true}}`)
+	back, err := Unmarshal(data)
+	require.NoError(t, err)
+	require.Equal(t, c, back)
+	// Contracts written before these fields existed still load.
+	old, err := Unmarshal([]byte(`{"organization":"o","environment":"test","version":"20261122.093001.123","flowHooks":{"PostProxyFlowHook":"x"},"targetServers":[{"name":"a","host":"h","port":1,"isEnabled":true}]}`))
+	require.NoError(t, err)
+	require.Equal(t, "x", old.FlowHooks["PostProxyFlowHook"])
+	require.Nil(t, old.TargetServers[0].SSLInfo)
+}

@@ -479,6 +479,11 @@ func (x *execution) write(w http.ResponseWriter) {
 		h[k] = v
 	}
 	removeHopHeaders(h)
+	if _, ok := h["Content-Type"]; !ok {
+		// Send no Content-Type rather than one net/http sniffs: the
+		// message has none.
+		h["Content-Type"] = nil
+	}
 	body, n, stream := resp.Body()
 	if !stream {
 		h.Del("Transfer-Encoding")

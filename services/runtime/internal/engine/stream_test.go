@@ -21,13 +21,14 @@ import (
 // sending it.
 func TestPayloadsStream(t *testing.T) {
 	firstSeen := make(chan struct{})
+	firstReceived := make(chan string, 1)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			br := bufio.NewReader(r.Body)
 			line, _ := br.ReadString('\n')
-			_, _ = io.WriteString(w, "got "+line)
-			w.(http.Flusher).Flush()
+			firstReceived <- line
 			rest, _ := io.ReadAll(br)
+			_, _ = io.WriteString(w, "got "+line)
 			_, _ = w.Write(rest)
 			return
 		}
@@ -85,16 +86,15 @@ func TestPayloadsStream(t *testing.T) {
 				done <- resp
 			}()
 			_, _ = io.WriteString(pw, "hello\n")
-			resp := <-done // headers arrive while the request body is still open
-			require.NotNil(t, resp)
-			br := bufio.NewReader(resp.Body)
-			line, err := br.ReadString('\n')
-			require.NoError(t, err)
-			require.Equal(t, "got hello\n", line)
+			// The backend has the first line while the body is still open.
+			require.Equal(t, "hello\n", <-firstReceived)
 			_, _ = io.WriteString(pw, "tail")
 			require.NoError(t, pw.Close())
-			rest, _ := io.ReadAll(br)
-			require.Equal(t, "tail", string(rest))
+			resp := <-done
+			require.NotNil(t, resp)
+			all, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, "got hello\ntail", string(all))
 			_ = resp.Body.Close()
 		})
 	}

@@ -102,7 +102,10 @@ func (f *Fault) Write(w http.ResponseWriter) {
 func AsFault(err error, policyType, policyName string) *Fault {
 	if f, ok := err.(*Fault); ok {
 		if f.Policy == "" {
-			f.Policy = policyName
+			// Copy: a policy may return a shared fault value.
+			c := *f
+			c.Policy = policyName
+			return &c
 		}
 		return f
 	}
