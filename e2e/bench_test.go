@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hybrid-emulator/hybrid/e2e/harness"
+	"github.com/hybrid-emulator/hybrid/pkg/bundle/bundletest"
 )
 
 // TestBenchmarkReport is `make bench`: it measures, in one run on one
@@ -51,16 +52,22 @@ func TestBenchmarkReport(t *testing.T) {
 	}
 	sort.Slice(deployLatencies, func(i, j int) bool { return deployLatencies[i] < deployLatencies[j] })
 
+	// A five-policy chain on the same backend (the engine benchmark's chain).
+	chain := importProxy(t, svc, c, "chain", bundletest.Zip(t, chainBundle("chain", "/chain", echo.URL("main"))))
+	deployAndWait(t, svc, c, "chain", chain)
+	eventuallyStatus(t, c, host, "/chain/x?id=7", 200)
+
 	// (2) throughput, alternating baseline and gateway so drift hits both.
 	duration := envStr("BENCH_DURATION", "5s")
 	conns := envStr("BENCH_CONNECTIONS", "64")
 	runs := envInt("BENCH_RUNS", 3)
-	var bareRPS, gwRPS []float64
+	var bareRPS, gwRPS, chainRPS []float64
 	for range runs {
 		bareRPS = append(bareRPS, runWrk(t, wrk, bare.URL("main")+"/bench0/x", "", conns, duration))
 		gwRPS = append(gwRPS, runWrk(t, wrk, c.TrafficURL()+"/bench0/x", host, conns, duration))
+		chainRPS = append(chainRPS, runWrk(t, wrk, c.TrafficURL()+"/chain/x?id=7", host, conns, duration))
 	}
-	b, g := median(bareRPS), median(gwRPS)
+	b, g, ch := median(bareRPS), median(gwRPS), median(chainRPS)
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n## Results (%s)\n\n", time.Now().UTC().Format("2006-01-02"))
@@ -70,10 +77,28 @@ func TestBenchmarkReport(t *testing.T) {
 	fmt.Fprintf(&sb, "| bare ReverseProxy req/s (median of %d × %s, %s connections) | %.0f |\n", runs, duration, conns, b)
 	fmt.Fprintf(&sb, "| message processor pass-through req/s | %.0f |\n", g)
 	fmt.Fprintf(&sb, "| **pass-through ratio (gateway / bare)** | **%.2f** |\n", g/b)
+	fmt.Fprintf(&sb, "| message processor five-policy chain req/s | %.0f |\n", ch)
+	fmt.Fprintf(&sb, "| **five-policy chain ratio (gateway / bare)** | **%.2f** |\n", ch/b)
 	t.Log(sb.String())
 	if out := os.Getenv("BENCH_REPORT"); out != "" {
 		require.NoError(t, os.WriteFile(out, []byte(sb.String()), 0o644))
 	}
+}
+
+// chainBundle is a proxy with five policies on the request and response
+// paths (plus one conditional step that never runs), as real proxies have.
+func chainBundle(name, basePath, target string) map[string]string {
+	files := bundletest.Proxy(name, basePath, target)
+	files["apiproxy/policies/AM-ReqHeader.xml"] = `<AssignMessage name="AM-ReqHeader"><Set><Headers><Header name="X-Client">{client.ip}</Header></Headers></Set></AssignMessage>`
+	files["apiproxy/policies/EV-Query.xml"] = `<ExtractVariables name="EV-Query"><Source>request</Source><QueryParam name="id"><Pattern>{id}</Pattern></QueryParam><VariablePrefix>q</VariablePrefix></ExtractVariables>`
+	files["apiproxy/policies/AM-Var.xml"] = `<AssignMessage name="AM-Var"><AssignVariable><Name>route.key</Name><Template>{request.verb}:{q.id}</Template></AssignVariable></AssignMessage>`
+	files["apiproxy/policies/RF-Never.xml"] = `<RaiseFault name="RF-Never"/>`
+	files["apiproxy/policies/SC-Stats.xml"] = `<StatisticsCollector name="SC-Stats"><Statistics><Statistic name="id" ref="q.id" type="string">none</Statistic></Statistics></StatisticsCollector>`
+	files["apiproxy/policies/AM-RespHeader.xml"] = `<AssignMessage name="AM-RespHeader"><AssignTo>response</AssignTo><Set><Headers><Header name="X-Route-Key">{route.key}</Header></Headers></Set></AssignMessage>`
+	files["apiproxy/proxies/default.xml"] = strings.Replace(strings.Replace(files["apiproxy/proxies/default.xml"],
+		"<Request/>", `<Request><Step><Name>AM-ReqHeader</Name></Step><Step><Name>EV-Query</Name></Step><Step><Name>AM-Var</Name></Step><Step><Name>RF-Never</Name><Condition>request.header.X-Fail = "yes"</Condition></Step></Request>`, 1),
+		"<Response/>", `<Response><Step><Name>SC-Stats</Name></Step><Step><Name>AM-RespHeader</Name></Step></Response>`, 1)
+	return files
 }
 
 var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
