@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,16 +166,23 @@ func FuzzBundleFiles(f *testing.F) {
 	})
 }
 
-// TestWriteFuzzSeeds regenerates the committed seed corpus of FuzzParse.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("BUNDLE_WRITE_FUZZ_SEEDS") == "" {
-		t.Skip("set BUNDLE_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz/FuzzParse/seed-*")
-	}
+var updateSeeds = flag.Bool("update", false, "rewrite testdata/fuzz/FuzzParse/seed-* from fuzzSeeds")
+
+// TestFuzzSeedCorpusIsCurrent keeps the committed seed corpus of FuzzParse
+// in step with fuzzSeeds; run with -update to rewrite it.
+func TestFuzzSeedCorpusIsCurrent(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	for name, data := range fuzzSeeds(t) {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(content), 0o644))
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		path := filepath.Join(dir, "seed-"+name)
+		if *updateSeeds {
+			require.NoError(t, os.WriteFile(path, []byte(want), 0o644))
+			continue
+		}
+		got, err := os.ReadFile(path)
+		require.NoError(t, err, "run go test -run TestFuzzSeedCorpusIsCurrent -update")
+		require.Equal(t, want, string(got), "seed %s is stale: run go test -run TestFuzzSeedCorpusIsCurrent -update", name)
 	}
 }
 
