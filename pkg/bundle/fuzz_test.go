@@ -136,7 +136,7 @@ func flowPtrs(fs []bundle.Flow) []*bundle.Flow {
 
 // FuzzParse feeds arbitrary bytes to Parse as both kinds of bundle. The seed
 // corpus is testdata/fuzz/FuzzParse (regenerate the seeds with
-// BUNDLE_WRITE_FUZZ_SEEDS=1 go test -run TestWriteFuzzSeeds).
+// go test -run TestFuzzSeedCorpusIsCurrent -update).
 func FuzzParse(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
