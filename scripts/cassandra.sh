@@ -239,8 +239,11 @@ port_open() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
 }
 
+# The native transport binds its port only once it is "Starting listening for
+# CQL clients", and start checked the port was free, so an open port means
+# CQL is up. (The log line alone is not enough: system.log rotates.)
 cql_ready() {
-  [[ -f "$SYSTEM_LOG" ]] && grep -q 'Starting listening for CQL clients' "$SYSTEM_LOG" && port_open "$HOST" "$PORT"
+  port_open "$HOST" "$PORT"
 }
 
 with_lock() {
