@@ -9,6 +9,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/zap v1.28.0
 	google.golang.org/api v0.310.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
 require (

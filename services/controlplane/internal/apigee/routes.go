@@ -46,6 +46,26 @@ func (a *API) routes() {
 	h("PUT "+o+"/environments/{env}/targetservers/{ts}", "apigee.targetservers.update", a.updateTargetServer)
 	h("DELETE "+o+"/environments/{env}/targetservers/{ts}", "apigee.targetservers.delete", a.deleteTargetServer)
 
+	// Keystores and truststores, their aliases, and references to them.
+	ks := o + "/environments/{env}/keystores"
+	h("GET "+ks, "apigee.keystores.list", a.listKeystores)
+	h("POST "+ks, "apigee.keystores.create", a.createKeystore)
+	h("GET "+ks+"/{ks}", "apigee.keystores.get", a.getKeystore)
+	h("DELETE "+ks+"/{ks}", "apigee.keystores.delete", a.deleteKeystore)
+	h("GET "+ks+"/{ks}/aliases", "apigee.keystorealiases.list", a.listAliases)
+	h("POST "+ks+"/{ks}/aliases", "apigee.keystorealiases.create", a.createAlias)
+	h("GET "+ks+"/{ks}/aliases/{alias}", "apigee.keystorealiases.get", a.getAlias)
+	h("PUT "+ks+"/{ks}/aliases/{alias}", "apigee.keystorealiases.update", a.updateAlias)
+	h("DELETE "+ks+"/{ks}/aliases/{alias}", "apigee.keystorealiases.delete", a.deleteAlias)
+	h("GET "+ks+"/{ks}/aliases/{alias}/certificate", "apigee.keystorealiases.exportCertificate", a.getAliasCertificate)
+	h("GET "+ks+"/{ks}/aliases/{alias}/csr", "apigee.keystorealiases.generateCSR", a.getAliasCSR)
+	refs := o + "/environments/{env}/references"
+	h("GET "+refs, "apigee.references.list", a.listReferences)
+	h("POST "+refs, "apigee.references.create", a.createReference)
+	h("GET "+refs+"/{ref}", "apigee.references.get", a.getReference)
+	h("PUT "+refs+"/{ref}", "apigee.references.update", a.updateReference)
+	h("DELETE "+refs+"/{ref}", "apigee.references.delete", a.deleteReference)
+
 	for _, c := range []collection{proxies, sharedFlows} {
 		perm := "apigee.proxies"
 		deployPerm := "apigee.deployments"

@@ -62,6 +62,11 @@ type Environment struct {
 	FlowHooks map[string]*FlowHook `json:"flowHooks,omitempty"`
 	// TargetServers by name.
 	TargetServers map[string]*TargetServer `json:"targetServers,omitempty"`
+	// Keystores (and truststores) by name; private keys included (see
+	// keystores.go).
+	Keystores map[string]*Keystore `json:"keystores,omitempty"`
+	// References to keystores and truststores by name.
+	References map[string]*Reference `json:"references,omitempty"`
 }
 
 // InstanceReport is what one runtime instance last said about the environment.

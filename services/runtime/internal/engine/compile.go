@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -283,7 +284,8 @@ func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environ
 }
 
 // envDigest covers what compiled proxies depend on besides their own
-// bundle: the shared flows they call and the target servers they use.
+// bundle: the shared flows they call, the target servers they use and the
+// keystores their TLS targets trust or present.
 func envDigest(c *contract.Contract) [32]byte {
 	h := sha256.New()
 	for _, d := range c.SharedFlows {
@@ -291,7 +293,18 @@ func envDigest(c *contract.Contract) [32]byte {
 		fmt.Fprintf(h, "sf %s %s %x\n", d.Name, d.Revision, s)
 	}
 	for _, ts := range c.TargetServers {
-		fmt.Fprintf(h, "ts %+v\n", ts)
+		// JSON, not %+v: the SSLInfo pointer must contribute its contents,
+		// not its address, or every contract would look changed.
+		data, _ := json.Marshal(ts)
+		fmt.Fprintf(h, "ts %s\n", data)
+	}
+	// Target TLS configurations are built from the keystores at compile
+	// time, so a changed truststore or client key must recompile.
+	for _, ks := range c.Keystores {
+		fmt.Fprintf(h, "ks %s\n", ks.Name)
+		for _, a := range ks.Aliases {
+			fmt.Fprintf(h, "ka %s %x %x\n", a.Name, sha256.Sum256([]byte(a.CertPEM)), sha256.Sum256([]byte(a.KeyPEM)))
+		}
 	}
 	var out [32]byte
 	copy(out[:], h.Sum(nil))

@@ -201,6 +201,18 @@ func TestCompileReusesUnchangedRevisions(t *testing.T) {
 	changed := deployment(t, "p", "1", bundletest.Proxy("p", "/p", be.URL+"/other"))
 	third := Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261122.100002.000", APIProxies: []contract.Deployment{changed}}, second)
 	require.NotSame(t, second.Proxies[0], third.Proxies[0], "same revision with different content is recompiled")
+
+	// Environment inputs count by content: equal target servers (TLS
+	// settings included) keep the compiled proxy, a changed one does not.
+	withTS := func(version string, enabled bool) *contract.Contract {
+		return &contract.Contract{Organization: "o", Environment: "test", Version: version, APIProxies: []contract.Deployment{changed},
+			TargetServers: []contract.TargetServer{{Name: "ts", Host: "127.0.0.1", Port: 1, IsEnabled: true, SSLInfo: &contract.SSLInfo{Enabled: enabled}}}}
+	}
+	fourth := Compile(withTS("20261122.100003.000", true), third)
+	fifth := Compile(withTS("20261122.100004.000", true), fourth)
+	require.Same(t, fourth.Proxies[0], fifth.Proxies[0], "an equal target server (fresh SSLInfo pointer) must not force a recompile")
+	sixth := Compile(withTS("20261122.100005.000", false), fifth)
+	require.NotSame(t, fifth.Proxies[0], sixth.Proxies[0])
 }
 
 func TestJoinTargetPath(t *testing.T) {
