@@ -46,6 +46,8 @@ test-unit: ## unit tests only: no Cassandra, no e2e (integration tests carry the
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./pkg/bundle -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./pkg/condition -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/xslt -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/xslt -run '^$$' -fuzz FuzzXPath -fuzztime $(FUZZTIME)
 
 .PHONY: bench
 bench: ## deploy latency and gateway throughput vs a bare reverse proxy (see docs/BENCHMARKS.md)
