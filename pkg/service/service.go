@@ -82,6 +82,7 @@ type Service struct {
 	mu        sync.Mutex
 	checks    []readyCheck
 	listeners []listener // listeners[0] is the main one; it closes last
+	others    []listener // bound here, served by the caller (e.g. gRPC); srv is nil
 	workers   []worker
 }
 
@@ -133,11 +134,26 @@ func (s *Service) AddListener(name string, ln net.Listener, h http.Handler) net.
 	return ln.Addr()
 }
 
+// ListenOther binds a listener for a protocol this runtime does not serve
+// itself (gRPC): the caller serves and closes it, typically from a worker
+// registered with Go; its address is reported by Addr and in the addr file
+// like any other.
+func (s *Service) ListenOther(name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen %s on %s: %w", s.name, name, addr, err)
+	}
+	s.mu.Lock()
+	s.others = append(s.others, listener{name: name, ln: ln})
+	s.mu.Unlock()
+	return ln, nil
+}
+
 // Addr returns the bound address of a listener ("main" for the main one).
 func (s *Service) Addr(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, l := range s.listeners {
+	for _, l := range append(s.listeners, s.others...) {
 		if l.name == name {
 			return l.ln.Addr().String()
 		}
@@ -204,10 +220,11 @@ func (s *Service) checkReady(ctx context.Context) ([]string, int) {
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
 	listeners := append([]listener(nil), s.listeners...)
+	others := append([]listener(nil), s.others...)
 	workers := append([]worker(nil), s.workers...)
 	s.mu.Unlock()
 
-	if err := s.writeAddrFile(listeners); err != nil {
+	if err := s.writeAddrFile(append(append([]listener(nil), listeners...), others...)); err != nil {
 		return err
 	}
 	serveErr := make(chan error, len(listeners))
@@ -302,8 +319,8 @@ func (s *Service) writeAddrFile(listeners []listener) error {
 func (s *Service) ListenerNames() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.listeners))
-	for _, l := range s.listeners {
+	names := make([]string, 0, len(s.listeners)+len(s.others))
+	for _, l := range append(s.listeners, s.others...) {
 		names = append(names, l.name)
 	}
 	sort.Strings(names)

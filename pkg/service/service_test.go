@@ -83,12 +83,16 @@ func TestAddrFileListsListeners(t *testing.T) {
 	s := newTestService(t)
 	_, err := s.Listen("traffic", "127.0.0.1:0", http.NotFoundHandler())
 	require.NoError(t, err)
+	grpcLn, err := s.ListenOther("grpc", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer grpcLn.Close()
 	stop := runInBackground(t, s)
 	data, err := os.ReadFile(s.cfg.AddrFile)
 	require.NoError(t, err)
 	var addrs map[string]string
 	require.NoError(t, json.Unmarshal(data, &addrs))
-	require.Equal(t, map[string]string{"main": s.Addr("main"), "traffic": s.Addr("traffic")}, addrs)
+	require.Equal(t, map[string]string{"main": s.Addr("main"), "traffic": s.Addr("traffic"), "grpc": grpcLn.Addr().String()}, addrs)
+	require.Equal(t, []string{"grpc", "main", "traffic"}, s.ListenerNames())
 	require.NoError(t, stop())
 }
 

@@ -3,7 +3,6 @@ package connect
 import (
 	"context"
 	"net"
-	"sync"
 	"time"
 
 	pb "cloud.google.com/go/apigeeconnect/apiv1/apigeeconnectpb"
@@ -61,34 +60,3 @@ func Serve(ctx context.Context, s *Service, g *grpc.Server, ln net.Listener, gra
 	<-errc
 	return nil
 }
-
-// AddrListener stands in for a listener served elsewhere: it reports addr
-// and never accepts. pkg/service writes the addresses of its HTTP listeners
-// to the addr file the e2e harness reads; registering one of these under
-// "grpc" puts the gRPC address there too, while the gRPC server itself
-// serves the real listener.
-type AddrListener struct {
-	addr   net.Addr
-	once   sync.Once
-	closed chan struct{}
-}
-
-// NewAddrListener returns a placeholder reporting addr.
-func NewAddrListener(addr net.Addr) *AddrListener {
-	return &AddrListener{addr: addr, closed: make(chan struct{})}
-}
-
-// Accept blocks until Close.
-func (l *AddrListener) Accept() (net.Conn, error) {
-	<-l.closed
-	return nil, net.ErrClosed
-}
-
-// Close unblocks Accept.
-func (l *AddrListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-// Addr is the real listener's address.
-func (l *AddrListener) Addr() net.Addr { return l.addr }

@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 
 	"go.uber.org/zap"
 
@@ -50,13 +47,10 @@ func (s *Server) attachConnect(svc *service.Service, cfg *Config) error {
 	if cfg.GRPC.Listen == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", cfg.GRPC.Listen)
+	ln, err := svc.ListenOther("grpc", cfg.GRPC.Listen)
 	if err != nil {
-		return fmt.Errorf("controlplane: listen grpc on %s: %w", cfg.GRPC.Listen, err)
+		return err
 	}
-	// The gRPC server serves ln itself; the placeholder only puts its
-	// address in the addr file beside the HTTP listeners'.
-	svc.AddListener("grpc", connect.NewAddrListener(ln.Addr()), http.NotFoundHandler())
 	g := connect.NewGRPCServer(s.Connect)
 	svc.Go("apigeeconnect", func(ctx context.Context) error {
 		return connect.Serve(ctx, s.Connect, g, ln, cfg.ShutdownTimeout)
