@@ -28,7 +28,7 @@ build: ## build every module
 
 .PHONY: vet
 vet: ## go vet every module
-	go vet $(GO_PKGS)
+	go vet -tags integration,bench $(GO_PKGS)
 
 .PHONY: lint
 lint: vet ## gofmt check + go vet
