@@ -7,7 +7,8 @@
 //
 // Scripts are compiled once per contract. Runtimes are pooled per policy;
 // each execution binds the pooled runtime to the request's message context,
-// runs the included scripts and then the main script.
+// runs the included scripts and then the main script, and then resets the
+// globals the scripts created, so no state leaks between requests.
 package javascript
 
 import (
@@ -107,6 +108,7 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 	defer cancel()
 	v.bind(ctx, mc)
 	defer v.unbind()
+	defer v.reset()
 	stop := context.AfterFunc(ctx, func() { v.rt.Interrupt(errTimeout) })
 	defer func() {
 		stop()

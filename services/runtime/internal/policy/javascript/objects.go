@@ -34,6 +34,9 @@ type vm struct {
 	ctx context.Context
 	// session is context.session: a plain object, fresh per request.
 	session *goja.Object
+	// baseline is the global object as the object model left it; globals a
+	// script adds or replaces are reset after each run (see reset).
+	baseline map[string]goja.Value
 }
 
 func (p *policy) newVM() *vm {
@@ -61,7 +64,32 @@ func (p *policy) newVM() *vm {
 	must(rt.Set("crypto", v.cryptoObject()))
 	must(rt.Set("httpClient", v.httpClientObject()))
 	must(rt.Set("Request", v.requestConstructor()))
+	v.baseline = map[string]goja.Value{}
+	g := rt.GlobalObject()
+	for _, k := range g.Keys() {
+		v.baseline[k] = g.Get(k)
+	}
 	return v
+}
+
+// reset undoes what a run did to the global scope, so a pooled runtime
+// never carries one request's globals into another: in Apigee each
+// execution starts from a fresh scope. Top-level `var` bindings cannot be
+// deleted (ES5 makes them non-configurable), so they are set to undefined,
+// which is what hoisting gives a fresh run anyway.
+func (v *vm) reset() {
+	g := v.rt.GlobalObject()
+	for _, k := range g.Keys() {
+		base, known := v.baseline[k]
+		switch {
+		case !known:
+			if err := g.Delete(k); err != nil || g.Get(k) != nil {
+				_ = g.Set(k, goja.Undefined())
+			}
+		case !g.Get(k).SameAs(base):
+			_ = g.Set(k, base)
+		}
+	}
 }
 
 func must(err error) {
