@@ -277,6 +277,8 @@ func TestMatchRoles(t *testing.T) {
 		{"roles/apigee.readOnlyAdmin", "apigee.proxies.get", true},
 		{"roles/apigee.readOnlyAdmin", "apigee.proxies.list", true},
 		{"roles/apigee.readOnlyAdmin", "apigee.proxies.create", false},
+		{"roles/apigee.readOnlyAdmin", "apigee.flowhooks.getSharedFlow", true},
+		{"roles/apigee.readOnlyAdmin", "apigee.flowhooks.attachSharedFlowToFlowHook", false},
 		{"roles/apigee.readOnlyAdmin", "apigee.get", false},
 		{"roles/apigeeconnect.Agent", "apigeeconnect.endpoints.connect", true},
 		{"roles/apigeeconnect.Agent", "apigeeconnect.connections.list", false},

@@ -63,6 +63,8 @@ var predefined = func() map[string]Role {
 		}},
 		{Name: "roles/apigee.readOnlyAdmin", Title: "Apigee Read-only Admin", Permissions: []string{
 			"apigee.*.get", "apigee.*.list", PermListConnections,
+			// Reads whose real permission names do not end in .get.
+			"apigee.flowhooks.getSharedFlow",
 		}},
 		{Name: "roles/apigee.synchronizerManager", Title: "Apigee Synchronizer Manager", Permissions: []string{
 			PermManageRuntime, PermGetContract,
