@@ -12,9 +12,11 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -141,8 +143,13 @@ func (p *policy) Execute(_ context.Context, mc *flow.MessageContext) error {
 	} else {
 		d := json.NewDecoder(bytes.NewReader(src))
 		d.UseNumber()
-		var v any
-		if err := d.Decode(&v); err != nil {
+		v, err := decodeOrdered(d)
+		if err == nil {
+			if _, extra := d.Token(); extra != io.EOF {
+				err = errors.New("unexpected data after the top-level value")
+			}
+		}
+		if err != nil {
 			return p.fail("invalid JSON: " + err.Error())
 		}
 		out, ct = p.toXML(v), "application/xml"
@@ -300,11 +307,9 @@ func (p *policy) toXML(v any) []byte {
 	var b bytes.Buffer
 	o := p.opts
 	switch x := v.(type) {
-	case map[string]any:
-		if len(x) == 1 {
-			for k, val := range x {
-				p.xmlElement(&b, k, val)
-			}
+	case *object:
+		if len(x.keys) == 1 {
+			p.xmlElement(&b, x.keys[0], x.vals[x.keys[0]])
 		} else {
 			p.xmlElement(&b, o.objectRoot, x)
 		}
@@ -333,17 +338,14 @@ func (p *policy) xmlElement(b *bytes.Buffer, name string, v any) {
 		return
 	}
 	b.WriteString("<" + name)
-	obj, isObj := v.(map[string]any)
+	obj, isObj := v.(*object)
 	var keys []string
 	if isObj {
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys = obj.keys // document order, as Apigee writes them
 		for _, k := range keys {
 			if o.attrPrefix != "" && strings.HasPrefix(k, o.attrPrefix) {
 				b.WriteString(" " + strings.TrimPrefix(k, o.attrPrefix) + `="`)
-				_ = xml.EscapeText(b, []byte(scalarText(obj[k], o.nullValue)))
+				_ = xml.EscapeText(b, []byte(scalarText(obj.vals[k], o.nullValue)))
 				b.WriteByte('"')
 			}
 		}
@@ -359,15 +361,70 @@ func (p *policy) xmlElement(b *bytes.Buffer, name string, v any) {
 				continue
 			}
 			if k == o.textNodeName {
-				_ = xml.EscapeText(b, []byte(scalarText(obj[k], o.nullValue)))
+				_ = xml.EscapeText(b, []byte(scalarText(obj.vals[k], o.nullValue)))
 				continue
 			}
-			p.xmlElement(b, k, obj[k])
+			p.xmlElement(b, k, obj.vals[k])
 		}
 	} else {
 		_ = xml.EscapeText(b, []byte(scalarText(v, o.nullValue)))
 	}
 	b.WriteString("</" + name + ">")
+}
+
+// object is a JSON object that remembers its key order (encoding/json's
+// maps do not), so elements come out in the order the payload had them.
+type object struct {
+	keys []string
+	vals map[string]any
+}
+
+// decodeOrdered reads one JSON value: objects as *object, arrays as []any,
+// numbers as json.Number. A repeated key keeps its first position and its
+// last value, like encoding/json.
+func decodeOrdered(d *json.Decoder) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			obj := &object{vals: map[string]any{}}
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k := kt.(string) // the decoder guarantees object keys are strings
+				v, err := decodeOrdered(d)
+				if err != nil {
+					return nil, err
+				}
+				if _, seen := obj.vals[k]; !seen {
+					obj.keys = append(obj.keys, k)
+				}
+				obj.vals[k] = v
+			}
+			_, err := d.Token() // '}'
+			return obj, err
+		case '[':
+			arr := []any{}
+			for d.More() {
+				v, err := decodeOrdered(d)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			_, err := d.Token() // ']'
+			return arr, err
+		}
+		return nil, fmt.Errorf("unexpected %q", t)
+	default:
+		return tok, nil
+	}
 }
 
 func scalarText(v any, null string) string {
