@@ -48,14 +48,7 @@ func hookView(point string, h *state.FlowHook) flowHookView {
 
 // listFlowHooks answers with the flow hook point names, as Apigee does.
 func (a *API) listFlowHooks(w http.ResponseWriter, r *http.Request) error {
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		_, err = lookupEnv(o, r.PathValue("env"))
-		return err
-	})
+	err := a.viewEnv(r, func(*state.Org, *state.Environment) error { return nil })
 	if err != nil {
 		return err
 	}
@@ -68,15 +61,7 @@ func (a *API) getFlowHook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v flowHookView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, r.PathValue("env"))
-		if err != nil {
-			return err
-		}
+	err := a.viewEnv(r, func(_ *state.Org, e *state.Environment) error {
 		v = hookView(point, e.FlowHooks[point])
 		return nil
 	})
@@ -101,15 +86,7 @@ func (a *API) attachFlowHook(w http.ResponseWriter, r *http.Request) error {
 		return apierr.InvalidArgument("sharedFlow is required to attach a shared flow to %s.", point)
 	}
 	var v flowHookView
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, env)
-		if err != nil {
-			return err
-		}
+	err := a.mutateEnv(r, func(_ *state.Tx, o *state.Org, e *state.Environment) error {
 		if o.SharedFlows[in.SharedFlow] == nil {
 			return apierr.NotFound("Shared flow %s not found in organization %s.", in.SharedFlow, org)
 		}
@@ -124,8 +101,6 @@ func (a *API) attachFlowHook(w http.ResponseWriter, r *http.Request) error {
 			e.FlowHooks = map[string]*state.FlowHook{}
 		}
 		e.FlowHooks[point] = h
-		e.LastModifiedAt = tx.Millis()
-		tx.Touch(o, env)
 		v = hookView(point, h)
 		return nil
 	})
@@ -138,27 +113,17 @@ func (a *API) attachFlowHook(w http.ResponseWriter, r *http.Request) error {
 // detachFlowHook serves DELETE …/flowhooks/{point} and returns what was
 // attached.
 func (a *API) detachFlowHook(w http.ResponseWriter, r *http.Request) error {
-	org, env, point := r.PathValue("org"), r.PathValue("env"), r.PathValue("point")
+	env, point := r.PathValue("env"), r.PathValue("point")
 	if err := checkFlowHookPoint(point); err != nil {
 		return err
 	}
 	var v flowHookView
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, env)
-		if err != nil {
-			return err
-		}
+	err := a.mutateEnv(r, func(_ *state.Tx, _ *state.Org, e *state.Environment) error {
 		h := e.FlowHooks[point]
 		if h == nil {
 			return apierr.NotFound("No shared flow is attached to %s in environment %s.", point, env)
 		}
 		delete(e.FlowHooks, point)
-		e.LastModifiedAt = tx.Millis()
-		tx.Touch(o, env)
 		v = hookView(point, h)
 		return nil
 	})
@@ -229,15 +194,7 @@ func tsView(ts *state.TargetServer) targetServerView {
 // listTargetServers answers with the names, as Apigee does.
 func (a *API) listTargetServers(w http.ResponseWriter, r *http.Request) error {
 	var names []string
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, r.PathValue("env"))
-		if err != nil {
-			return err
-		}
+	err := a.viewEnv(r, func(_ *state.Org, e *state.Environment) error {
 		for n := range e.TargetServers {
 			names = append(names, n)
 		}
@@ -252,15 +209,7 @@ func (a *API) listTargetServers(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getTargetServer(w http.ResponseWriter, r *http.Request) error {
 	var v targetServerView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, r.PathValue("env"))
-		if err != nil {
-			return err
-		}
+	err := a.viewEnv(r, func(_ *state.Org, e *state.Environment) error {
 		ts := e.TargetServers[r.PathValue("ts")]
 		if ts == nil {
 			return apierr.NotFound("TargetServer %s not found in environment %s.", r.PathValue("ts"), e.Name)
@@ -283,7 +232,7 @@ func (a *API) updateTargetServer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) putTargetServer(w http.ResponseWriter, r *http.Request, create bool) error {
-	org, env := r.PathValue("org"), r.PathValue("env")
+	env := r.PathValue("env")
 	var in targetServerInput
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
@@ -299,15 +248,7 @@ func (a *API) putTargetServer(w http.ResponseWriter, r *http.Request, create boo
 	if err != nil {
 		return err
 	}
-	err = a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, env)
-		if err != nil {
-			return err
-		}
+	err = a.mutateEnv(r, func(_ *state.Tx, _ *state.Org, e *state.Environment) error {
 		_, exists := e.TargetServers[ts.Name]
 		switch {
 		case create && exists:
@@ -319,8 +260,6 @@ func (a *API) putTargetServer(w http.ResponseWriter, r *http.Request, create boo
 			e.TargetServers = map[string]*state.TargetServer{}
 		}
 		e.TargetServers[ts.Name] = ts
-		e.LastModifiedAt = tx.Millis()
-		tx.Touch(o, env)
 		return nil
 	})
 	if err != nil {
@@ -330,24 +269,14 @@ func (a *API) putTargetServer(w http.ResponseWriter, r *http.Request, create boo
 }
 
 func (a *API) deleteTargetServer(w http.ResponseWriter, r *http.Request) error {
-	org, env, name := r.PathValue("org"), r.PathValue("env"), r.PathValue("ts")
+	env, name := r.PathValue("env"), r.PathValue("ts")
 	var v targetServerView
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, env)
-		if err != nil {
-			return err
-		}
+	err := a.mutateEnv(r, func(_ *state.Tx, _ *state.Org, e *state.Environment) error {
 		ts := e.TargetServers[name]
 		if ts == nil {
 			return apierr.NotFound("TargetServer %s not found in environment %s.", name, env)
 		}
 		delete(e.TargetServers, name)
-		e.LastModifiedAt = tx.Millis()
-		tx.Touch(o, env)
 		v = tsView(ts)
 		return nil
 	})

@@ -34,15 +34,7 @@ func (a *API) listEnvs(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getEnv(w http.ResponseWriter, r *http.Request) error {
 	var v environmentView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, r.PathValue("env"))
-		if err != nil {
-			return err
-		}
+	err := a.viewEnv(r, func(_ *state.Org, e *state.Environment) error {
 		v = envView(e)
 		return nil
 	})
@@ -175,4 +167,41 @@ func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return ok(w, opView(org, op))
+}
+
+// viewEnv runs fn on the org's environment under the read lock.
+func (a *API) viewEnv(r *http.Request, fn func(o *state.Org, e *state.Environment) error) error {
+	return a.store.View(func(d *state.Data) error {
+		o, err := lookupOrg(d, r.PathValue("org"))
+		if err != nil {
+			return err
+		}
+		e, err := lookupEnv(o, r.PathValue("env"))
+		if err != nil {
+			return err
+		}
+		return fn(o, e)
+	})
+}
+
+// mutateEnv runs fn on the org's environment in a mutation; when fn
+// succeeds the environment gets a new contract version, since everything
+// here reaches the runtime.
+func (a *API) mutateEnv(r *http.Request, fn func(tx *state.Tx, o *state.Org, e *state.Environment) error) error {
+	return a.store.Update(func(tx *state.Tx) error {
+		o, err := lookupOrg(tx.Data, r.PathValue("org"))
+		if err != nil {
+			return err
+		}
+		e, err := lookupEnv(o, r.PathValue("env"))
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, o, e); err != nil {
+			return err
+		}
+		e.LastModifiedAt = tx.Millis()
+		tx.Touch(o, e.Name)
+		return nil
+	})
 }

@@ -116,43 +116,6 @@ func lookupAlias(e *state.Environment, keystore, alias string) (*state.Alias, er
 	return al, nil
 }
 
-// viewEnv runs fn on the org's environment under the read lock.
-func (a *API) viewEnv(r *http.Request, fn func(o *state.Org, e *state.Environment) error) error {
-	return a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, r.PathValue("env"))
-		if err != nil {
-			return err
-		}
-		return fn(o, e)
-	})
-}
-
-// mutateEnv runs fn on the org's environment in a mutation; when fn
-// succeeds the environment gets a new contract version, since everything
-// here reaches the runtime.
-func (a *API) mutateEnv(r *http.Request, fn func(tx *state.Tx, e *state.Environment) error) error {
-	return a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, r.PathValue("env"))
-		if err != nil {
-			return err
-		}
-		if err := fn(tx, e); err != nil {
-			return err
-		}
-		e.LastModifiedAt = tx.Millis()
-		tx.Touch(o, e.Name)
-		return nil
-	})
-}
-
 // ---- keystores ----
 
 func (a *API) listKeystores(w http.ResponseWriter, r *http.Request) error {
@@ -198,7 +161,7 @@ func (a *API) createKeystore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v keystoreView
-	err := a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err := a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		if e.Keystores[in.Name] != nil {
 			return apierr.AlreadyExists("Keystore %s already exists in environment %s.", in.Name, e.Name)
 		}
@@ -232,7 +195,7 @@ func sharedNamespace(kind, name, other, env string) error {
 // left dangling, so one pointing at it blocks the deletion.
 func (a *API) deleteKeystore(w http.ResponseWriter, r *http.Request) error {
 	var v keystoreView
-	err := a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err := a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		ks, err := lookupKeystore(e, r.PathValue("ks"))
 		if err != nil {
 			return err
@@ -407,7 +370,7 @@ func (a *API) createAlias(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v aliasView
-	err = a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err = a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		ks, err := lookupKeystore(e, r.PathValue("ks"))
 		if err != nil {
 			return err
@@ -472,7 +435,7 @@ func (a *API) updateAlias(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := a.store.Now()
 	var v aliasView
-	err = a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err = a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		cur, err := lookupAlias(e, r.PathValue("ks"), r.PathValue("alias"))
 		if err != nil {
 			return err
@@ -508,7 +471,7 @@ func (a *API) updateAlias(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) deleteAlias(w http.ResponseWriter, r *http.Request) error {
 	var v aliasView
-	err := a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err := a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		al, err := lookupAlias(e, r.PathValue("ks"), r.PathValue("alias"))
 		if err != nil {
 			return err
@@ -601,7 +564,7 @@ func (a *API) putReference(w http.ResponseWriter, r *http.Request, create bool) 
 		in.Name = name
 	}
 	var v referenceView
-	err := a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err := a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		ref, err := in.validate(e)
 		if err != nil {
 			return err
@@ -630,7 +593,7 @@ func (a *API) putReference(w http.ResponseWriter, r *http.Request, create bool) 
 
 func (a *API) deleteReference(w http.ResponseWriter, r *http.Request) error {
 	var v referenceView
-	err := a.mutateEnv(r, func(tx *state.Tx, e *state.Environment) error {
+	err := a.mutateEnv(r, func(tx *state.Tx, _ *state.Org, e *state.Environment) error {
 		ref := e.References[r.PathValue("ref")]
 		if ref == nil {
 			return apierr.NotFound("Reference %s not found in environment %s.", r.PathValue("ref"), e.Name)
