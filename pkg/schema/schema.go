@@ -149,6 +149,11 @@ func Apply(ctx context.Context, s *gocql.Session, opts Options, log *zap.Logger)
 		applied, err := s.Query(`INSERT INTO hybrid_system.locks (name, owner) VALUES ('schema', ?) IF NOT EXISTS USING TTL ?`,
 			owner, int(opts.LockTTL.Seconds())).MapScanCASContext(ctx, map[string]any{})
 		if err != nil {
+			if opts.WaitForLease && ctx.Err() != nil {
+				// Out of time before the lease was ours, whether the last
+				// attempt saw another job's row or was still in flight.
+				return 0, fmt.Errorf("%w (gave up waiting: %w)", ErrLocked, err)
+			}
 			return 0, fmt.Errorf("schema: take lease: %w", err)
 		}
 		if applied {

@@ -66,7 +66,7 @@ func TestApplyHonoursTheLease(t *testing.T) {
 	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}}, log)
 	require.ErrorIs(t, err, schema.ErrLocked)
 
-	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
+	short, cancelShort := context.WithTimeout(ctx, 5*time.Second)
 	defer cancelShort()
 	_, err = schema.Apply(short, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, log)
 	require.ErrorIs(t, err, schema.ErrLocked)
