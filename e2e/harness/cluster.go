@@ -131,7 +131,9 @@ func (c *Cluster) StartRuntime(tb testing.TB) *Process {
 	return c.h.Start(tb, "runtime", c.orgArgs(
 		"--listen", "127.0.0.1:0",
 		"--trafficListen", "127.0.0.1:0",
-		"--synchronizer", c.Synchronizer.URL("main"))...)
+		"--synchronizer", c.Synchronizer.URL("main"),
+		"--cassandra.hosts", c.h.CassandraHost,
+		"--cassandra.port", strconv.Itoa(c.h.CassandraPort))...)
 }
 
 // APIURL is the control plane's Apigee API base (http).

@@ -1,7 +1,24 @@
 // Package service is the one runtime every hybrid service runs on: config,
 // logging, Prometheus metrics, the real probe paths and a graceful drain on
-// SIGTERM. A service builds a *Service, attaches its handlers, listeners,
-// readiness checks and background workers, then calls Run.
+// SIGTERM.
+//
+// A service's life has three phases, in the manner of caddy's app
+// start/stop:
+//
+//  1. Build (before Run, must not block): New binds the main listener;
+//     the service binds its other listeners and attaches handlers,
+//     readiness checks, start-up steps (Init), workers (Go) and cleanups
+//     (OnStop). If building fails, Close releases what was bound.
+//  2. Start (inside Run): the listeners serve at once, so the probes
+//     answer from the first moment; then the Init steps run in order,
+//     each showing as "Probe <name> failed: starting" on the readiness
+//     probe until it returns. Connections to Cassandra or the control
+//     plane are made here, never in phase 1. A failed step stops the
+//     service: listeners close and the OnStop cleanups of what was
+//     opened run in reverse order.
+//  3. Serve: the workers start once every Init step has returned; on
+//     SIGTERM the service drains (readiness 503, listeners stop, workers
+//     are cancelled), then the OnStop cleanups run in reverse order.
 package service
 
 import (
@@ -70,6 +87,16 @@ type worker struct {
 	fn   func(ctx context.Context) error
 }
 
+type initStep struct {
+	name string
+	fn   func(ctx context.Context) error
+	done atomic.Bool
+}
+
+// ErrStarting is what the readiness probe reports for a start-up step that
+// has not returned yet.
+var ErrStarting = errors.New("starting")
+
 // Service is one running hybrid component.
 type Service struct {
 	name     string
@@ -84,6 +111,14 @@ type Service struct {
 	listeners []listener // listeners[0] is the main one; it closes last
 	others    []listener // bound here, served by the caller (e.g. gRPC); srv is nil
 	workers   []worker
+	inits     []*initStep
+	cleanups  []cleanup
+	closed    bool
+}
+
+type cleanup struct {
+	name string
+	fn   func()
 }
 
 // New binds the main listener right away so Addr is known before Run.
@@ -106,6 +141,61 @@ func NewWithLogger(name string, cfg Common, log *zap.Logger) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Init adds a start-up step. Steps run in the order added, inside Run,
+// after the listeners serve; until a step returns the readiness probe
+// reports "Probe <name> failed: starting". A step may add handlers,
+// readiness checks, workers and cleanups. Its context ends when the service
+// is asked to stop; an error stops the service.
+func (s *Service) Init(name string, fn func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inits = append(s.inits, &initStep{name: name, fn: fn})
+	s.checks = append(s.checks, readyCheck{name: name, fn: s.inits[len(s.inits)-1].ready})
+}
+
+func (st *initStep) ready(context.Context) error {
+	if !st.done.Load() {
+		return ErrStarting
+	}
+	return nil
+}
+
+// OnStop adds a cleanup (closing a session, stopping monitors). Cleanups
+// run once, in reverse order of registration, when Run returns or when
+// Close is called on a service that never ran.
+func (s *Service) OnStop(name string, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, cleanup{name: name, fn: fn})
+}
+
+// Close releases a service that will not run (its build failed): it
+// closes every bound listener and runs the cleanups. It is safe to call
+// more than once and after Run.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	listeners := append(append([]listener(nil), s.listeners...), s.others...)
+	cleanups := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	for _, l := range listeners {
+		_ = l.ln.Close()
+	}
+	s.runCleanups(cleanups)
+}
+
+func (s *Service) runCleanups(cleanups []cleanup) {
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		s.log.Debug("cleanup", zap.String("step", cleanups[i].name))
+		cleanups[i].fn()
+	}
 }
 
 func (s *Service) Name() string                   { return s.name }
@@ -219,10 +309,15 @@ func (s *Service) checkReady(ctx context.Context) ([]string, int) {
 // workers are cancelled and awaited, and the probe listener closes last.
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("%s: service already closed", s.name)
+	}
 	listeners := append([]listener(nil), s.listeners...)
 	others := append([]listener(nil), s.others...)
-	workers := append([]worker(nil), s.workers...)
+	inits := append([]*initStep(nil), s.inits...)
 	s.mu.Unlock()
+	defer s.Close() // cleanups, and listeners that never served
 
 	if err := s.writeAddrFile(append(append([]listener(nil), listeners...), others...)); err != nil {
 		return err
@@ -237,31 +332,71 @@ func (s *Service) Run(ctx context.Context) error {
 		}()
 	}
 
+	// Start phase: the probes already answer; each step shows as
+	// "starting" until it returns.
+	startCtx, cancelStart := context.WithCancel(ctx)
+	defer cancelStart()
+	started := make(chan error, 1)
+	go func() { started <- s.start(startCtx, inits) }()
+
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var wg sync.WaitGroup
-	workerErr := make(chan error, len(workers))
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.fn(workCtx); err != nil && !errors.Is(err, context.Canceled) {
-				workerErr <- fmt.Errorf("%s: %w", w.name, err)
-			}
-		}()
-	}
+	workerErr := make(chan error, 1)
 	workersDone := make(chan struct{})
-	go func() { wg.Wait(); close(workersDone) }()
+	workersStarted := false
+	startWorkers := func() {
+		workersStarted = true
+		s.mu.Lock()
+		workers := append([]worker(nil), s.workers...)
+		s.mu.Unlock()
+		for _, w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := w.fn(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+					select {
+					case workerErr <- fmt.Errorf("%s: %w", w.name, err):
+					default:
+					}
+				}
+			}()
+		}
+		go func() { wg.Wait(); close(workersDone) }()
+	}
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		s.log.Info("shutdown requested, draining")
-	case runErr = <-serveErr:
-	case runErr = <-workerErr:
+	startPending := started
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Info("shutdown requested, draining")
+			break wait
+		case err := <-startPending:
+			startPending = nil
+			if err != nil {
+				if ctx.Err() == nil { // not just cut short by a stop request
+					runErr = err
+				}
+				break wait
+			}
+			startWorkers()
+		case runErr = <-serveErr:
+			break wait
+		case runErr = <-workerErr:
+			break wait
+		}
 	}
 	if runErr != nil {
 		s.log.Error("stopping after failure", zap.Error(runErr))
+	}
+	if startPending != nil {
+		cancelStart()
+		<-startPending // a step that ignores its context holds shutdown here
+	}
+	if !workersStarted {
+		close(workersDone)
 	}
 
 	s.draining.Store(true)
@@ -291,6 +426,19 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("stopped")
 	_ = s.log.Sync()
 	return runErr
+}
+
+// start runs the Init steps in order; the first failure ends the phase.
+func (s *Service) start(ctx context.Context, inits []*initStep) error {
+	for _, st := range inits {
+		began := time.Now()
+		if err := st.fn(ctx); err != nil {
+			return fmt.Errorf("start %s: %w", st.name, err)
+		}
+		st.done.Store(true)
+		s.log.Info("started", zap.String("step", st.name), zap.Duration("took", time.Since(began)))
+	}
+	return nil
 }
 
 func (s *Service) writeAddrFile(listeners []listener) error {

@@ -4,10 +4,10 @@ package main
 
 import (
 	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/runtime/internal/runtime"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/mp"
 )
 
 func main() {
-	cfg := runtime.DefaultConfig()
-	service.Main("runtime", "HYBRID_RUNTIME", &cfg, runtime.Run)
+	cfg := mp.DefaultConfig()
+	service.Main("runtime", "HYBRID_RUNTIME", &cfg, mp.Run)
 }

@@ -49,6 +49,7 @@ func Run(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	if _, err := New(svc, cfg); err != nil {
+		svc.Close()
 		return err
 	}
 	return svc.Run(ctx)

@@ -52,14 +52,15 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	session, err := cassandra.Connect(ctx, cfg.Cassandra)
-	if err != nil {
+	svc.Init("Cassandra", func(ctx context.Context) error {
+		session, err := cassandra.Connect(ctx, cfg.Cassandra)
+		if err != nil {
+			return err
+		}
+		svc.OnStop("cassandra session", session.Close)
+		_, err = New(svc, cfg, session)
 		return err
-	}
-	defer session.Close()
-	if _, err := New(svc, cfg, session); err != nil {
-		return err
-	}
+	})
 	return svc.Run(ctx)
 }
 

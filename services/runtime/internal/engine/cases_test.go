@@ -25,6 +25,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/bundle/bundletest"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files of behaviour cases")
@@ -46,6 +47,10 @@ type caseFile struct {
 	// match); revisions not listed must be READY.
 	DeployErrors map[string][]string `yaml:"deployErrors"`
 	Requests     []caseRequest       `yaml:"requests"`
+	// RuntimeData seeds developers, apps, API products and KVMs in a fresh
+	// organization in the real Cassandra before the case runs. A case that
+	// has it runs only in the integration test (cases_data_integration_test.go).
+	RuntimeData *caseRuntimeData `yaml:"runtimeData"`
 }
 
 type caseTargetServer struct {
@@ -61,6 +66,12 @@ type caseRequest struct {
 	Headers map[string]string `yaml:"headers"`
 	Body    string            `yaml:"body"`
 	Repeat  int               `yaml:"repeat"`
+	// Advance moves the runtime data clock forward before the request
+	// (token and credential expiry, quota windows): no sleeping.
+	Advance time.Duration `yaml:"advance"`
+	// Capture saves parts of the response as {{NAME}} for later requests:
+	// NAME: <top-level JSON field> or "header:<name>".
+	Capture map[string]string `yaml:"capture"`
 	Expect  caseExpect        `yaml:"expect"`
 }
 
@@ -121,28 +132,90 @@ func echoBackendServer(tb testing.TB, name string) *httptest.Server {
 	return srv
 }
 
+// TestBehaviourCases runs the cases that need no runtime data; the
+// integration test runs the others against the real Cassandra.
 func TestBehaviourCases(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/cases/*/cases.yaml")
-	require.NoError(t, err)
-	require.NotEmpty(t, dirs)
-	for _, f := range dirs {
-		dir := filepath.Dir(f)
-		t.Run(filepath.Base(dir), func(t *testing.T) { runCase(t, dir) })
+	n := 0
+	for _, dir := range caseDirs(t) {
+		cf := loadCaseFile(t, dir)
+		if cf.RuntimeData != nil {
+			continue
+		}
+		n++
+		t.Run(filepath.Base(dir), func(t *testing.T) { runCase(t, dir, cf, caseEnv{org: "org"}) })
 	}
+	require.NotZero(t, n)
 }
 
-func runCase(t *testing.T, dir string) {
-	raw, err := os.ReadFile(filepath.Join(dir, "cases.yaml"))
-	require.NoError(t, err)
+func caseDirs(tb testing.TB) []string {
+	files, err := filepath.Glob("testdata/cases/*/cases.yaml")
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files)
+	dirs := make([]string, len(files))
+	for i, f := range files {
+		dirs[i] = filepath.Dir(f)
+	}
+	return dirs
+}
+
+// loadCaseFile decodes cases.yaml strictly: a misspelt key is an error, not
+// an expectation silently dropped.
+func loadCaseFile(tb testing.TB, dir string) *caseFile {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(dir, "cases.yaml"))
+	require.NoError(tb, err)
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
 	var cf caseFile
-	require.NoError(t, yaml.Unmarshal(raw, &cf), "cases.yaml")
+	require.NoError(tb, dec.Decode(&cf), "%s/cases.yaml", dir)
+	return &cf
+}
+
+// caseEnv is where a case runs: its organization and, for cases with
+// runtime data, the store and the clock the store uses.
+type caseEnv struct {
+	org   string
+	data  *rtdata.Store
+	clock *testClock
+}
+
+// testClock is the runtime data clock of a case; requests move it with
+// `advance`.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// caseVars expands {{NAME}} placeholders: fixed ones (backend, syslog)
+// and those captured from earlier responses.
+type caseVars struct{ m map[string]string }
+
+func (v *caseVars) Replace(s string) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	for k, val := range v.m {
+		s = strings.ReplaceAll(s, "{{"+k+"}}", val)
+	}
+	return s
+}
+
+func runCase(t *testing.T, dir string, cf *caseFile, ce caseEnv) {
 
 	be := echoBackendServer(t, "default")
 	logs := newSyslogServer(t)
-	repl := strings.NewReplacer("{{BACKEND}}", be.URL, "{{BACKEND_HOST}}", "127.0.0.1", "{{BACKEND_PORT}}", strings.TrimPrefix(be.URL[strings.LastIndexByte(be.URL, ':'):], ":"),
-		"{{SYSLOG_PORT}}", logs.port)
+	repl := &caseVars{m: map[string]string{"BACKEND": be.URL, "BACKEND_HOST": "127.0.0.1", "BACKEND_PORT": strings.TrimPrefix(be.URL[strings.LastIndexByte(be.URL, ':'):], ":"),
+		"SYSLOG_PORT": logs.port, "ORG": ce.org}}
 
-	c := &contract.Contract{Organization: "org", Environment: "test", Version: "20261122.100000.000", Hostnames: []string{"api.test"},
+	c := &contract.Contract{Organization: ce.org, Environment: "test", Version: "20261122.100000.000", Hostnames: []string{"api.test"},
 		FlowHooks: cf.FlowHooks, FlowHookContinueOnError: cf.FlowHookContinueOnError}
 	if _, err := os.Stat(filepath.Join(dir, "apiproxy")); err == nil {
 		c.APIProxies = append(c.APIProxies, loadBundle(t, dir, "apiproxy", repl))
@@ -173,6 +246,9 @@ func runCase(t *testing.T, dir string) {
 	}
 	e := New(zaptest.NewLogger(t), DefaultOptions())
 	t.Cleanup(e.Close)
+	if ce.data != nil {
+		e.SetRuntimeData(ce.data)
+	}
 	env := e.Compile(c, nil)
 	for _, st := range env.Status {
 		want := cf.DeployErrors[st.Name]
@@ -200,9 +276,14 @@ func runCase(t *testing.T, dir string) {
 			if n == 0 {
 				n = 1
 			}
+			if rq.Advance != 0 {
+				require.NotNil(t, ce.clock, "advance needs runtimeData (a case clock)")
+				ce.clock.Advance(rq.Advance)
+			}
 			var seq []string
 			for range n {
 				code, hdr, body := doCaseRequest(t, client, srv.URL, rq, repl)
+				capture(t, rq.Capture, hdr, body, repl)
 				if len(rq.Expect.Sequence) > 0 {
 					var m map[string]any
 					require.NoError(t, json.Unmarshal(body, &m), string(body))
@@ -226,7 +307,7 @@ func runCase(t *testing.T, dir string) {
 	}
 }
 
-func doCaseRequest(t *testing.T, client *http.Client, base string, rq caseRequest, repl *strings.Replacer) (int, http.Header, []byte) {
+func doCaseRequest(t *testing.T, client *http.Client, base string, rq caseRequest, repl *caseVars) (int, http.Header, []byte) {
 	method := rq.Method
 	if method == "" {
 		method = http.MethodGet
@@ -235,7 +316,7 @@ func doCaseRequest(t *testing.T, client *http.Client, base string, rq caseReques
 	if rq.Body != "" {
 		body = strings.NewReader(repl.Replace(rq.Body))
 	}
-	req, err := http.NewRequest(method, base+rq.Path, body)
+	req, err := http.NewRequest(method, base+repl.Replace(rq.Path), body)
 	require.NoError(t, err)
 	req.Host = "api.test"
 	for k, v := range rq.Headers {
@@ -249,7 +330,7 @@ func doCaseRequest(t *testing.T, client *http.Client, base string, rq caseReques
 	return resp.StatusCode, resp.Header, b
 }
 
-func checkResponse(t *testing.T, dir string, ex caseExpect, code int, hdr http.Header, body []byte, repl *strings.Replacer) {
+func checkResponse(t *testing.T, dir string, ex caseExpect, code int, hdr http.Header, body []byte, repl *caseVars) {
 	t.Helper()
 	if ex.Status != 0 {
 		require.Equal(t, ex.Status, code, "status; body: %s", body)
@@ -288,6 +369,23 @@ func checkResponse(t *testing.T, dir string, ex caseExpect, code int, hdr http.H
 		want, err := os.ReadFile(path)
 		require.NoError(t, err, "golden file (run with -update to create)")
 		require.Equal(t, string(want), string(body))
+	}
+}
+
+// capture stores response parts as case variables.
+func capture(t *testing.T, what map[string]string, hdr http.Header, body []byte, repl *caseVars) {
+	t.Helper()
+	for name, from := range what {
+		if h, ok := strings.CutPrefix(from, "header:"); ok {
+			require.NotEmpty(t, hdr.Get(h), "capture %s: no header %s", name, h)
+			repl.m[name] = hdr.Get(h)
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(body, &m), "capture %s: body is not a JSON object: %s", name, body)
+		v, ok := m[from]
+		require.True(t, ok, "capture %s: no field %q in %s", name, from, body)
+		repl.m[name] = fmt.Sprint(v)
 	}
 }
 
@@ -378,7 +476,7 @@ func (s *syslogServer) all() []string {
 
 // loadBundle zips a bundle folder (root = apiproxy or sharedflowbundle)
 // after substituting the placeholders.
-func loadBundle(t *testing.T, dir, root string, repl *strings.Replacer) contract.Deployment {
+func loadBundle(t *testing.T, dir, root string, repl *caseVars) contract.Deployment {
 	files := map[string]string{}
 	base := filepath.Join(dir, root)
 	require.NoError(t, filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {

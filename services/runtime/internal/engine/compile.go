@@ -21,6 +21,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/template"
 )
 
@@ -200,14 +201,18 @@ type envCompiler struct {
 	errs   map[string]error
 	// keystores by name, for target TLS.
 	keystores map[string]contract.Keystore
+	// data is the runtime data store policies read (nil without Cassandra).
+	data *rtdata.Store
 }
 
 func newCompiler(e *Engine, log *zap.Logger, opts Options) *envCompiler {
 	client := &http.Client{Transport: newTransport(opts)}
+	var data *rtdata.Store
 	if e != nil {
 		client = e.client
+		data = e.data.Load()
 	}
-	return &envCompiler{eng: e, log: log, opts: opts, client: client}
+	return &envCompiler{eng: e, log: log, opts: opts, client: client, data: data}
 }
 
 func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environment {
@@ -624,6 +629,7 @@ func (c *compiler) policy(pol *bundle.Policy) (flow.Policy, error) {
 		Log:           c.ec.log.With(zap.String("org", c.ec.env.Org), zap.String("env", c.ec.env.Name), zap.String("policy", pol.Name)),
 		SharedFlow:    c.sharedFlowRunner,
 		TargetServers: c.ec.env.servers.byName,
+		Data:          c.ec.data,
 	}
 	p, err := policy.Compile(cc)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
 // Engine routes requests to the deployed proxies of every environment this
@@ -28,6 +29,8 @@ type Engine struct {
 	client    *http.Client
 	proxy     *httputil.ReverseProxy
 	buffers   *bufferPool
+
+	data atomic.Pointer[rtdata.Store]
 
 	mu    sync.Mutex // serialises SetEnvironment
 	envs  map[string]*Environment
@@ -57,6 +60,10 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{MaxIdleConnsPerHost: 512, ConnectTimeout: 3 * time.Second, IOTimeout: 120 * time.Second}
 }
+
+// SetRuntimeData gives policies compiled from now on the organization's
+// runtime data store.
+func (e *Engine) SetRuntimeData(d *rtdata.Store) { e.data.Store(d) }
 
 // New returns an engine with no environments (it answers 404 to everything).
 func New(log *zap.Logger, opts Options) *Engine {

@@ -10,6 +10,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/pkg/condition"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
 // Policy is a compiled policy. Policies are compiled once per contract and
@@ -43,6 +44,19 @@ type CompileContext struct {
 	SharedFlow func(name string) (Runner, bool)
 	// TargetServers are the environment's target servers by name.
 	TargetServers map[string]contract.TargetServer
+	// Data is the organization's runtime data (keys, tokens, KVMs, quota
+	// counters) in Cassandra; nil where the engine runs without it (unit
+	// tests, tools), and then policies that need it refuse to compile.
+	Data *rtdata.Store
+}
+
+// NeedData returns cc.Data, or a compile error naming the policy type when
+// the runtime has no runtime data store.
+func (cc *CompileContext) NeedData() (*rtdata.Store, error) {
+	if cc.Data == nil {
+		return nil, Invalid(cc.Policy.Type, "policy type %s needs the runtime data store (Cassandra), which this runtime does not have", cc.Policy.Type)
+	}
+	return cc.Data, nil
 }
 
 // Step is a compiled <Step>: a policy with its condition and attributes.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -23,35 +24,71 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	log := svc.Logger()
-	session, err := cassandra.Connect(ctx, cfg.Cassandra)
-	if err != nil {
-		return err
-	}
-	defer session.Close()
-	if err := schema.Check(ctx, session, cfg.Org); err != nil {
-		return err
-	}
-	cp, err := cpclient.Dial(ctx, cfg.ControlPlane)
-	if err != nil {
-		return err
-	}
-	syncer := NewSyncer(*cfg, store.NewContracts(session), cp, log)
-	if err := syncer.LoadStored(ctx); err != nil {
-		return err
-	}
-	svc.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "synchronizer_contract_downloads_total",
-		Help: "Contracts downloaded from the control plane (not found in Cassandra).",
-	}, func() float64 { return float64(syncer.Downloads()) }))
-
-	svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
-	svc.ReadyWhen("ControlPlaneErrorMonitor", func(context.Context) error { return syncer.Healthy() })
-	svc.Handle("GET /v1/runtime/organizations/{org}/environments/{env}/contract", contractHandler(cfg.Org, syncer, log))
-	for _, env := range cfg.Environments {
-		svc.Go("sync "+env, func(ctx context.Context) error { return syncer.Watch(ctx, env) })
-	}
+	Attach(svc, cfg)
 	return svc.Run(ctx)
+}
+
+// Attach adds the synchronizer to svc: nothing here blocks; Cassandra and
+// the control plane are reached in the start phase. A missing schema keeps
+// the synchronizer unready (the schema job may still be running) instead of
+// stopping it.
+func Attach(svc *service.Service, cfg *Config) {
+	log := svc.Logger()
+	svc.Init("Cassandra", func(ctx context.Context) error {
+		session, err := cassandra.Connect(ctx, cfg.Cassandra)
+		if err != nil {
+			return err
+		}
+		svc.OnStop("cassandra session", session.Close)
+		cp, err := cpclient.Dial(ctx, cfg.ControlPlane)
+		if err != nil {
+			return err
+		}
+		syncer := NewSyncer(*cfg, store.NewContracts(session), cp, log)
+		svc.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "synchronizer_contract_downloads_total",
+			Help: "Contracts downloaded from the control plane (not found in Cassandra).",
+		}, func() float64 { return float64(syncer.Downloads()) }))
+		syncer.RegisterMetrics(svc.Registry())
+
+		svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
+		svc.ReadyWhen("Schema", func(ctx context.Context) error { return schema.Check(ctx, session, cfg.Org) })
+		svc.ReadyWhen("ControlPlaneErrorMonitor", func(context.Context) error { return syncer.Healthy() })
+		svc.Handle("GET /v1/runtime/organizations/{org}/environments/{env}/contract", contractHandler(cfg.Org, syncer, log))
+		for _, env := range cfg.Environments {
+			svc.Go("sync "+env, func(ctx context.Context) error {
+				if err := waitForSchema(ctx, session, cfg.Org, log); err != nil {
+					return nil // stopping
+				}
+				if err := syncer.LoadStored(ctx, env); err != nil {
+					log.Error("cannot read the stored contract", zap.String("env", env), zap.Error(err))
+				}
+				return syncer.Watch(ctx, env)
+			})
+		}
+		return nil
+	})
+}
+
+// waitForSchema returns once the org's keyspaces exist (the schema job has
+// run), checking every second; only a stop request ends it early.
+func waitForSchema(ctx context.Context, session *gocql.Session, org string, log *zap.Logger) error {
+	logged := false
+	for {
+		err := schema.Check(ctx, session, org)
+		if err == nil {
+			return nil
+		}
+		if !logged {
+			log.Warn("waiting for the schema", zap.String("org", org), zap.Error(err))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // contractHandler serves an environment's contract to message processors.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
@@ -42,6 +43,9 @@ type Syncer struct {
 	// any success resets it.
 	consecutiveErrors atomic.Int64
 	downloads         atomic.Int64
+	unservable        atomic.Int64
+	// marshal encodes a contract for message processors (tests replace it).
+	marshal func(*contract.Contract) ([]byte, error)
 }
 
 type envState struct {
@@ -52,25 +56,28 @@ type envState struct {
 }
 
 func NewSyncer(cfg Config, st ContractStore, cp ControlPlane, log *zap.Logger) *Syncer {
-	s := &Syncer{cfg: cfg, store: st, cp: cp, log: log, envs: map[string]*envState{}}
+	s := &Syncer{cfg: cfg, store: st, cp: cp, log: log, envs: map[string]*envState{}, marshal: contract.Marshal}
 	for _, env := range cfg.Environments {
 		s.envs[env] = &envState{changed: make(chan struct{})}
 	}
 	return s
 }
 
-// LoadStored serves whatever Cassandra already holds, so a synchronizer
-// restarted while the control plane is away still hands out contracts.
-func (s *Syncer) LoadStored(ctx context.Context) error {
-	for env := range s.envs {
-		c, err := s.store.Latest(ctx, s.cfg.Org, env)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.set(env, c)
+// LoadStored serves whatever Cassandra already holds for env, so a
+// synchronizer restarted while the control plane is away still hands out
+// contracts.
+func (s *Syncer) LoadStored(ctx context.Context, env string) error {
+	if _, ok := s.envs[env]; !ok {
+		return errUnknownEnv
+	}
+	c, err := s.store.Latest(ctx, s.cfg.Org, env)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if s.set(env, c) {
 		s.log.Info("serving stored contract", zap.String("org", s.cfg.Org), zap.String("env", env), zap.String("version", c.Version))
 	}
 	return nil
@@ -160,10 +167,16 @@ func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Du
 	return nil
 }
 
-func (s *Syncer) set(env string, c *contract.Contract) {
-	body, err := contract.Marshal(c)
+// set makes c the contract served for env. A contract that cannot be
+// encoded is not served (the previous one stays); that is logged and
+// counted, never silent.
+func (s *Syncer) set(env string, c *contract.Contract) bool {
+	body, err := s.marshal(c)
 	if err != nil {
-		return
+		s.unservable.Add(1)
+		s.log.Error("cannot encode contract; still serving the previous one", zap.String("org", s.cfg.Org), zap.String("env", env),
+			zap.String("version", c.Version), zap.Error(err))
+		return false
 	}
 	st := s.envs[env]
 	st.mu.Lock()
@@ -171,7 +184,19 @@ func (s *Syncer) set(env string, c *contract.Contract) {
 	st.current, st.body = c, body
 	close(st.changed)
 	st.changed = make(chan struct{})
+	return true
 }
+
+// RegisterMetrics adds the synchronizer's counters to reg.
+func (s *Syncer) RegisterMetrics(reg prometheus.Registerer) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "synchronizer_contracts_unservable_total",
+		Help: "Contracts that could not be encoded for message processors and were not served.",
+	}, func() float64 { return float64(s.unservable.Load()) }))
+}
+
+// Unservable counts contracts that could not be encoded and were dropped.
+func (s *Syncer) Unservable() int64 { return s.unservable.Load() }
 
 func (s *Syncer) currentVersion(env string) string {
 	st := s.envs[env]

@@ -2,6 +2,7 @@ package synchronizer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -141,7 +142,8 @@ func TestLoadStoredServesWithoutControlPlane(t *testing.T) {
 	_, err := st.Put(context.Background(), testContract("20261122.100000.000"), "earlier-run")
 	require.NoError(t, err)
 	s := newTestSyncer(t, st, &fakeCP{err: fmt.Errorf("connection refused")})
-	require.NoError(t, s.LoadStored(context.Background()))
+	require.NoError(t, s.LoadStored(context.Background(), "test"))
+	require.ErrorIs(t, s.LoadStored(context.Background(), "prod"), errUnknownEnv)
 	version, _, ok, err := s.Await(context.Background(), "test", "", 0)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -164,6 +166,20 @@ func TestAwaitWakesOnNewVersion(t *testing.T) {
 	require.False(t, ok, "no change within the wait must report not-modified")
 	_, _, _, err = s.Await(context.Background(), "prod", "", 0)
 	require.ErrorIs(t, err, errUnknownEnv)
+}
+
+// TestUnencodableContractIsLoggedAndCounted: a contract that cannot be
+// encoded is not served, the previous one stays, and the drop is counted.
+func TestUnencodableContractIsLoggedAndCounted(t *testing.T) {
+	s := newTestSyncer(t, newFakeStore(), &fakeCP{})
+	require.True(t, s.set("test", testContract("20261122.100000.000")))
+	s.marshal = func(*contract.Contract) ([]byte, error) { return nil, errors.New("json: unsupported value") }
+	require.False(t, s.set("test", testContract("20261122.100001.000")))
+	require.EqualValues(t, 1, s.Unservable())
+	version, _, ok, err := s.Await(context.Background(), "test", "", 0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "20261122.100000.000", version, "the previous contract is still served")
 }
 
 func TestControlPlaneErrorMonitor(t *testing.T) {

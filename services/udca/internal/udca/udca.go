@@ -34,6 +34,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	}
 	for _, dataset := range []string{"api", "trace", "event"} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, dataset), 0o755); err != nil {
+			svc.Close()
 			return fmt.Errorf("udca: data dir: %w", err)
 		}
 	}

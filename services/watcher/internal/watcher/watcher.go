@@ -52,13 +52,17 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	cp, err := cpclient.Dial(ctx, cfg.ControlPlane)
-	if err != nil {
-		return err
-	}
-	w := &watcher{cfg: cfg, cp: cp, http: &http.Client{Timeout: 5 * time.Second},
+	w := &watcher{cfg: cfg, http: &http.Client{Timeout: 5 * time.Second},
 		log: svc.Logger().With(zap.String("org", cfg.Org)), sent: map[string]sentReport{}}
-	svc.Go("status", w.loop)
+	svc.Init("ControlPlaneCredentials", func(ctx context.Context) error {
+		cp, err := cpclient.Dial(ctx, cfg.ControlPlane)
+		if err != nil {
+			return err
+		}
+		w.cp = cp
+		svc.Go("status", w.loop)
+		return nil
+	})
 	svc.Handle("GET /v1/watcher/status", http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(rw).Encode(map[string]any{"lastReport": w.lastOK.Load()})

@@ -1,4 +1,4 @@
-package runtime
+package mp
 
 import (
 	"context"
@@ -9,11 +9,14 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
+	"github.com/hybrid-emulator/hybrid/pkg/schema"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/contractsync"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
 // StatusPath is where the watcher collects this runtime's deployment status.
@@ -25,14 +28,39 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	if err := Attach(svc, cfg); err != nil {
+		svc.Close()
+		return err
+	}
+	return svc.Run(ctx)
+}
+
+// Attach builds the message processor on svc. Nothing here blocks: the
+// Cassandra session is opened in the start phase, and contracts are
+// polled (and compiled, with the runtime data store) only after it.
+func Attach(svc *service.Service, cfg *Config) error {
 	log := svc.Logger()
 	opts := engine.DefaultOptions()
 	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
-	defer eng.Close() // stops target health monitors
+	svc.OnStop("engine", eng.Close) // stops target health monitors
 	if _, err := svc.Listen("traffic", cfg.TrafficListen, eng); err != nil {
 		return err
 	}
+
+	svc.Init("Cassandra", func(ctx context.Context) error {
+		session, err := cassandra.Connect(ctx, cfg.Cassandra)
+		if err != nil {
+			return err
+		}
+		svc.OnStop("cassandra session", session.Close)
+		// gocql reconnects to a restarted Cassandra by itself; these
+		// checks turn readiness red while it is away.
+		svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
+		svc.ReadyWhen("Schema", func(ctx context.Context) error { return schema.Check(ctx, session, cfg.Org) })
+		eng.SetRuntimeData(rtdata.New(session, cfg.Org, rtdata.Options{KeyTTL: cfg.RuntimeData.KeyTTL, MaxEntries: cfg.RuntimeData.MaxEntries}))
+		return nil
+	})
 
 	var compileMu sync.Mutex // one compile at a time keeps CPU use predictable
 	apply := func(c *contract.Contract) {
@@ -63,7 +91,7 @@ func Run(ctx context.Context, cfg *Config) error {
 		return nil
 	})
 	svc.Handle("GET "+StatusPath, statusHandler(cfg, eng))
-	return svc.Run(ctx)
+	return nil
 }
 
 // statusHandler reports, per environment, the loaded contract version and
