@@ -8,16 +8,24 @@ import (
 	"strings"
 
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/accessentity"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/assertcondition"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/assignmessage"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/basicauth"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/cors"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/extractvariables"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/flowcallout"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/javascript"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/kvm"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/messagelogging"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/oauthv2"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/quota"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/raisefault"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/servicecallout"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/spikearrest"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/statistics"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/threatprotection"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/verifyapikey"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/xmljson"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/xsl"
 )
@@ -43,6 +51,20 @@ var compilers = map[string]Compiler{
 	"RegularExpressionProtection": threatprotection.CompileRegex,
 	"JSONThreatProtection":        threatprotection.CompileJSON,
 	"XMLThreatProtection":         threatprotection.CompileXML,
+	// Runtime data (Cassandra through rtdata).
+	"VerifyAPIKey":          verifyapikey.Compile,
+	"AccessEntity":          accessentity.Compile,
+	"BasicAuthentication":   basicauth.Compile,
+	"OAuthV2":               oauthv2.Compile,
+	"GetOAuthV2Info":        oauthv2.CompileGetInfo,
+	"SetOAuthV2Info":        oauthv2.CompileSetInfo,
+	"DeleteOAuthV2Info":     oauthv2.CompileDeleteInfo,
+	"RevokeOAuthV2":         oauthv2.CompileRevoke,
+	"Quota":                 quota.Compile,
+	"ResetQuota":            quota.CompileReset,
+	"SpikeArrest":           spikearrest.Compile,
+	"KeyValueMapOperations": kvm.Compile,
+	"CORS":                  cors.Compile,
 }
 
 // namespaces are the prefixes of "<ns>.<policy>.failed" that differ from
@@ -53,6 +75,10 @@ var namespaces = map[string]string{
 	"RegularExpressionProtection": "regularexpressionprotection",
 	"XMLToJSON":                   "xmltojson",
 	"JSONToXML":                   "jsontoxml",
+	"OAuthV2":                     "oauthV2",
+	"Quota":                       "ratelimit",
+	"SpikeArrest":                 "ratelimit",
+	"KeyValueMapOperations":       "keyvaluemap",
 }
 
 // Compile compiles cc.Policy. An unsupported type is a compile error that
