@@ -29,6 +29,8 @@ type Cluster struct {
 type Options struct {
 	// All also starts MART, UDCA and the Connect agent.
 	All bool
+	// RuntimeArgs are extra flags for the message processor.
+	RuntimeArgs []string
 }
 
 const readyTimeout = 90 * time.Second
@@ -60,7 +62,7 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 
 	c.Synchronizer = c.StartSynchronizer(tb, "127.0.0.1:0")
 	c.Synchronizer.WaitReady(tb, readyTimeout)
-	c.Runtime = c.StartRuntime(tb)
+	c.Runtime = c.StartRuntime(tb, opts.RuntimeArgs...)
 	c.Runtime.WaitReady(tb, readyTimeout)
 	c.Watcher = h.Start(tb, "watcher", c.orgArgs(
 		"--listen", "127.0.0.1:0",
@@ -125,15 +127,16 @@ func (c *Cluster) ConnectAgentArgs(keyFile string, extra ...string) []string {
 	return c.connectAgentArgs(keyFile, extra...)
 }
 
-// StartRuntime starts a message processor fed by the cluster's synchronizer.
-func (c *Cluster) StartRuntime(tb testing.TB) *Process {
+// StartRuntime starts a message processor fed by the cluster's synchronizer,
+// over the cluster's Cassandra; extra flags are appended.
+func (c *Cluster) StartRuntime(tb testing.TB, extra ...string) *Process {
 	tb.Helper()
-	return c.h.Start(tb, "runtime", c.orgArgs(
+	return c.h.Start(tb, "runtime", c.orgArgs(append([]string{
 		"--listen", "127.0.0.1:0",
 		"--trafficListen", "127.0.0.1:0",
 		"--synchronizer", c.Synchronizer.URL("main"),
 		"--cassandra.hosts", c.h.CassandraHost,
-		"--cassandra.port", strconv.Itoa(c.h.CassandraPort))...)
+		"--cassandra.port", strconv.Itoa(c.h.CassandraPort)}, extra...)...)...)
 }
 
 // APIURL is the control plane's Apigee API base (http).

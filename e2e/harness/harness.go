@@ -231,6 +231,9 @@ func (p *Process) waitAddrs(tb testing.TB) {
 	}
 }
 
+// Pid is the process id (benchmarks read its CPU time from /proc).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Addr returns a bound listener address ("main" unless named otherwise).
 func (p *Process) Addr(listener string) string { return p.addrs[listener] }
 

@@ -40,11 +40,14 @@ func DefaultConfig() Config {
 
 // Connect opens a session, retrying until StartupWait elapses or ctx ends so
 // that services started alongside Cassandra do not race it.
-func Connect(ctx context.Context, cfg Config) (*gocql.Session, error) {
+func Connect(ctx context.Context, cfg Config, opts ...Option) (*gocql.Session, error) {
 	if len(cfg.Hosts) == 0 {
 		return nil, errors.New("cassandra: no hosts configured")
 	}
 	cluster := gocql.NewCluster(cfg.Hosts...)
+	for _, o := range opts {
+		o(cluster)
+	}
 	cluster.Port = cfg.Port
 	cluster.Timeout = cfg.Timeout
 	cluster.ConnectTimeout = cfg.ConnectTimeout

@@ -48,8 +48,9 @@ func Attach(svc *service.Service, cfg *Config) error {
 		return err
 	}
 
+	queries := cassandra.NewQueryMetrics(svc.Registry())
 	svc.Init("Cassandra", func(ctx context.Context) error {
-		session, err := cassandra.Connect(ctx, cfg.Cassandra)
+		session, err := cassandra.Connect(ctx, cfg.Cassandra, cassandra.WithQueryObserver(queries))
 		if err != nil {
 			return err
 		}
