@@ -69,6 +69,35 @@ func TestBenchmarkReport(t *testing.T) {
 	}
 	b, g, ch := median(bareRPS), median(gwRPS), median(chainRPS)
 
+	// (3) CPU time per request: each proxy pinned to the same core, wrk and
+	// the backend on the other, one connection count for all.
+	const proxyCPU, loadCPU = "1", "0"
+	ngURL, ngPid := startNginx(t, echo.URL("main"))
+	pin(t, echo.Pid(), loadCPU)
+	cpuRuns := envInt("BENCH_CPU_RUNS", 3)
+	cpuConns := envStr("BENCH_CPU_CONNECTIONS", "32")
+	type cpuTarget struct {
+		name      string
+		pid       int
+		url, host string
+		samples   []float64
+	}
+	targets := []*cpuTarget{
+		{name: "nginx (1 worker, keepalive upstream)", pid: ngPid, url: ngURL + "/bench0/x"},
+		{name: "bare Go ReverseProxy", pid: bare.Pid(), url: bare.URL("main") + "/bench0/x"},
+		{name: "message processor pass-through", pid: c.Runtime.Pid(), url: c.TrafficURL() + "/bench0/x", host: host},
+		{name: "message processor five-policy chain", pid: c.Runtime.Pid(), url: c.TrafficURL() + "/chain/x?id=7", host: host},
+	}
+	for _, tg := range targets {
+		pin(t, tg.pid, proxyCPU)
+	}
+	for range cpuRuns {
+		for _, tg := range targets {
+			per := cpuPerRequest(t, wrk, tg.pid, tg.url, tg.host, cpuConns, duration, loadCPU)
+			tg.samples = append(tg.samples, float64(per.Nanoseconds())/1e3)
+		}
+	}
+
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n## Results (%s)\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&sb, "| measurement | value |\n|---|---|\n")
@@ -79,6 +108,13 @@ func TestBenchmarkReport(t *testing.T) {
 	fmt.Fprintf(&sb, "| **pass-through ratio (gateway / bare)** | **%.2f** |\n", g/b)
 	fmt.Fprintf(&sb, "| message processor five-policy chain req/s | %.0f |\n", ch)
 	fmt.Fprintf(&sb, "| **five-policy chain ratio (gateway / bare)** | **%.2f** |\n", ch/b)
+	fmt.Fprintf(&sb, "\n### CPU time per request\n\nProxy pinned to CPU %s, wrk (1 thread, %s connections) and the backend to CPU %s; CPU from /proc/<pid>/stat, median of %d × %s.\n\n", proxyCPU, cpuConns, loadCPU, cpuRuns, duration)
+	fmt.Fprintf(&sb, "| proxy | µs CPU / request | vs nginx |\n|---|---|---|\n")
+	nginxUS := median(targets[0].samples)
+	for _, tg := range targets {
+		us := median(tg.samples)
+		fmt.Fprintf(&sb, "| %s | %.1f | %.2f× |\n", tg.name, us, us/nginxUS)
+	}
 	t.Log(sb.String())
 	if out := os.Getenv("BENCH_REPORT"); out != "" {
 		require.NoError(t, os.WriteFile(out, []byte(sb.String()), 0o644))

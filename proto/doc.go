@@ -1,6 +1,6 @@
-// Package proto holds the project's own protocol definitions and their
-// generated Go code. Apigee Connect uses Google's published
-// google.cloud.apigeeconnect.v1 types directly; protocols private to the
-// runtime plane (such as the message processor → UDCA record stream) are
-// defined here as they are built.
+// Package proto is where the project's own protocol definitions and their
+// generated Go code will live. It holds no .proto file yet: Apigee Connect
+// uses Google's published google.cloud.apigeeconnect.v1 types directly, and
+// the first private protocol (the message processor → UDCA record stream)
+// comes with the analytics work.
 package proto

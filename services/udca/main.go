@@ -1,5 +1,8 @@
-// Command udca is the Universal Data Collection Agent: it collects analytics,
-// trace and event data from message processors and uploads it.
+// Command udca is the Universal Data Collection Agent. In hybrid it collects
+// analytics, trace and event data from message processors and uploads it to
+// the control plane. Today it only prepares its buffer folders (api, trace,
+// event) and reports ready when they are writable; the record stream and the
+// uploads come with the analytics work.
 package main
 
 import (

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"go.uber.org/goleak"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // projects is a fixed set of orgs → projects: the narrow interface the IAM
 // asks the control plane's state.

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"go.uber.org/goleak"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/server"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const testToken = "test-admin-token"
 

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"errors"
+	"go.uber.org/goleak"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func openStore(tb testing.TB, dir string) *state.Store {
 	tb.Helper()

@@ -2,15 +2,14 @@ package xslt
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/hybrid-emulator/hybrid/pkg/golden"
+
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden outputs in testdata/golden")
 
 func readFile(tb testing.TB, path string) []byte {
 	tb.Helper()
@@ -68,11 +67,7 @@ func TestTransformGolden(t *testing.T) {
 			res, err := s.Transform(context.Background(), readFile(t, filepath.Join("testdata", "input", tc.input+".xml")), tc.params)
 			require.NoError(t, err)
 			require.Equal(t, tc.method, res.Method)
-			golden := filepath.Join("testdata", "golden", name+".out")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, res.Output, 0o644))
-			}
-			require.Equal(t, string(readFile(t, golden)), string(res.Output))
+			golden.Check(t, filepath.Join("testdata", "golden", name+".out"), res.Output)
 		})
 	}
 }

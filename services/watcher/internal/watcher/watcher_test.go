@@ -3,6 +3,7 @@ package watcher
 import (
 	"context"
 	"encoding/json"
+	"go.uber.org/goleak"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func runtimeServer(t *testing.T, pod, version, state string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
