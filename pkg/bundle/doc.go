@@ -79,6 +79,12 @@
 //     Options.ResourceExists accepts them (environment-level resources).
 //     Deeper elements (e.g. inside an AssignMessage payload) are not
 //     references.
+//   - Property sets: every file in <root>/resources/properties/ must be
+//     <set>.properties directly in that folder and parse as a Java
+//     properties file (ParseProperties); a malformed one is
+//     ErrInvalidBundle naming the file and line. Bundle.PropertySets holds
+//     them parsed. Whether a policy's propertyset.<set>.<key> references
+//     exist is the runtime's business (environment-scoped sets count too).
 //   - Not checked here: conditions (see the condition package), policy
 //     contents beyond the common attributes, references to other proxies,
 //     shared flows (FlowCallout) or target servers, which live outside the

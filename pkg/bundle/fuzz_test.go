@@ -68,6 +68,8 @@ func fuzzSeeds(tb testing.TB) map[string][]byte {
 		"missing-policy":         storedZip(tb, proxyFiles("apiproxy/proxies/default.xml", `<ProxyEndpoint name="default"><PreFlow><Request><Step><Name>X</Name></Step></Request></PreFlow></ProxyEndpoint>`)),
 		"latin1":                 storedZip(tb, proxyFiles("apiproxy/policies/AM-1.xml", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><AssignMessage name=\"AM-\xe9\"/>")),
 		"not-a-zip":              []byte("PK\x03\x04 not really"),
+		"property-set":           storedZip(tb, proxyFiles("apiproxy/resources/properties/myProps.properties", "# c\nfoo=bar\nmsg : caf\\u00e9 \\\n  more\n")),
+		"malformed-property-set": storedZip(tb, proxyFiles("apiproxy/resources/properties/myProps.properties", "a=1\nb=\\u12\n")),
 	}
 }
 
@@ -198,6 +200,8 @@ func TestFuzzSeedsBehave(t *testing.T) {
 		"missing-policy":         bundle.ErrMissingReference,
 		"latin1":                 nil,
 		"not-a-zip":              bundle.ErrNotZip,
+		"property-set":           nil,
+		"malformed-property-set": bundle.ErrInvalidBundle,
 	}
 	for name, data := range fuzzSeeds(t) {
 		kind := bundle.KindProxy
@@ -211,4 +215,31 @@ func TestFuzzSeedsBehave(t *testing.T) {
 			require.ErrorIs(t, err, want[name], name)
 		}
 	}
+}
+
+// FuzzParseProperties feeds arbitrary text to the property set parser: it
+// must never panic, and it either returns properties or a
+// *PropertiesError with a line inside the file.
+func FuzzParseProperties(f *testing.F) {
+	for _, seed := range []string{"", "a=1\n", "# c\n! c\nk : v\n", "k=a\\\n  b\n", `k=\u00e9\ud83d\ude00`, "a=\\u12", "=x", "a\\=b\\ c=d\r\ne f\rg", "\ufeffa=1"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		props, err := bundle.ParseProperties(data)
+		if err != nil {
+			var pe *bundle.PropertiesError
+			if !errors.As(err, &pe) || props != nil {
+				t.Fatalf("bad error %T %v (props %v)", err, err, props)
+			}
+			if pe.Line < 1 || pe.Line > bytes.Count(data, []byte("\n"))+bytes.Count(data, []byte("\r"))+1 {
+				t.Fatalf("line %d out of range", pe.Line)
+			}
+			return
+		}
+		for k := range props {
+			if k == "" {
+				t.Fatalf("empty key from %q", data)
+			}
+		}
+	})
 }

@@ -72,6 +72,11 @@ type Bundle struct {
 	// Resources by resource URL: <root>/resources/jsc/a.js is "jsc://a.js",
 	// <root>/resources/java/lib/x.jar is "java://lib/x.jar".
 	Resources map[string][]byte
+	// PropertySets are the parsed <root>/resources/properties/*.properties
+	// files by set name (the file name without ".properties"): key →
+	// value. The files themselves stay in Resources too
+	// ("properties://myProps.properties").
+	PropertySets map[string]map[string]string
 }
 
 // ProxyEndpoint returns the proxy endpoint with the given name, or nil.

@@ -29,9 +29,10 @@ func ParseWithOptions(data []byte, kind Kind, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	p := &parser{kind: kind, root: kind.Root(), opts: opts, b: &Bundle{
-		Kind:      kind,
-		Policies:  map[string]*Policy{},
-		Resources: map[string][]byte{},
+		Kind:         kind,
+		Policies:     map[string]*Policy{},
+		Resources:    map[string][]byte{},
+		PropertySets: map[string]map[string]string{},
 	}}
 	if err := p.parseFiles(entries); err != nil {
 		return nil, err
@@ -88,6 +89,9 @@ func (p *parser) parseFiles(entries []*entry) error {
 		case dirResources:
 			typ, name, _ := strings.Cut(file, "/")
 			p.b.Resources[typ+"://"+name] = e.data
+			if typ == "properties" {
+				err = p.parsePropertySet(e, name)
+			}
 		}
 		if err != nil {
 			return err
@@ -268,6 +272,23 @@ func (p *parser) parseSharedFlow(e *entry) error {
 		return verr(ErrInvalidBundle, e.name, "duplicate SharedFlow name %q (also defined in %s)", sf.Name, other.File)
 	}
 	p.b.SharedFlows = append(p.b.SharedFlows, sf)
+	return nil
+}
+
+// parsePropertySet parses <root>/resources/properties/<set>.properties.
+func (p *parser) parsePropertySet(e *entry, name string) error {
+	if strings.Contains(name, "/") {
+		return verr(ErrInvalidBundle, e.name, "property set files must be directly in %s/resources/properties/, not in a subfolder", p.root)
+	}
+	set, err := PropertySetName(name)
+	if err != nil {
+		return verr(ErrInvalidBundle, e.name, "%v", err)
+	}
+	props, err := ParseProperties(e.data)
+	if err != nil {
+		return verr(ErrInvalidBundle, e.name, "property set %s: %v", set, err)
+	}
+	p.b.PropertySets[set] = props
 	return nil
 }
 

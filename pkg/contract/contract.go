@@ -36,6 +36,21 @@ type Contract struct {
 	// target SSLInfo references by name.
 	Keystores  []Keystore        `json:"keystores,omitempty"`
 	Properties map[string]string `json:"properties,omitempty"`
+	// ResourceFiles are the environment-scoped resource files (the
+	// …/environments/{env}/resourcefiles API), sorted by type then name.
+	// Those of type "properties" are the environment's property sets:
+	// "myProps.properties" is the set myProps.
+	ResourceFiles []ResourceFile `json:"resourceFiles,omitempty"`
+}
+
+// ResourceFile is one environment-scoped resource file.
+type ResourceFile struct {
+	// Type is the resource type as in resource URLs: "properties", "jsc",
+	// "xsl", "java", "py", "wsdl", "xsd", "oas"…
+	Type string `json:"type"`
+	// Name is the file name, e.g. "myProps.properties".
+	Name    string `json:"name"`
+	Content []byte `json:"content"`
 }
 
 // Keystore is an environment keystore or truststore with its aliases.
@@ -131,4 +146,11 @@ func (c *Contract) Sort() {
 	sort.Slice(c.APIProxies, func(i, j int) bool { return c.APIProxies[i].Name < c.APIProxies[j].Name })
 	sort.Slice(c.SharedFlows, func(i, j int) bool { return c.SharedFlows[i].Name < c.SharedFlows[j].Name })
 	sort.Strings(c.Hostnames)
+	sort.Slice(c.ResourceFiles, func(i, j int) bool {
+		a, b := c.ResourceFiles[i], c.ResourceFiles[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Name < b.Name
+	})
 }

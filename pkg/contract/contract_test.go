@@ -48,7 +48,8 @@ func TestEnvironmentConfigRoundTrips(t *testing.T) {
 		FlowHooks: map[string]string{"PreProxyFlowHook": "sf"}, FlowHookContinueOnError: map[string]bool{"PreProxyFlowHook": false},
 		TargetServers: []TargetServer{{Name: "ts", Host: "h", Port: 443, IsEnabled: true, Protocol: "HTTP",
 			SSLInfo: &SSLInfo{Enabled: true, Truststore: "ref://t", CommonName: &CommonName{Value: "h", WildcardMatch: true}}}},
-		Keystores: []Keystore{{Name: "t", Aliases: []KeystoreAlias{{Name: "ca", CertPEM: "pem"}}}},
+		Keystores:     []Keystore{{Name: "t", Aliases: []KeystoreAlias{{Name: "ca", CertPEM: "pem"}}}},
+		ResourceFiles: []ResourceFile{{Type: "properties", Name: "env.properties", Content: []byte("log-level=debug\n")}},
 	}
 	data, err := Marshal(c)
 	require.NoError(t, err)
@@ -61,4 +62,10 @@ func TestEnvironmentConfigRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "x", old.FlowHooks["PostProxyFlowHook"])
 	require.Nil(t, old.TargetServers[0].SSLInfo)
+}
+
+func TestSortOrdersResourceFiles(t *testing.T) {
+	c := &Contract{ResourceFiles: []ResourceFile{{Type: "properties", Name: "b.properties"}, {Type: "jsc", Name: "z.js"}, {Type: "properties", Name: "a.properties"}}}
+	c.Sort()
+	require.Equal(t, []ResourceFile{{Type: "jsc", Name: "z.js"}, {Type: "properties", Name: "a.properties"}, {Type: "properties", Name: "b.properties"}}, c.ResourceFiles)
 }

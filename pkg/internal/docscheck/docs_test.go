@@ -74,6 +74,10 @@ func TestDocReferencesResolve(t *testing.T) {
 				if strings.ContainsAny(p, "*<>{}") {
 					continue // a pattern, not a path
 				}
+				if dir, sym, ok := packageSymbol(p); ok { // `pkg/bundle.ParseProperties`
+					require.True(t, declares(t, filepath.Join(root, dir), sym), "%s: cites %q, but %s declares no %s", rel, p, dir, sym)
+					continue
+				}
 				_, err := os.Stat(filepath.Join(root, p))
 				require.NoError(t, err, "%s: cites %q, which does not exist", rel, p)
 			}
@@ -84,4 +88,33 @@ func TestDocReferencesResolve(t *testing.T) {
 func within(root, path string) bool {
 	r, err := filepath.Rel(root, path)
 	return err == nil && !strings.HasPrefix(r, "..")
+}
+
+// packageSymbol splits `dir/pkg.Symbol` (an exported Go name after the last
+// dot of the last segment).
+func packageSymbol(p string) (dir, sym string, ok bool) {
+	i := strings.LastIndexByte(p, '.')
+	if i < 0 || i < strings.LastIndexByte(p, '/') || i+1 >= len(p) {
+		return "", "", false
+	}
+	sym = p[i+1:]
+	if sym[0] < 'A' || sym[0] > 'Z' {
+		return "", "", false
+	}
+	return p[:i], sym, true
+}
+
+// declares reports whether a Go file in dir declares name at top level.
+func declares(tb testing.TB, dir, name string) bool {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	require.NoError(tb, err)
+	decl := regexp.MustCompile(`(?m)^(func (\([^)]*\) )?|type |var |const )` + regexp.QuoteMeta(name) + `\b`)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		if decl.Match(src) {
+			return true
+		}
+	}
+	return false
 }

@@ -66,6 +66,15 @@ func (a *API) routes() {
 	h("PUT "+refs+"/{ref}", "apigee.references.update", a.updateReference)
 	h("DELETE "+refs+"/{ref}", "apigee.references.delete", a.deleteReference)
 
+	// Environment-scoped resource files (property sets and others).
+	rf := o + "/environments/{env}/resourcefiles"
+	h("GET "+rf, "apigee.resourcefiles.list", a.listResourceFiles)
+	h("POST "+rf, "apigee.resourcefiles.create", a.createResourceFile)
+	h("GET "+rf+"/{type}", "apigee.resourcefiles.list", a.listResourceFiles)
+	h("GET "+rf+"/{type}/{name...}", "apigee.resourcefiles.get", a.getResourceFile)
+	h("PUT "+rf+"/{type}/{name...}", "apigee.resourcefiles.update", a.updateResourceFile)
+	h("DELETE "+rf+"/{type}/{name...}", "apigee.resourcefiles.delete", a.deleteResourceFile)
+
 	for _, c := range []collection{proxies, sharedFlows} {
 		perm := "apigee.proxies"
 		deployPerm := "apigee.deployments"

@@ -221,6 +221,7 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 		}
 		envRuntimeConfig(c, e)
 		envKeystores(c, e)
+		envResourceFiles(c, e)
 		for _, dep := range o.DeploymentsWhere(func(x *state.Deployment) bool { return x.Environment == env }) {
 			zip, err := a.store.ReadBundle(org, dep.Kind, dep.Name, dep.Revision)
 			if err != nil {

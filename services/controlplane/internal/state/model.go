@@ -67,6 +67,8 @@ type Environment struct {
 	Keystores map[string]*Keystore `json:"keystores,omitempty"`
 	// References to keystores and truststores by name.
 	References map[string]*Reference `json:"references,omitempty"`
+	// ResourceFiles by ResourceFileKey ("properties/myProps").
+	ResourceFiles map[string]*ResourceFile `json:"resourceFiles,omitempty"`
 }
 
 // InstanceReport is what one runtime instance last said about the environment.

@@ -43,6 +43,9 @@ type caseFile struct {
 	FlowHooks               map[string]string  `yaml:"flowhooks"`
 	FlowHookContinueOnError map[string]bool    `yaml:"flowhookContinueOnError"`
 	TargetServers           []caseTargetServer `yaml:"targetservers"`
+	// EnvironmentPropertySets are the environment's property sets
+	// (resource files of type properties): set name → file content.
+	EnvironmentPropertySets map[string]string `yaml:"environmentPropertySets"`
 	// Deploy lists expected deployment errors per revision name (substring
 	// match); revisions not listed must be READY.
 	DeployErrors map[string][]string `yaml:"deployErrors"`
@@ -243,6 +246,9 @@ func runCase(t *testing.T, dir string, cf *caseFile, ce caseEnv) {
 		enabled := ts.IsEnabled == nil || *ts.IsEnabled
 		c.TargetServers = append(c.TargetServers, contract.TargetServer{Name: ts.Name, Host: "127.0.0.1", Port: port, IsEnabled: enabled})
 		_ = i
+	}
+	for set, content := range cf.EnvironmentPropertySets {
+		c.ResourceFiles = append(c.ResourceFiles, contract.ResourceFile{Type: "properties", Name: set + ".properties", Content: []byte(content)})
 	}
 	e := New(zaptest.NewLogger(t), DefaultOptions())
 	t.Cleanup(e.Close)

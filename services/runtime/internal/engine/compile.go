@@ -84,6 +84,10 @@ type Proxy struct {
 type SharedFlow struct {
 	Name, Revision string
 	Flows          map[string]flow.Steps
+	// propSets are the property sets the shared flow's policies see when
+	// its bundle has sets of its own (over the environment's); nil means
+	// the caller's.
+	propSets flow.PropertySets
 }
 
 // Run implements flow.Runner.
@@ -92,6 +96,9 @@ func (s *SharedFlow) Run(ctx context.Context, mc *flow.MessageContext) error {
 	defer leave()
 	if depth > maxCalloutDepth {
 		return flow.Errorf(http.StatusInternalServerError, "flow.SharedFlowRecursion", "Shared flow %s called recursively more than %d levels deep", s.Name, maxCalloutDepth)
+	}
+	if s.propSets != nil {
+		defer withPropertySets(mc, s.propSets)()
 	}
 	return s.Flows["default"].Run(ctx, mc)
 }
@@ -203,6 +210,8 @@ type envCompiler struct {
 	keystores map[string]contract.Keystore
 	// data is the runtime data store policies read (nil without Cassandra).
 	data *rtdata.Store
+	// envSets are the environment's property sets.
+	envSets map[string]map[string]string
 }
 
 func newCompiler(e *Engine, log *zap.Logger, opts Options) *envCompiler {
@@ -220,6 +229,7 @@ func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environ
 	ec.env = env
 	env.envDigest = envDigest(c)
 	env.servers = newServerSet(c.TargetServers)
+	ec.envSets = envPropertySets(c, ec.log)
 	ec.keystores = map[string]contract.Keystore{}
 	for _, ks := range c.Keystores {
 		ec.keystores[ks.Name] = ks
@@ -311,6 +321,11 @@ func envDigest(c *contract.Contract) [32]byte {
 			fmt.Fprintf(h, "ka %s %x %x\n", a.Name, sha256.Sum256([]byte(a.CertPEM)), sha256.Sum256([]byte(a.KeyPEM)))
 		}
 	}
+	// Environment resource files: property sets are resolved at compile
+	// time (and checked against the bundles' references).
+	for _, rf := range c.ResourceFiles {
+		fmt.Fprintf(h, "rf %s %s %x\n", rf.Type, rf.Name, sha256.Sum256(rf.Content))
+	}
 	var out [32]byte
 	copy(out[:], h.Sum(nil))
 	return out
@@ -351,6 +366,9 @@ func (ec *envCompiler) compileSharedFlow(d contract.Deployment) (*SharedFlow, er
 	}
 	c := ec.bundleCompiler(b, "sharedflow", d)
 	sf := &SharedFlow{Name: d.Name, Revision: d.Revision, Flows: map[string]flow.Steps{}}
+	if len(b.PropertySets) > 0 {
+		sf.propSets = c.propSets
+	}
 	for _, f := range b.SharedFlows {
 		steps, err := c.steps(f.File, "SharedFlow "+f.Name, f.Steps)
 		if err != nil {
@@ -372,6 +390,7 @@ func (ec *envCompiler) compileSharedFlow(d contract.Deployment) (*SharedFlow, er
 func (ec *envCompiler) bundleCompiler(b *bundle.Bundle, kind string, d contract.Deployment) *compiler {
 	return &compiler{
 		ec: ec, bundle: b, policies: map[string]flow.Policy{},
+		propSets: flow.MergePropertySets(b.PropertySets, ec.envSets),
 		errf: func(file, element, reason string) error {
 			return &CompileError{Kind: kind, Name: d.Name, Revision: d.Revision, File: file, Element: element, Reason: reason}
 		},
@@ -396,7 +415,8 @@ func (ec *envCompiler) compileProxy(d contract.Deployment, digest [32]byte) (*Pr
 	for _, pe := range b.ProxyEndpoints {
 		file := pe.File
 		ep := &ProxyEndpoint{Proxy: p, Name: pe.Name, BasePath: normalizeBasePath(pe.HTTPProxyConnection.BasePath)}
-		ep.info = &flow.Proxy{Org: ec.env.Org, Env: ec.env.Name, Name: p.Name, Revision: p.Revision, Endpoint: ep.Name, BasePath: ep.BasePath}
+		ep.info = &flow.Proxy{Org: ec.env.Org, Env: ec.env.Name, Name: p.Name, Revision: p.Revision, Endpoint: ep.Name, BasePath: ep.BasePath,
+			PropertySets: c.propSets}
 		if ep.PreFlow, err = c.flow(file, "PreFlow", pe.PreFlow); err != nil {
 			return nil, err
 		}
@@ -457,6 +477,9 @@ type compiler struct {
 	bundle   *bundle.Bundle
 	policies map[string]flow.Policy
 	errf     func(file, element, reason string) error
+	// propSets are the property sets the bundle sees (its own over the
+	// environment's).
+	propSets flow.PropertySets
 }
 
 func (c *compiler) target(te *bundle.TargetEndpoint) (*TargetEndpoint, error) {
@@ -471,6 +494,9 @@ func (c *compiler) target(te *bundle.TargetEndpoint) (*TargetEndpoint, error) {
 			return nil, c.errf(file, "HTTPTargetConnection/LoadBalancer", err.Error())
 		}
 		if p := strings.TrimSpace(te.HTTPTargetConnection.Path); p != "" {
+			if err := c.checkPropertySets(file, "HTTPTargetConnection/Path", p); err != nil {
+				return nil, err
+			}
 			if t.urlTemplate, err = template.Compile(p); err != nil {
 				return nil, c.errf(file, "HTTPTargetConnection/Path", err.Error())
 			}
@@ -505,6 +531,9 @@ func (c *compiler) target(te *bundle.TargetEndpoint) (*TargetEndpoint, error) {
 
 func (c *compiler) targetURL(t *TargetEndpoint, file, element, raw string) error {
 	raw = strings.TrimSpace(raw)
+	if err := c.checkPropertySets(file, element, raw); err != nil {
+		return err
+	}
 	if strings.Contains(raw, "{") {
 		tpl, err := template.Compile(raw)
 		if err != nil {
@@ -558,6 +587,9 @@ func (c *compiler) condition(file, element, src string) (*condition.Condition, e
 	cond, err := condition.Parse(src)
 	if err != nil {
 		return nil, c.errf(file, element, err.Error())
+	}
+	if err := c.checkPropertySets(file, element, src); err != nil {
+		return nil, err
 	}
 	return cond, nil
 }
@@ -623,6 +655,9 @@ func (c *compiler) steps(file, element string, steps []bundle.Step) (flow.Steps,
 func (c *compiler) policy(pol *bundle.Policy) (flow.Policy, error) {
 	if p, ok := c.policies[pol.Name]; ok {
 		return p, nil
+	}
+	if err := c.checkPolicyPropertySets(pol); err != nil {
+		return nil, err
 	}
 	cc := &flow.CompileContext{
 		Bundle: c.bundle, Policy: pol, Org: c.ec.env.Org, Env: c.ec.env.Name, HTTPClient: c.ec.client,

@@ -61,30 +61,8 @@ func (e *Engine) newExecution(r *http.Request, entry *routeEntry, suffix string)
 
 func (x *execution) run(ctx context.Context) error {
 	mc, ep := x.mc, x.ep
-	mc.State = flow.ProxyRequest
-	if err := x.hook(ctx, hookPreProxy); err != nil {
+	if err := x.proxyRequest(ctx); err != nil {
 		return err
-	}
-	if err := x.request(ctx, ep.PreFlow); err != nil {
-		return err
-	}
-	x.flow = firstMatching(mc, ep.Flows)
-	if err := x.request(ctx, x.flow); err != nil {
-		return err
-	}
-	if err := x.request(ctx, ep.PostFlow); err != nil {
-		return err
-	}
-	for _, rr := range ep.RouteRules {
-		if rr.Condition == nil || rr.Condition.Eval(mc) {
-			x.target = rr.Target
-			break
-		}
-	}
-	if t := x.target; t != nil {
-		if err := x.runTarget(ctx, t); err != nil {
-			return err
-		}
 	}
 	mc.State = flow.ProxyResponse
 	mc.EnsureResponse()
@@ -100,6 +78,38 @@ func (x *execution) run(ctx context.Context) error {
 	return x.hook(ctx, hookPostProxy)
 }
 
+// proxyRequest runs the proxy request flow, the route rules and the
+// target. A policy that answers the request itself (mc.EndRequestFlow, the
+// CORS preflight) ends it early: execution goes on at the ProxyEndpoint
+// response PreFlow, as Apigee does.
+func (x *execution) proxyRequest(ctx context.Context) error {
+	mc, ep := x.mc, x.ep
+	mc.State = flow.ProxyRequest
+	if err := x.hook(ctx, hookPreProxy); err != nil || mc.EndRequestFlow {
+		return err
+	}
+	if err := x.request(ctx, ep.PreFlow); err != nil || mc.EndRequestFlow {
+		return err
+	}
+	x.flow = firstMatching(mc, ep.Flows)
+	if err := x.request(ctx, x.flow); err != nil || mc.EndRequestFlow {
+		return err
+	}
+	if err := x.request(ctx, ep.PostFlow); err != nil || mc.EndRequestFlow {
+		return err
+	}
+	for _, rr := range ep.RouteRules {
+		if rr.Condition == nil || rr.Condition.Eval(mc) {
+			x.target = rr.Target
+			break
+		}
+	}
+	if t := x.target; t != nil {
+		return x.runTarget(ctx, t)
+	}
+	return nil
+}
+
 func (x *execution) runTarget(ctx context.Context, t *TargetEndpoint) error {
 	mc := x.mc
 	mc.State = flow.TargetRequest
@@ -110,17 +120,17 @@ func (x *execution) runTarget(ctx context.Context, t *TargetEndpoint) error {
 	case t.urlTemplate != nil && t.conn != nil && t.conn.lb == nil:
 		mc.TargetURL = t.urlTemplate.String(mc)
 	}
-	if err := x.hook(ctx, hookPreTarget); err != nil {
+	if err := x.hook(ctx, hookPreTarget); err != nil || mc.EndRequestFlow {
 		return err
 	}
-	if err := x.request(ctx, t.PreFlow); err != nil {
+	if err := x.request(ctx, t.PreFlow); err != nil || mc.EndRequestFlow {
 		return err
 	}
 	x.tflow = firstMatching(mc, t.Flows)
-	if err := x.request(ctx, x.tflow); err != nil {
+	if err := x.request(ctx, x.tflow); err != nil || mc.EndRequestFlow {
 		return err
 	}
-	if err := x.request(ctx, t.PostFlow); err != nil {
+	if err := x.request(ctx, t.PostFlow); err != nil || mc.EndRequestFlow {
 		return err
 	}
 	resp, err := x.callTarget(ctx, t)
@@ -469,6 +479,9 @@ func (env *Environment) routeByPath(path string) *routeEntry {
 // write sends the response message to the client, streaming a payload no
 // policy has read.
 func (x *execution) write(w http.ResponseWriter) {
+	for _, f := range x.mc.BeforeSend {
+		f(x.mc)
+	}
 	resp := x.mc.Response
 	if resp == nil {
 		w.WriteHeader(http.StatusOK)

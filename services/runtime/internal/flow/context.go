@@ -44,6 +44,8 @@ type Proxy struct {
 	Name, Revision string
 	Endpoint       string
 	BasePath       string
+	// PropertySets are read as propertyset.<set>.<key>.
+	PropertySets PropertySets
 }
 
 // MessageContext is one request's state. It is used by one goroutine.
@@ -77,6 +79,17 @@ type MessageContext struct {
 	CopyQueryParams bool
 
 	Log *zap.Logger
+
+	// EndRequestFlow, set by a policy that answers the request itself (the
+	// CORS policy on a preflight, with the response in Response), ends the
+	// request flow: the rest of the request steps, the route rules and the
+	// target are skipped and execution goes on at the ProxyEndpoint
+	// response PreFlow.
+	EndRequestFlow bool
+	// BeforeSend are run on the final response (success or error) just
+	// before it is sent to the client (the CORS policy's
+	// CORSResponseOrErrorFlowExecution step).
+	BeforeSend []func(mc *MessageContext)
 
 	vars map[string]any
 	// depth bounds nested FlowCallouts.
@@ -296,6 +309,12 @@ func (mc *MessageContext) builtin(name string) (any, bool) {
 			return "UTC", true
 		}
 	}
+	if rest, ok := strings.CutPrefix(name, "propertyset."); ok {
+		if v, ok := mc.Proxy.PropertySets.Lookup(rest); ok {
+			return v, true
+		}
+		return nil, true
+	}
 	if rest, ok := strings.CutPrefix(name, "target."); ok && mc.TargetURL != "" {
 		switch rest {
 		case "host", "port", "scheme":
@@ -347,6 +366,7 @@ func readOnly(name string) bool {
 
 var readOnlyPrefixes = []string{
 	"proxy.", "apiproxy.", "environment.", "organization.", "system.", "client.", "current.", "target.", "virtualhost.",
+	"propertyset.",
 }
 
 // Set assigns a flow variable. Built-in read-only variables give

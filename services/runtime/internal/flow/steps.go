@@ -82,6 +82,9 @@ func (s Steps) Run(ctx context.Context, mc *MessageContext) error {
 		if err := st.run(ctx, mc); err != nil {
 			return err
 		}
+		if mc.EndRequestFlow && !mc.State.IsResponse() {
+			return nil
+		}
 	}
 	return nil
 }

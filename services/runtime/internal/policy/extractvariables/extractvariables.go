@@ -214,6 +214,16 @@ func (p *policy) Execute(_ context.Context, mc *flow.MessageContext) error {
 	}
 	if needMsg {
 		msg = mc.Message(p.source)
+		if msg == nil && (len(p.jsonVars) > 0 || len(p.xmlVars) > 0) {
+			// A string variable as the payload source (e.g. the XML
+			// profile AccessEntity.<name> stores), as Apigee allows.
+			if v, ok := mc.Lookup(p.source); ok {
+				if s, isString := v.(string); isString {
+					msg = message.NewRequest()
+					msg.SetContent([]byte(s))
+				}
+			}
+		}
 		if msg == nil {
 			if p.ignore {
 				return nil

@@ -1,0 +1,1 @@
+var v = context.getVariable('propertyset.gone.k');
