@@ -221,6 +221,19 @@ func TestTwoMessageProcessorsShareRuntimeData(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, map[int]int{200: allow, 429: allow}, codes, "one exact count across both message processors")
 
+	// The control plane (through Connect and MART) resets the counter for
+	// every MP: the emulator's quotaCounters:reset.
+	code, body := adminCall(t, c, "POST", "/v1/organizations/"+c.Org+"/environments/"+c.Env+"/apis/shared/quotaCounters:reset",
+		`{"quota":"Q-Shared","identifier":"`+id+`"}`)
+	require.Equal(t, 200, code, body)
+	for _, mp := range mps {
+		got := send(t, mp, "GET", host, "/shared/resource", bearer, "")
+		require.Equal(t, 200, got.status, "after the reset: %s", got.body)
+	}
+	code, body = adminCall(t, c, "POST", "/v1/organizations/"+c.Org+"/environments/"+c.Env+"/apis/shared/quotaCounters:reset", `{}`)
+	require.Equal(t, 400, code, body)
+	require.Contains(t, body, "Field quota is required")
+
 	// Invalidated on the second MP, refused by the first.
 	inv := send(t, mps[1], "POST", host, "/shared/revoke", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
 		"token="+url.QueryEscape(token))

@@ -1,6 +1,10 @@
 package apigee
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
+)
 
 // Routes lists every endpoint the mock control plane serves, for docs and
 // the startup log.
@@ -143,6 +147,9 @@ func (a *API) MountMART(h http.Handler) {
 	a.handle("GET "+o+"/apps/{app}", "apigee.apps.get", fwd)
 	collection(o+"/apiproducts", "apigee.apiproducts")
 	item(o+"/apiproducts/{rest...}", "apigee.apiproducts")
+	// The emulator's own quota reset (no Apigee equivalent): the counters
+	// live in the runtime plane's Cassandra, so MART resets them.
+	a.handle("POST "+o+"/environments/{env}/apis/{api}/quotaCounters:reset", iam.PermResetQuota, fwd)
 	for _, base := range []string{o, o + "/environments/{env}", o + "/apis/{api}"} {
 		collection(base+"/keyvaluemaps", "apigee.keyvaluemaps")
 		item(base+"/keyvaluemaps/{map}", "apigee.keyvaluemaps")

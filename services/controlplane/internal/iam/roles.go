@@ -19,6 +19,10 @@ type Role struct {
 const (
 	PermGetContract  = "apigee.runtime.getContract"
 	PermReportStatus = "apigee.runtime.reportStatus"
+	// PermResetQuota guards the emulator's quotaCounters:reset (tests
+	// start a distributed quota afresh); Apigee has only the ResetQuota
+	// policy.
+	PermResetQuota = "apigee.quotas.reset"
 )
 
 // Permissions of other emulated services.

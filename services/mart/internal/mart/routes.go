@@ -68,4 +68,8 @@ func (a *API) routes() {
 		a.handle("PUT "+m+"/entries/{entry}", a.updateEntry(s.scope))
 		a.handle("DELETE "+m+"/entries/{entry}", a.deleteEntry(s.scope))
 	}
+
+	// Not an Apigee API: the emulator's way for tests to start a
+	// distributed quota afresh (Apigee offers only the ResetQuota policy).
+	a.handle("POST "+org+"/environments/{env}/apis/{api}/quotaCounters:reset", a.resetQuotaCounter)
 }

@@ -10,6 +10,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
 // Quota counters.
@@ -122,17 +123,8 @@ type quotaRow struct {
 	expires time.Time
 }
 
-var quotaStores sync.Map // *Store → *QuotaStore
-
-// Quotas returns the organization's quota counter store, created on first
-// use and kept for the Store's lifetime.
-func (s *Store) Quotas() *QuotaStore {
-	if q, ok := quotaStores.Load(s); ok {
-		return q.(*QuotaStore)
-	}
-	q, _ := quotaStores.LoadOrStore(s, NewQuotaStore(s.session, s.org, s.opts.Now))
-	return q.(*QuotaStore)
-}
+// Quotas returns the organization's quota counter store.
+func (s *Store) Quotas() *QuotaStore { return s.quotas }
 
 // NewQuotaStore returns a quota store over a Cassandra session (nil: local
 // counting only) with the given clock.
@@ -259,7 +251,7 @@ func decide(op QuotaOp, total int64) (res QuotaResult, add bool) {
 	return QuotaResult{Used: total + op.Weight, Allowed: true}, true
 }
 
-const quotaTable = "quota_counters"
+const quotaTable = store.QuotaCountersTable
 
 func (q *QuotaStore) table() string { return cassandra.Keyspace("kms", q.org) + "." + quotaTable }
 
@@ -549,14 +541,10 @@ func (q *QuotaStore) Reset(ctx context.Context, k CounterKey) error {
 }
 
 // ResetQuotaCounter deletes a distributed quota counter (every window) of
-// an organization, for the control plane or MART to offer a reset. Message
-// processors holding an async view see it at their next sync; local
-// (non-distributed) counters live in each MP's memory and are not reached.
+// an organization. Message processors holding an async view see it at
+// their next sync; local (non-distributed) counters live in each MP's
+// memory and are not reached. MART offers it to the control plane through
+// store.KMS.ResetQuotaCounter, which deletes the same rows.
 func ResetQuotaCounter(ctx context.Context, session *gocql.Session, org string, k CounterKey) error {
-	err := session.Query(`DELETE FROM `+cassandra.Keyspace("kms", org)+`.`+quotaTable+` WHERE env = ? AND proxy = ? AND policy = ? AND identifier = ?`,
-		k.Env, k.Proxy, k.Policy, k.Identifier).ExecContext(ctx)
-	if err != nil {
-		return fmt.Errorf("rtdata: reset quota counter: %w", err)
-	}
-	return nil
+	return store.NewKMS(session).ResetQuotaCounter(ctx, org, store.QuotaCounter{Env: k.Env, Proxy: k.Proxy, Policy: k.Policy, Identifier: k.Identifier})
 }

@@ -58,6 +58,7 @@ type Store struct {
 	keys     *cache[string, keyResult]
 	products *cache[string, productResult]
 	entries  *cache[entryKey, entryResult]
+	quotas   *QuotaStore
 }
 
 type keyResult struct {
@@ -96,6 +97,7 @@ func New(session *gocql.Session, org string, opts Options) *Store {
 	s.keys = newCache[string, keyResult](opts.MaxEntries, opts.Now)
 	s.products = newCache[string, productResult](opts.MaxEntries, opts.Now)
 	s.entries = newCache[entryKey, entryResult](opts.MaxEntries, opts.Now)
+	s.quotas = NewQuotaStore(session, org, opts.Now)
 	return s
 }
 
