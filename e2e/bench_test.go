@@ -57,17 +57,55 @@ func TestBenchmarkReport(t *testing.T) {
 	deployAndWait(t, svc, c, "chain", chain)
 	eventuallyStatus(t, c, host, "/chain/x?id=7", 200)
 
+	// The runtime-data chain: VerifyAPIKey + a distributed Quota +
+	// AssignMessage, with the quota counted asynchronously (the
+	// recommended setting for throughput) and synchronously (exact).
+	const benchKey = "bench-consumer-key"
+	seedBenchKey(t, c.Org, c.Env, benchKey, "rtasync", "rtsync")
+	for _, sync := range []bool{false, true} {
+		name := map[bool]string{false: "rtasync", true: "rtsync"}[sync]
+		rev := importProxy(t, svc, c, name, bundletest.Zip(t, runtimeDataChain(name, "/"+name, echo.URL("main"), sync)))
+		deployAndWait(t, svc, c, name, rev)
+	}
+	keyHeader := "x-apikey: " + benchKey
+	for _, name := range []string{"rtasync", "rtsync"} {
+		require.Eventually(t, func() bool {
+			got := sendHeaders(t, c.TrafficURL()+"/"+name+"/x", host, keyHeader)
+			return got == 200
+		}, 30*time.Second, 20*time.Millisecond, "%s never answered 200", name)
+	}
+
 	// (2) throughput, alternating baseline and gateway so drift hits both.
 	duration := envStr("BENCH_DURATION", "5s")
 	conns := envStr("BENCH_CONNECTIONS", "64")
 	runs := envInt("BENCH_RUNS", 3)
-	var bareRPS, gwRPS, chainRPS []float64
+	var bareRPS, gwRPS, chainRPS, asyncRPS, syncRPS []float64
+	queries := map[string]map[string]float64{} // chain → kind → queries
+	served := map[string]int64{}
 	for range runs {
 		bareRPS = append(bareRPS, runWrk(t, wrk, bare.URL("main")+"/bench0/x", "", conns, duration))
 		gwRPS = append(gwRPS, runWrk(t, wrk, c.TrafficURL()+"/bench0/x", host, conns, duration))
 		chainRPS = append(chainRPS, runWrk(t, wrk, c.TrafficURL()+"/chain/x?id=7", host, conns, duration))
+		for _, name := range []string{"rtasync", "rtsync"} {
+			before := cassandraQueries(t, c.Runtime.URL("main"))
+			rps, n := runWrkCount(t, wrk, c.TrafficURL()+"/"+name+"/x", host, conns, duration, keyHeader)
+			after := cassandraQueries(t, c.Runtime.URL("main"))
+			if queries[name] == nil {
+				queries[name] = map[string]float64{}
+			}
+			for kind, v := range after {
+				queries[name][kind] += v - before[kind]
+			}
+			served[name] += n
+			if name == "rtasync" {
+				asyncRPS = append(asyncRPS, rps)
+			} else {
+				syncRPS = append(syncRPS, rps)
+			}
+		}
 	}
 	b, g, ch := median(bareRPS), median(gwRPS), median(chainRPS)
+	ra, rs := median(asyncRPS), median(syncRPS)
 
 	// (3) CPU time per request: each proxy pinned to the same core, wrk and
 	// the backend on the other, one connection count for all.
@@ -108,6 +146,17 @@ func TestBenchmarkReport(t *testing.T) {
 	fmt.Fprintf(&sb, "| **pass-through ratio (gateway / bare)** | **%.2f** |\n", g/b)
 	fmt.Fprintf(&sb, "| message processor five-policy chain req/s | %.0f |\n", ch)
 	fmt.Fprintf(&sb, "| **five-policy chain ratio (gateway / bare)** | **%.2f** |\n", ch/b)
+	perReq := func(name string) string {
+		q := queries[name]
+		n := float64(served[name])
+		return fmt.Sprintf("%.3f reads, %.3f writes, %.3f LWTs", q["read"]/n, q["write"]/n, q["lwt"]/n)
+	}
+	fmt.Fprintf(&sb, "| VerifyAPIKey + distributed Quota (async) + AssignMessage req/s | %.0f |\n", ra)
+	fmt.Fprintf(&sb, "| **runtime-data chain ratio, async quota (gateway / bare)** | **%.2f** |\n", ra/b)
+	fmt.Fprintf(&sb, "| Cassandra per request, async quota | %s |\n", perReq("rtasync"))
+	fmt.Fprintf(&sb, "| VerifyAPIKey + distributed Quota (synchronous, exact) + AssignMessage req/s | %.0f |\n", rs)
+	fmt.Fprintf(&sb, "| **runtime-data chain ratio, synchronous quota (gateway / bare)** | **%.2f** |\n", rs/b)
+	fmt.Fprintf(&sb, "| Cassandra per request, synchronous quota | %s |\n", perReq("rtsync"))
 	fmt.Fprintf(&sb, "\n### CPU time per request\n\nProxy pinned to CPU %s, wrk (1 thread, %s connections) and the backend to CPU %s; CPU from /proc/<pid>/stat, median of %d × %s.\n\n", proxyCPU, cpuConns, loadCPU, cpuRuns, duration)
 	fmt.Fprintf(&sb, "| proxy | µs CPU / request | vs nginx |\n|---|---|---|\n")
 	nginxUS := median(targets[0].samples)
@@ -119,6 +168,19 @@ func TestBenchmarkReport(t *testing.T) {
 	if out := os.Getenv("BENCH_REPORT"); out != "" {
 		require.NoError(t, os.WriteFile(out, []byte(sb.String()), 0o644))
 	}
+}
+
+// runtimeDataChain is a proxy that checks an API key, meters it with a
+// distributed quota (counted synchronously or not) and sets a header.
+func runtimeDataChain(name, basePath, target string, synchronous bool) map[string]string {
+	files := bundletest.Proxy(name, basePath, target)
+	files["apiproxy/policies/VA-Key.xml"] = `<VerifyAPIKey name="VA-Key"><APIKey ref="request.header.x-apikey"/></VerifyAPIKey>`
+	files["apiproxy/policies/Q-Key.xml"] = fmt.Sprintf(`<Quota name="Q-Key"><Allow count="1000000000"/><Interval>1</Interval><TimeUnit>hour</TimeUnit>
+  <Identifier ref="client_id"/><Distributed>true</Distributed><Synchronous>%t</Synchronous></Quota>`, synchronous)
+	files["apiproxy/policies/AM-App.xml"] = `<AssignMessage name="AM-App"><Set><Headers><Header name="X-App">{developer.app.name}</Header></Headers></Set></AssignMessage>`
+	files["apiproxy/proxies/default.xml"] = strings.Replace(files["apiproxy/proxies/default.xml"], "<Request/>",
+		`<Request><Step><Name>VA-Key</Name></Step><Step><Name>Q-Key</Name></Step><Step><Name>AM-App</Name></Step></Request>`, 1)
+	return files
 }
 
 // chainBundle is a proxy with five policies on the request and response
@@ -139,11 +201,21 @@ func chainBundle(name, basePath, target string) map[string]string {
 
 var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
-func runWrk(tb testing.TB, wrk, url, host, conns, duration string) float64 {
+func runWrk(tb testing.TB, wrk, url, host, conns, duration string, headers ...string) float64 {
+	rps, _ := runWrkCount(tb, wrk, url, host, conns, duration, headers...)
+	return rps
+}
+
+// runWrkCount runs wrk and returns requests/s and the requests completed;
+// headers are "Name: value" lines.
+func runWrkCount(tb testing.TB, wrk, url, host, conns, duration string, headers ...string) (float64, int64) {
 	tb.Helper()
 	args := []string{"-t", "2", "-c", conns, "-d", duration, "--latency"}
 	if host != "" {
 		args = append(args, "-H", "Host: "+host)
+	}
+	for _, h := range headers {
+		args = append(args, "-H", h)
 	}
 	out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
 	require.NoError(tb, err, string(out))
@@ -152,7 +224,11 @@ func runWrk(tb testing.TB, wrk, url, host, conns, duration string) float64 {
 	require.Len(tb, m, 2, string(out))
 	rps, err := strconv.ParseFloat(m[1], 64)
 	require.NoError(tb, err)
-	return rps
+	n := requestsLine.FindStringSubmatch(string(out))
+	require.Len(tb, n, 2, string(out))
+	count, err := strconv.ParseInt(n[1], 10, 64)
+	require.NoError(tb, err)
+	return rps, count
 }
 
 func median(xs []float64) float64 {

@@ -3,8 +3,11 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -129,4 +133,58 @@ http {
 		return err == nil
 	}, 10*time.Second, 10*time.Millisecond, "nginx did not listen on %s", addr)
 	return "http://" + addr, cmd.Process.Pid
+}
+
+// seedBenchKey writes a developer, an app and a key allowed on proxies
+// straight into the cluster's Cassandra (the bench cluster runs no MART).
+func seedBenchKey(tb testing.TB, org, env, key string, proxies ...string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kms := store.NewKMS(h.Session())
+	_, err := kms.CreateProduct(ctx, org, store.APIProduct{Name: "bench", ApprovalType: store.ApprovalAuto, Environments: []string{env},
+		Proxies: proxies, APIResources: []string{"/**"}})
+	require.NoError(tb, err)
+	_, err = kms.CreateDeveloper(ctx, org, store.Developer{Email: "bench@example.com", FirstName: "B", LastName: "B", UserName: "bench"})
+	require.NoError(tb, err)
+	_, err = kms.CreateApp(ctx, org, "bench@example.com", store.NewApp{Name: "bench-app"})
+	require.NoError(tb, err)
+	_, err = kms.AddCredential(ctx, org, "bench@example.com", "bench-app", store.NewCredential{ConsumerKey: key, APIProducts: []string{"bench"}})
+	require.NoError(tb, err)
+}
+
+// sendHeaders is one GET with a Host and extra "Name: value" headers.
+func sendHeaders(tb testing.TB, url, host string, headers ...string) int {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(tb, err)
+	req.Host = host
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(tb, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var queriesLine = regexp.MustCompile(`(?m)^cassandra_queries_total\{kind="([a-z]+)"\} ([0-9.e+]+)$`)
+
+// cassandraQueries reads the MP's cassandra_queries_total by kind.
+func cassandraQueries(tb testing.TB, base string) map[string]float64 {
+	tb.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(tb, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(tb, err)
+	out := map[string]float64{}
+	for _, m := range queriesLine.FindAllStringSubmatch(string(body), -1) {
+		v, err := strconv.ParseFloat(m[2], 64)
+		require.NoError(tb, err)
+		out[m[1]] = v
+	}
+	return out
 }

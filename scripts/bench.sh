@@ -6,9 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "bench: installing wrk"
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+if ! command -v wrk >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  echo "bench: installing wrk and nginx (the CPU-per-request baseline)"
+  apt-get update -qq && apt-get install -y -qq wrk nginx-light >/dev/null 2>&1 || apt-get install -y -qq wrk nginx >/dev/null
 fi
 started=0
 if ! scripts/cassandra.sh status >/dev/null 2>&1; then scripts/cassandra.sh start; started=1; fi
