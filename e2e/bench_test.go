@@ -61,7 +61,7 @@ func TestBenchmarkReport(t *testing.T) {
 	// AssignMessage, with the quota counted asynchronously (the
 	// recommended setting for throughput) and synchronously (exact).
 	const benchKey = "bench-consumer-key"
-	seedBenchKey(t, c.Org, c.Env, benchKey, "rtasync", "rtsync")
+	seedKey(t, c.Org, c.Env, benchKey, "rtasync", "rtsync")
 	for _, sync := range []bool{false, true} {
 		name := map[bool]string{false: "rtasync", true: "rtsync"}[sync]
 		rev := importProxy(t, svc, c, name, bundletest.Zip(t, runtimeDataChain(name, "/"+name, echo.URL("main"), sync)))

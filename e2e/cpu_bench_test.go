@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -133,24 +131,6 @@ http {
 		return err == nil
 	}, 10*time.Second, 10*time.Millisecond, "nginx did not listen on %s", addr)
 	return "http://" + addr, cmd.Process.Pid
-}
-
-// seedBenchKey writes a developer, an app and a key allowed on proxies
-// straight into the cluster's Cassandra (the bench cluster runs no MART).
-func seedBenchKey(tb testing.TB, org, env, key string, proxies ...string) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	kms := store.NewKMS(h.Session())
-	_, err := kms.CreateProduct(ctx, org, store.APIProduct{Name: "bench", ApprovalType: store.ApprovalAuto, Environments: []string{env},
-		Proxies: proxies, APIResources: []string{"/**"}})
-	require.NoError(tb, err)
-	_, err = kms.CreateDeveloper(ctx, org, store.Developer{Email: "bench@example.com", FirstName: "B", LastName: "B", UserName: "bench"})
-	require.NoError(tb, err)
-	_, err = kms.CreateApp(ctx, org, "bench@example.com", store.NewApp{Name: "bench-app"})
-	require.NoError(tb, err)
-	_, err = kms.AddCredential(ctx, org, "bench@example.com", "bench-app", store.NewCredential{ConsumerKey: key, APIProducts: []string{"bench"}})
-	require.NoError(tb, err)
 }
 
 // sendHeaders is one GET with a Host and extra "Name: value" headers.

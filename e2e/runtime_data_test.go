@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/e2e/harness"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle/bundletest"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
 // withSteps puts request steps (name → condition, "" for none) into the
@@ -241,4 +243,22 @@ func TestTwoMessageProcessorsShareRuntimeData(t *testing.T) {
 	refused := send(t, mps[0], "GET", host, "/shared/resource", bearer, "")
 	require.Equal(t, 401, refused.status, refused.body)
 	require.Equal(t, "keymanagement.service.access_token_not_approved", faultCode(t, refused.body), "an invalidated token is revoked, as in Apigee")
+}
+
+// seedKey writes a developer, an app and a key allowed on proxies straight
+// into the cluster's Cassandra, for clusters that run no MART.
+func seedKey(tb testing.TB, org, env, key string, proxies ...string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kms := store.NewKMS(h.Session())
+	_, err := kms.CreateProduct(ctx, org, store.APIProduct{Name: "bench", ApprovalType: store.ApprovalAuto, Environments: []string{env},
+		Proxies: proxies, APIResources: []string{"/**"}})
+	require.NoError(tb, err)
+	_, err = kms.CreateDeveloper(ctx, org, store.Developer{Email: "bench@example.com", FirstName: "B", LastName: "B", UserName: "bench"})
+	require.NoError(tb, err)
+	_, err = kms.CreateApp(ctx, org, "bench@example.com", store.NewApp{Name: "bench-app"})
+	require.NoError(tb, err)
+	_, err = kms.AddCredential(ctx, org, "bench@example.com", "bench-app", store.NewCredential{ConsumerKey: key, APIProducts: []string{"bench"}})
+	require.NoError(tb, err)
 }

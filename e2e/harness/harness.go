@@ -231,6 +231,16 @@ func (p *Process) waitAddrs(tb testing.TB) {
 	}
 }
 
+// Running reports whether the process has not exited.
+func (p *Process) Running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 // Pid is the process id (benchmarks read its CPU time from /proc).
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 

@@ -23,6 +23,9 @@ type Config struct {
 	ConnectTimeout time.Duration `yaml:"connectTimeout" usage:"per-connection dial timeout"`
 	Retries        int           `yaml:"retries" usage:"retries of idempotent queries"`
 	StartupWait    time.Duration `yaml:"startupWait" usage:"how long to keep trying to reach Cassandra at start"`
+	// ReconnectInterval is how often a node seen down is tried again, so a
+	// service finds a restarted Cassandra again without being restarted.
+	ReconnectInterval time.Duration `yaml:"reconnectInterval" usage:"how often to retry a Cassandra node that is down"`
 }
 
 // DefaultConfig points at the local node `make up` starts.
@@ -35,6 +38,9 @@ func DefaultConfig() Config {
 		ConnectTimeout: 5 * time.Second,
 		Retries:        3,
 		StartupWait:    2 * time.Minute,
+		// gocql's default is 60 s; locally a restarted node is back in
+		// seconds, and readiness should say so as soon.
+		ReconnectInterval: 2 * time.Second,
 	}
 }
 
@@ -53,6 +59,9 @@ func Connect(ctx context.Context, cfg Config, opts ...Option) (*gocql.Session, e
 	cluster.ConnectTimeout = cfg.ConnectTimeout
 	cluster.Consistency = gocql.LocalQuorum
 	cluster.SerialConsistency = gocql.LocalSerial
+	if cfg.ReconnectInterval > 0 {
+		cluster.ReconnectInterval = cfg.ReconnectInterval
+	}
 	cluster.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: cfg.Retries, Min: 50 * time.Millisecond, Max: time.Second}
 	if cfg.Username != "" {
 		cluster.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}

@@ -239,10 +239,16 @@ func Check(ctx context.Context, s *gocql.Session, org string) error {
 	latest := want[len(want)-1].Version
 	var v int
 	err = s.Query(`SELECT version FROM hybrid_system.schema_migrations WHERE keyspace_name = ? AND version = ?`, "org:"+org, latest).ScanContext(ctx, &v)
-	if err != nil {
-		return fmt.Errorf("schema for org %q is not applied (run `hybridctl schema apply`): %w", org, err)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gocql.ErrNotFound), strings.Contains(err.Error(), "unconfigured table"), strings.Contains(err.Error(), "does not exist"):
+		return fmt.Errorf("schema for org %q is not applied up to migration %d (run `hybridctl schema apply`)", org, latest)
+	default:
+		// Cassandra unreachable, or no system keyspace yet: say so rather
+		// than send the user to the schema job.
+		return fmt.Errorf("cannot check the schema for org %q: %w", org, err)
 	}
-	return nil
 }
 
 // Drop removes an org's keyspaces and its migration records: the inverse of
