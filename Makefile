@@ -44,10 +44,16 @@ test-unit: ## unit tests only: no Cassandra, no e2e (integration tests carry the
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	go test ./pkg/bundle -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	go test ./pkg/condition -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/xslt -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/xslt -run '^$$' -fuzz FuzzXPath -fuzztime $(FUZZTIME)
+	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseProperties$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzBundleFiles$$' -fuzztime $(FUZZTIME)
+
+.PHONY: oracle
+oracle: ## check the XSLT golden files against Saxon-HE (fetched from Maven Central; needs java and mvn)
+	@scripts/oracle.sh
 
 .PHONY: bench
 bench: ## deploy latency and gateway throughput vs a bare reverse proxy (see docs/BENCHMARKS.md)

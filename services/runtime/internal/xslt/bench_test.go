@@ -3,8 +3,8 @@ package xslt
 import (
 	"context"
 	"fmt"
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 )
 

@@ -427,6 +427,9 @@ func (c *compiler) sorts(kids []*node, bc *bodyCtx, inApply bool) ([]*sortKey, [
 			return nil, nil, errAt(k, "xsl:sort must be empty")
 		}
 		sk := &sortKey{}
+		_, lang := k.attr("", "lang")
+		_, caseOrder := k.attr("", "case-order")
+		sk.collate = lang || caseOrder
 		var err error
 		if sk.sel, err = c.xpath(k, "select", bc); err != nil {
 			return nil, nil, err

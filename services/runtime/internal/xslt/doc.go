@@ -4,6 +4,27 @@
 // text or JSON-like text). Compile a stylesheet once, then Transform
 // concurrently; a compiled Stylesheet is immutable.
 //
+// # Why pure Go, and how it is checked
+//
+// Apigee runs XSL policies on Saxon, a Java processor. This package is
+// written in Go so that the message processor stays a static, cgo-free
+// binary with no JVM beside it (no second runtime to ship, start, size and
+// patch in the container, no process or JNI bridge on the request path).
+// Saxon-HE is the oracle in tests instead: `make oracle` (scripts/oracle.sh
+// fetches Saxon-HE from Maven Central; oracle_test.go, build tag oracle)
+// runs every golden case through Saxon, which runs version="1.0"
+// stylesheets in its backwards-compatible mode as Apigee does, and
+// compares the output byte for byte with the golden file, after
+// normalising only what no XML parser can see inside start tags: white
+// space between attributes (Saxon wraps long tags) and the order of
+// namespace declarations (Saxon sorts them by prefix). The cases where
+// this package keeps XSLT 1.0 behaviour instead of Saxon's are listed, with
+// the reason, in testdata/oracle-deviations.txt: XPath 1.0 number-to-string
+// (Saxon prints 1.0E12, INF, -0 and 3.6288E6 for a product of integers,
+// where XPath 1.0 says 1000000000000, Infinity, 0 and 3628800), numbers
+// without exponents, and what system-property, function-available and
+// element-available report about this processor.
+//
 // # Why not github.com/antchfx/xpath
 //
 // XSLT binds variables and parameters inside XPath expressions and adds
@@ -15,6 +36,22 @@
 // namespace declarations among the attributes, attribute nodes with
 // parents. Input is parsed with encoding/xml; only the predefined
 // entities exist, so no external entity is ever resolved.
+//
+// antchfx/xpath (with antchfx/xmlquery) is still used elsewhere in the
+// runtime, by the ExtractVariables policy (XMLPayload variables, including
+// type="nodeset", which serialises the nodes) and by
+// RegularExpressionProtection (XMLPayload/XPath string values); both
+// compile plain XPath 1.0 with a prefix-to-namespace map and no variables,
+// which this package's evaluator already covers, so a second engine is not
+// needed. Using one engine would take: an exported API here (compile an
+// expression with a namespace map; parse a document with this package's
+// parser; evaluate to a string, number, boolean or node list, with each
+// node's string value and its XML serialisation), then porting those two
+// call sites with tests for where the engines differ (number formatting,
+// namespace nodes, functions antchfx adds beyond XPath 1.0, how each
+// serialises a node-set), then dropping both modules from go.mod. The gain
+// is one set of XPath semantics and one hardened XML parser for every
+// policy.
 //
 // # Supported
 //
@@ -61,9 +98,12 @@
 //     namespace without one), XML escaping, character references for what
 //     the encoding cannot hold, html method (void elements, boolean
 //     attributes, raw script/style, &nbsp;, a meta content-type in head,
-//     & before { left alone in attributes), indentation of element-only
-//     content with Saxon's three spaces (html: inline elements stay on
-//     their line), no newline after the XML declaration unless indenting.
+//     & before { left alone in attributes), and Saxon's layout: its
+//     indentation rules and three spaces (see indenting in serialize.go;
+//     html text is not re-flowed as Saxon does), its DOCTYPE on two lines,
+//     its character references (&#34; in attributes, lower-case
+//     hexadecimal for characters the encoding cannot hold) and a newline
+//     at the end of an indented XML document.
 //
 // # Not supported (all compile errors naming the line and element)
 //
@@ -84,7 +124,9 @@
 // or outside an element, a path applied to a string, recursion deeper than
 // Options.MaxDepth); a malformed input wraps ErrMalformed. Transform checks
 // its context while running, so a deadline stops a runaway stylesheet.
-// Sorting text uses a case-insensitive comparison with lower case first
-// (case-order="upper-first" reverses that), approximating the Java
-// Collator Saxon uses; XSLT leaves the collation to the processor.
+// Sorting text compares Unicode code points, Saxon's default collation;
+// with lang or case-order on xsl:sort it compares case-insensitively
+// first, then lower case first (case-order="upper-first" reverses that),
+// approximating the Java Collator Saxon then uses. XSLT leaves the
+// collation to the processor.
 package xslt

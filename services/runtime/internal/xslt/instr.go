@@ -555,6 +555,10 @@ func (a *avt) eval(t *transform) (string, error) {
 type sortKey struct {
 	sel                        expr // nil: "."
 	order, dataType, caseOrder *avt
+	// collate: lang or case-order is present, so text compares with a
+	// collation (see compareText); otherwise by Unicode code point, the
+	// default collation of Saxon (Apigee's processor).
+	collate bool
 }
 
 // sortValues are the values the xsl:sort attributes allow.

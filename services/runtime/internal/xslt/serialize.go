@@ -154,24 +154,32 @@ func serialize(root *node, o *outputSpec) ([]byte, string, error) {
 				w.b.WriteString(` standalone="` + o.standalone + `"`)
 			}
 			w.b.WriteString("?>")
-			if w.indent {
-				w.b.WriteByte('\n')
-			}
+			w.decl = true
 		}
 	}
 	w.doctype = o.doctypeSystem != "" || w.html && o.doctypePublic != ""
-	w.children(root, nil, 0, w.indent && !hasText(root))
+	w.children(root, nil, 0)
+	if method == "xml" && w.indent && w.b.Len() > 0 {
+		// Saxon ends an indented XML document with a newline.
+		w.b.WriteByte('\n')
+	}
 	return w.encode(w.b.String(), false), method, nil
 }
 
 type writer struct {
-	b       strings.Builder
-	doctype bool // a DOCTYPE is still to be written before the first element
-	o       *outputSpec
-	html    bool
-	indent  bool
-	max     rune
-	wrote   bool // something was written at the top level
+	b        strings.Builder
+	o        *outputSpec
+	html     bool
+	indent   bool
+	max      rune
+	decl     bool // the XML declaration was written
+	doctype  bool // a DOCTYPE is still to be written before the document element
+	rootSeen bool // the document element was started
+
+	// Indentation state (see indenting).
+	last     event  // the last start tag, end tag or text written
+	pending  func() // writes the whitespace-only text held back (xml)
+	suppress int    // > 0 inside elements whose content is never indented
 }
 
 // nsScope is a persistent list of the namespace bindings in scope.
@@ -198,21 +206,22 @@ func (s *nsScope) lookup(prefix string) (string, bool) {
 // indentUnit is Saxon's default indentation (Apigee runs Saxon).
 const indentUnit = "   "
 
-func hasText(n *node) bool {
-	for _, k := range n.children {
-		if k.kind == textNode {
-			return true
-		}
-	}
-	return false
+// htmlInline lists the elements Saxon's html indenter keeps on the line
+// of what precedes them: HTML5 phrasing content and the HTML 4 inline
+// elements.
+var htmlInline = map[string]bool{
+	"a": true, "abbr": true, "acronym": true, "applet": true, "area": true, "audio": true, "b": true, "basefont": true,
+	"bdi": true, "bdo": true, "big": true, "br": true, "button": true, "canvas": true, "cite": true, "code": true,
+	"data": true, "datalist": true, "del": true, "dfn": true, "em": true, "embed": true, "font": true, "i": true,
+	"iframe": true, "img": true, "input": true, "ins": true, "kbd": true, "label": true, "map": true, "mark": true,
+	"math": true, "meter": true, "noscript": true, "object": true, "output": true, "picture": true, "progress": true,
+	"q": true, "ruby": true, "s": true, "samp": true, "script": true, "select": true, "small": true, "span": true,
+	"strike": true, "strong": true, "sub": true, "sup": true, "svg": true, "template": true, "textarea": true,
+	"time": true, "tt": true, "u": true, "var": true, "video": true, "wbr": true,
 }
 
-var htmlInline = map[string]bool{
-	"a": true, "abbr": true, "acronym": true, "b": true, "basefont": true, "bdo": true, "big": true, "br": true,
-	"cite": true, "code": true, "dfn": true, "em": true, "font": true, "i": true, "img": true, "input": true,
-	"kbd": true, "label": true, "q": true, "s": true, "samp": true, "select": true, "small": true, "span": true,
-	"strike": true, "strong": true, "sub": true, "sup": true, "textarea": true, "tt": true, "u": true, "var": true,
-}
+// htmlFormatted lists the html elements inside which nothing is indented.
+var htmlFormatted = map[string]bool{"pre": true, "script": true, "style": true, "textarea": true, "title": true, "xmp": true}
 
 var htmlVoid = map[string]bool{
 	"area": true, "base": true, "basefont": true, "br": true, "col": true, "frame": true, "hr": true, "img": true,
@@ -224,87 +233,160 @@ var htmlBoolean = map[string]bool{
 	"nohref": true, "noresize": true, "noshade": true, "nowrap": true, "readonly": true, "selected": true,
 }
 
-// indentable reports whether the children of n may be put on their own
-// lines without changing its content: no text, and (html) not inside an
-// inline or preformatted element.
-func (w *writer) indentable(n *node) bool {
-	if !w.indent || hasText(n) {
+// event is what the indenter last saw.
+type event int
+
+const (
+	evNone      event = iota
+	evStart           // a start tag
+	evEnd             // an end tag (html: of a block element)
+	evInlineEnd       // html: the end tag of an inline element
+	evText            // text
+)
+
+// Indentation follows Saxon's indenters event by event (their output is
+// what Apigee returns). The xml method puts a start tag on a new line
+// after a start or an end tag, an end tag after an end tag, and a comment
+// or processing instruction after an end tag, which leave the state as it
+// was; text that is not only whitespace stops that, so mixed content
+// stays on its line until an end tag follows an end tag. Whitespace-only
+// text is held back and dropped where a line break takes its place. The
+// html method never breaks before an inline element; it breaks before a
+// block start tag after a start tag, a block end tag or text, before a
+// block end tag after a block end tag, and before a comment or processing
+// instruction after any end tag; it writes all text as it is (Saxon also
+// re-indents the lines of a text with newlines and breaks long lines of
+// text at spaces; this package does not). Nothing is indented inside an
+// element with xml:space="preserve" (html: inside pre, script, style,
+// textarea, title and xmp).
+
+// indenting reports whether line breaks may be added here.
+func (w *writer) indenting() bool { return w.indent && w.suppress == 0 }
+
+// breakBeforeStart reports whether a start tag goes on a new line.
+func (w *writer) breakBeforeStart(inline bool) bool {
+	if !w.indenting() || inline {
 		return false
 	}
-	if w.html && n.kind == elementNode && n.space == "" {
-		switch l := strings.ToLower(n.local); l {
-		case "pre", "script", "style", "textarea":
-			return false
-		default:
-			return !htmlInline[l]
-		}
-	}
-	return true
+	return w.last == evStart || w.last == evEnd || w.html && w.last == evText
 }
 
-// breakBefore reports whether an indented child starts on a new line: in
-// html an inline element stays on the line of what precedes it.
-func (w *writer) breakBefore(k *node) bool {
-	if k.kind == textNode {
-		return false
-	}
-	return !w.html || k.kind != elementNode || k.space != "" || !htmlInline[strings.ToLower(k.local)]
+// breakBeforeOther reports whether a comment or processing instruction
+// goes on a new line.
+func (w *writer) breakBeforeOther() bool {
+	return w.indenting() && (w.last == evEnd || w.last == evInlineEnd)
 }
 
 func (w *writer) newline(depth int) {
+	w.pending = nil
 	w.b.WriteByte('\n')
 	for range depth {
 		w.b.WriteString(indentUnit)
 	}
 }
 
-func (w *writer) children(n *node, scope *nsScope, depth int, indent bool) {
-	raw := w.html && n.kind == elementNode && n.space == "" && (strings.EqualFold(n.local, "script") || strings.EqualFold(n.local, "style"))
-	cdata := !w.html && n.kind == elementNode && w.o.cdata[qname{n.space, n.local}]
-	broke := false
-	for _, k := range n.children {
-		broke = indent && w.breakBefore(k)
-		if broke && (n.kind != rootNode || w.wrote) {
-			w.newline(depth)
-		}
-		switch k.kind {
-		case elementNode:
-			if w.doctype {
-				w.writeDoctype(k, depth)
-			}
-			w.element(k, scope, depth)
-		case textNode:
-			switch {
-			case k.noEscape || raw:
-				w.b.WriteString(w.charRefs(k.value))
-			case cdata:
-				w.cdata(k.value)
-			default:
-				w.escape(k.value, false)
-			}
-		case commentNode:
-			w.b.WriteString("<!--" + w.charRefs(k.value) + "-->")
-		case piNode:
-			w.b.WriteString("<?" + k.local)
-			if k.value != "" {
-				w.b.WriteString(" " + w.charRefs(k.value))
-			}
-			if w.html {
-				w.b.WriteString(">")
-			} else {
-				w.b.WriteString("?>")
-			}
-		}
-		if n.kind == rootNode {
-			w.wrote = true
-		}
-	}
-	if broke && n.kind != rootNode {
-		w.newline(depth - 1)
+// flush writes the whitespace-only text held back, if any.
+func (w *writer) flush() {
+	if p := w.pending; p != nil {
+		w.pending = nil
+		p()
 	}
 }
 
-func (w *writer) element(n *node, scope *nsScope, depth int) {
+// prologue starts a comment or processing instruction before the document
+// element: each on its own line when indenting after an XML declaration or
+// before a DOCTYPE, as Saxon writes them.
+func (w *writer) prologue() {
+	w.pending = nil
+	if w.indent && !w.html && (w.decl || w.doctype) {
+		w.b.WriteByte('\n')
+	}
+}
+
+func (w *writer) children(n *node, scope *nsScope, depth int) {
+	raw := w.html && n.kind == elementNode && n.space == "" && (strings.EqualFold(n.local, "script") || strings.EqualFold(n.local, "style"))
+	cdata := !w.html && n.kind == elementNode && w.o.cdata[qname{n.space, n.local}]
+	top := n.kind == rootNode
+	for _, k := range n.children {
+		switch k.kind {
+		case elementNode:
+			w.element(k, scope, depth, top)
+		case textNode:
+			write := func() {
+				switch {
+				case k.noEscape || raw:
+					w.b.WriteString(w.charRefs(k.value))
+				case cdata:
+					w.cdata(k.value)
+				default:
+					w.escape(k.value, false)
+				}
+			}
+			if w.indenting() && !w.html && isXMLSpace(k.value) {
+				if prev := w.pending; prev != nil {
+					w.pending = func() { prev(); write() }
+				} else {
+					w.pending = write
+				}
+				continue
+			}
+			w.flush()
+			write()
+			w.last = evText
+		case commentNode, piNode:
+			switch {
+			case top && !w.rootSeen:
+				w.prologue()
+			case w.breakBeforeOther():
+				w.newline(depth)
+			default:
+				w.flush()
+			}
+			if k.kind == commentNode {
+				w.b.WriteString("<!--" + w.charRefs(k.value) + "-->")
+			} else {
+				w.b.WriteString("<?" + k.local)
+				if k.value != "" {
+					w.b.WriteString(" " + w.charRefs(k.value))
+				}
+				if w.html {
+					w.b.WriteString(">")
+				} else {
+					w.b.WriteString("?>")
+				}
+			}
+			if w.html {
+				// What Saxon's html indenter does after a comment: a block
+				// end before it counts as text, an inline end as nothing.
+				switch w.last {
+				case evEnd:
+					w.last = evText
+				case evInlineEnd:
+					w.last = evNone
+				}
+			}
+		}
+	}
+}
+
+func (w *writer) element(n *node, scope *nsScope, depth int, top bool) {
+	lname := strings.ToLower(n.local)
+	htmlEl := w.html && n.space == ""
+	inline := htmlEl && htmlInline[lname]
+	switch {
+	case top && !w.rootSeen:
+		w.rootSeen = true
+		w.pending = nil
+		if w.doctype {
+			w.writeDoctype(n)
+		} else if w.indent && w.decl {
+			w.b.WriteByte('\n')
+		}
+	case w.breakBeforeStart(inline):
+		w.newline(depth)
+	default:
+		w.flush()
+	}
 	var decls []nsBinding
 	local := map[string]string{}
 	declare := func(prefix, uri string) {
@@ -394,7 +476,6 @@ func (w *writer) element(n *node, scope *nsScope, depth int) {
 		w.escape(d.uri, true)
 		w.b.WriteByte('"')
 	}
-	htmlEl := w.html && n.space == ""
 	for i, a := range n.attrs {
 		an := joinQName(attrPrefixes[i], a.local)
 		if htmlEl && htmlBoolean[strings.ToLower(an)] && strings.EqualFold(a.value, an) {
@@ -409,70 +490,113 @@ func (w *writer) element(n *node, scope *nsScope, depth int) {
 		}
 		w.b.WriteByte('"')
 	}
-	lname := strings.ToLower(n.local)
+	suppress := htmlEl && htmlFormatted[lname]
+	for _, a := range n.attrs {
+		if a.space == nsXML && a.local == "space" && a.value == "preserve" {
+			suppress = true
+		}
+	}
+	if suppress {
+		w.suppress++
+		defer func() { w.suppress-- }()
+	}
 	if htmlEl {
 		w.b.WriteByte('>')
+		w.last = evStart
 		if lname == "head" {
-			if w.indent {
+			// The meta element is written as if it were the first child.
+			if w.indenting() {
 				w.newline(depth + 1)
 			}
 			w.b.WriteString(`<meta http-equiv="Content-Type" content="` + w.o.mediaTypeFor("html") + `; charset=` + w.o.encodingName() + `">`)
+			w.last = evEnd
 		}
 		if htmlVoid[lname] && len(n.children) == 0 {
+			w.last = evEnd
+			if inline {
+				w.last = evInlineEnd
+			}
 			return
 		}
-		w.children(n, scope, depth+1, w.indentable(n))
-		if lname == "head" && w.indent && len(n.children) == 0 {
-			w.newline(depth)
-		}
-		w.b.WriteString("</" + name + ">")
+		w.children(n, scope, depth+1)
+		w.endTag(name, depth, inline, suppress)
 		return
 	}
 	if len(n.children) == 0 {
 		w.b.WriteString("/>")
+		w.last = evEnd
 		return
 	}
 	w.b.WriteByte('>')
-	w.children(n, scope, depth+1, w.indentable(n))
+	w.last = evStart
+	w.children(n, scope, depth+1)
+	w.endTag(name, depth, false, suppress)
+}
+
+func (w *writer) endTag(name string, depth int, inline, suppress bool) {
+	if w.indenting() && w.last == evEnd && !inline && !suppress {
+		w.newline(depth)
+	} else {
+		w.flush()
+	}
 	w.b.WriteString("</" + name + ">")
+	w.last = evEnd
+	if inline {
+		w.last = evInlineEnd
+	}
 }
 
 // writeDoctype writes the document type declaration just before the
-// first element, whose name it declares.
-func (w *writer) writeDoctype(el *node, depth int) {
+// document element, whose name it declares, laid out as Saxon does: the
+// public and system identifiers on a second line, and (xml) a line of its
+// own even at the start of the output.
+func (w *writer) writeDoctype(el *node) {
 	w.doctype = false
 	name := el.qname()
 	if w.html {
 		name = "html"
+	} else {
+		w.b.WriteByte('\n')
 	}
-	w.b.WriteString("<!DOCTYPE " + name)
+	w.b.WriteString("<!DOCTYPE " + name + "\n  ")
 	if w.o.doctypePublic != "" {
-		w.b.WriteString(` PUBLIC "` + w.o.doctypePublic + `"`)
+		w.b.WriteString(`PUBLIC "` + w.o.doctypePublic + `"`)
 		if w.o.doctypeSystem != "" {
 			w.b.WriteString(` "` + w.o.doctypeSystem + `"`)
 		}
 	} else {
-		w.b.WriteString(` SYSTEM "` + w.o.doctypeSystem + `"`)
+		w.b.WriteString(`SYSTEM "` + w.o.doctypeSystem + `"`)
 	}
-	w.b.WriteString(">")
-	w.newline(depth)
+	w.b.WriteString(">\n")
 }
 
-// cdata writes text as CDATA sections: "]]>" and characters the encoding
-// cannot hold (written as character references) end a section.
+// cdata writes text as CDATA sections: "]]>" ends a section, and a
+// character the encoding cannot hold is written as a character reference
+// between sections (no empty section is written, as in Saxon).
 func (w *writer) cdata(s string) {
-	w.b.WriteString("<![CDATA[")
+	open := false
 	for i, r := range s {
-		switch {
-		case r == '>' && strings.HasSuffix(s[:i], "]]"):
-			w.b.WriteString("]]><![CDATA[>")
-		case r > w.max:
-			fmt.Fprintf(&w.b, "]]>&#%d;<![CDATA[", r)
-		default:
-			w.b.WriteRune(r)
+		if r > w.max {
+			if open {
+				w.b.WriteString("]]>")
+				open = false
+			}
+			fmt.Fprintf(&w.b, "&#x%x;", r)
+			continue
 		}
+		if !open {
+			w.b.WriteString("<![CDATA[")
+			open = true
+		}
+		if r == '>' && strings.HasSuffix(s[:i], "]]") {
+			w.b.WriteString("]]><![CDATA[>")
+			continue
+		}
+		w.b.WriteRune(r)
 	}
-	w.b.WriteString("]]>")
+	if open {
+		w.b.WriteString("]]>")
+	}
 }
 
 // escape writes text or an attribute value with XML escaping and
@@ -487,7 +611,7 @@ func (w *writer) escape(s string, attr bool) {
 		case r == '>':
 			w.b.WriteString("&gt;")
 		case r == '"' && attr:
-			w.b.WriteString("&quot;")
+			w.b.WriteString("&#34;")
 		case r == '\n' && attr:
 			w.b.WriteString("&#xA;")
 		case r == '\t' && attr:
@@ -497,7 +621,7 @@ func (w *writer) escape(s string, attr bool) {
 		case r == 0xA0 && w.html:
 			w.b.WriteString("&nbsp;")
 		case r > w.max:
-			fmt.Fprintf(&w.b, "&#%d;", r)
+			fmt.Fprintf(&w.b, "&#x%x;", r)
 		default:
 			w.b.WriteRune(r)
 		}
@@ -514,11 +638,11 @@ func (w *writer) escapeHTMLAttr(s string) {
 		case r == '&':
 			w.b.WriteString("&amp;")
 		case r == '"':
-			w.b.WriteString("&quot;")
+			w.b.WriteString("&#34;")
 		case r == 0xA0:
 			w.b.WriteString("&nbsp;")
 		case r > w.max:
-			fmt.Fprintf(&w.b, "&#%d;", r)
+			fmt.Fprintf(&w.b, "&#x%x;", r)
 		default:
 			w.b.WriteRune(r)
 		}
@@ -533,7 +657,7 @@ func (w *writer) charRefs(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		if r > w.max {
-			fmt.Fprintf(&b, "&#%d;", r)
+			fmt.Fprintf(&b, "&#x%x;", r)
 		} else {
 			b.WriteRune(r)
 		}
@@ -554,7 +678,7 @@ func (w *writer) encode(s string, text bool) []byte {
 				out = append(out, '?')
 				continue
 			}
-			out = append(out, fmt.Sprintf("&#%d;", r)...)
+			out = append(out, fmt.Sprintf("&#x%x;", r)...)
 			continue
 		}
 		out = append(out, byte(r))

@@ -425,10 +425,11 @@ func (t *transform) buildKey(defs []*keyDef, root *node) (map[string][]*node, er
 // document order).
 func (t *transform) sortNodes(nodes nodeSet, keys []*sortKey) (nodeSet, error) {
 	type spec struct {
-		desc, numeric, upperFirst bool
+		desc, numeric, upperFirst, collate bool
 	}
 	specs := make([]spec, len(keys))
 	for i, k := range keys {
+		specs[i].collate = k.collate
 		for _, a := range []struct {
 			attr string
 			v    *avt
@@ -485,10 +486,13 @@ func (t *transform) sortNodes(nodes nodeSet, keys []*sortKey) (nodeSet, error) {
 		x, y := order[a], order[b]
 		for j, sp := range specs {
 			var c int
-			if sp.numeric {
+			switch {
+			case sp.numeric:
 				c = compareSortNumbers(nums[x][j], nums[y][j])
-			} else {
+			case sp.collate:
 				c = compareText(strs[x][j], strs[y][j], sp.upperFirst)
+			default:
+				c = strings.Compare(strs[x][j], strs[y][j])
 			}
 			if sp.desc {
 				c = -c
@@ -524,9 +528,10 @@ func compareSortNumbers(a, b float64) int {
 	return 0
 }
 
-// compareText is the collation for data-type="text": letters compare
-// case-insensitively first, then case decides (lower case first unless
-// upper-first), as a Java Collator (Saxon's default) orders them.
+// compareText is the collation for data-type="text" when xsl:sort has lang
+// or case-order: letters compare case-insensitively first, then case
+// decides (lower case first unless upper-first), approximating the Java
+// Collator Saxon then uses.
 func compareText(a, b string, upperFirst bool) int {
 	if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
 		return c
