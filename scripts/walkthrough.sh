@@ -5,10 +5,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 block="$(sed -n '/^export TOKEN=/,/^curl -i http:\/\/127.0.0.1:8998\/nothing/p' README.md)"
-connect="$(sed -n '/^curl -s -H "Authorization: Bearer \$TOKEN" -H .Content-Type/,/^grep tether/p' README.md)"
-[[ -n "$block" && -n "$connect" ]] || { echo "walkthrough: blocks not found in README.md"; exit 1; }
+connect="$(sed -n '/^curl -s -H "Authorization: Bearer \$TOKEN" -H .Content-Type/,/^grep tether/{p;/^grep tether/q;}' README.md)"
+keyed="$(sed -n '/^(cd examples\/keyed/,/QuotaViolation$/p' README.md)"
+[[ -n "$block" && -n "$connect" && -n "$keyed" ]] || { echo "walkthrough: blocks not found in README.md"; exit 1; }
 block="$block
-$connect"
+$connect
+$keyed"
 out="$(timeout 120 bash -euo pipefail -c "$block" 2>&1)"
 pkill -f "http.server 9000" 2>/dev/null || true
 check() { grep -q -- "$1" <<<"$out" || { echo "walkthrough: expected '$1' in:"; echo "$out"; exit 1; }; }
@@ -20,4 +22,6 @@ check '"email":"ada@example.com"'
 check '"streamCount":'
 check 'apigee-connect-agent-1.0'
 check 'listening on tether'
+check 'steps.oauth.v2.FailedToResolveAPIKey"}}} 401'
+check 'policies.ratelimit.QuotaViolation"}}} 429'
 echo "walkthrough: README steps work as written"
