@@ -585,30 +585,3 @@ func TestProducts(t *testing.T) {
 	_, err = e.kms.DeleteProduct(e.ctx, e.org, "p0")
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
-
-func TestOAuthTokens(t *testing.T) {
-	e := setup(t)
-	now := time.Now()
-	tok := &store.OAuthToken{Token: "abc123", TokenType: store.TokenTypeAccess, ClientID: "ck", AppID: gocql.MustRandomUUID().String(),
-		APIProducts: []string{"p"}, Scope: "read", GrantType: "client_credentials", IssuedAt: now.UnixMilli(), ExpiresAt: now.Add(time.Hour).UnixMilli()}
-	require.NoError(t, e.kms.PutToken(e.ctx, e.org, tok))
-
-	got, err := e.kms.GetToken(e.ctx, e.org, "abc123")
-	require.NoError(t, err)
-	require.Equal(t, tok.AppID, got.AppID)
-	require.Equal(t, store.StatusApproved, got.Status)
-	require.Equal(t, "read", got.Scope)
-
-	var n int
-	require.NoError(t, e.s.Query(fmt.Sprintf(`SELECT COUNT(*) FROM %s.oauth_tokens WHERE token_hash = 'abc123'`, cassandra.Keyspace("kms", e.org))).
-		ScanContext(e.ctx, &n))
-	require.Zero(t, n, "tokens are stored by hash only")
-
-	expired := *tok
-	expired.Token, expired.ExpiresAt = "old", now.Add(-time.Minute).UnixMilli()
-	require.ErrorIs(t, e.kms.PutToken(e.ctx, e.org, &expired), store.ErrInvalid)
-
-	require.NoError(t, e.kms.DeleteToken(e.ctx, e.org, "abc123"))
-	_, err = e.kms.GetToken(e.ctx, e.org, "abc123")
-	require.ErrorIs(t, err, store.ErrNotFound)
-}
