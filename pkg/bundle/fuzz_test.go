@@ -4,12 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/hybrid-emulator/hybrid/pkg/golden"
 
 	"github.com/stretchr/testify/require"
 
@@ -168,8 +169,6 @@ func FuzzBundleFiles(f *testing.F) {
 	})
 }
 
-var updateSeeds = flag.Bool("update", false, "rewrite testdata/fuzz/FuzzParse/seed-* from fuzzSeeds")
-
 // TestFuzzSeedCorpusIsCurrent keeps the committed seed corpus of FuzzParse
 // in step with fuzzSeeds; run with -update to rewrite it.
 func TestFuzzSeedCorpusIsCurrent(t *testing.T) {
@@ -178,7 +177,7 @@ func TestFuzzSeedCorpusIsCurrent(t *testing.T) {
 	for name, data := range fuzzSeeds(t) {
 		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
 		path := filepath.Join(dir, "seed-"+name)
-		if *updateSeeds {
+		if golden.Update() {
 			require.NoError(t, os.WriteFile(path, []byte(want), 0o644))
 			continue
 		}

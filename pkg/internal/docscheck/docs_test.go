@@ -42,6 +42,8 @@ var (
 	fileFunc = regexp.MustCompile("`((?:services|pkg|cmd|e2e|scripts|proto)/[A-Za-z0-9_./-]+\\.go):([A-Za-z_][A-Za-z0-9_]*)`")
 	// `path/inside/the/repo` — a cited file or folder.
 	repoPath = regexp.MustCompile("`((?:services|pkg|cmd|e2e|scripts|proto|docs|charts|examples)/[A-Za-z0-9_./-]*[A-Za-z0-9_])`")
+	// `shared/…` or `../…`: files a reader of the repository does not have.
+	outside = regexp.MustCompile("`((?:\\.\\./|shared/)[^`]*)`")
 )
 
 func TestDocReferencesResolve(t *testing.T) {
@@ -68,6 +70,9 @@ func TestDocReferencesResolve(t *testing.T) {
 				require.NoError(t, err, "%s: %s:%s names a missing file", rel, m[1], m[2])
 				decl := regexp.MustCompile(`(?m)^func (\([^)]*\) )?` + regexp.QuoteMeta(m[2]) + `\b`)
 				require.True(t, decl.Match(src), "%s: %s has no func %s", rel, m[1], m[2])
+			}
+			for _, m := range outside.FindAllStringSubmatch(text, -1) {
+				t.Errorf("%s: cites %q, which is outside the repository", rel, m[1])
 			}
 			for _, m := range repoPath.FindAllStringSubmatch(text, -1) {
 				p := m[1]

@@ -25,13 +25,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/connect-agent/internal/agent"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConfigValidation(t *testing.T) {
 	cases := []struct {

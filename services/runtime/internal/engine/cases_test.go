@@ -3,7 +3,6 @@ package engine
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/pkg/golden"
+
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 	"gopkg.in/yaml.v3"
@@ -27,8 +28,6 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files of behaviour cases")
 
 // caseFile is testdata/cases/<case>/cases.yaml: the environment around the
 // case's bundles and the requests with their expected responses.
@@ -298,8 +297,9 @@ func runCase(t *testing.T, dir string, cf *caseFile, ce caseEnv) {
 						field = "server"
 					}
 					seq = append(seq, fmt.Sprint(m[field]))
-					continue
 				}
+				// Every other expectation holds for every repetition,
+				// with or without a sequence.
 				checkResponse(t, dir, rq.Expect, code, hdr, body, repl)
 			}
 			for _, want := range rq.Expect.Syslog {
@@ -342,6 +342,8 @@ func checkResponse(t *testing.T, dir string, ex caseExpect, code int, hdr http.H
 		require.Equal(t, ex.Status, code, "status; body: %s", body)
 	}
 	for k, v := range ex.Headers {
+		// "" means present and empty; absence is headersAbsent.
+		require.NotNil(t, hdr.Values(k), "header %s is absent (expected %q); body: %s", k, v, body)
 		require.Equal(t, repl.Replace(v), strings.Join(hdr.Values(k), ", "), "header %s; body: %s", k, body)
 	}
 	for _, k := range ex.HeadersAbsent {
@@ -368,13 +370,7 @@ func checkResponse(t *testing.T, dir string, ex caseExpect, code int, hdr http.H
 		requireSubset(t, want, got, "$")
 	}
 	if ex.Golden != "" {
-		path := filepath.Join(dir, ex.Golden)
-		if *update {
-			require.NoError(t, os.WriteFile(path, body, 0o644))
-		}
-		want, err := os.ReadFile(path)
-		require.NoError(t, err, "golden file (run with -update to create)")
-		require.Equal(t, string(want), string(body))
+		golden.Check(t, filepath.Join(dir, ex.Golden), body)
 	}
 }
 
