@@ -7,8 +7,6 @@ package harness
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,10 +23,9 @@ import (
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
-	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
-	"github.com/hybrid-emulator/hybrid/pkg/schema"
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra/cassandratest"
 )
 
 // Binaries are the commands the harness builds, by name.
@@ -129,27 +126,12 @@ func repoRoot() (string, error) {
 func (h *Harness) Session() *gocql.Session { return h.session }
 
 // NewOrg returns a fresh organization name with its schema applied, so
-// tests sharing one Cassandra never see each other's data.
+// tests sharing one Cassandra never see each other's data. Its keyspaces
+// are dropped when the test ends; the drop is registered before the
+// cluster's processes, so it runs after they stop.
 func (h *Harness) NewOrg(tb testing.TB) string {
 	tb.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	org := "e2e-" + hex.EncodeToString(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	_, err := schema.Apply(ctx, h.session, schema.Options{Orgs: []string{org}, WaitForLease: true}, zap.NewNop())
-	if err != nil {
-		tb.Fatalf("schema for %s: %v", org, err)
-	}
-	// Registered before the cluster's processes, so it runs after they stop.
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := schema.Drop(ctx, h.session, org); err != nil {
-			tb.Errorf("drop %s: %v", org, err)
-		}
-	})
-	return org
+	return cassandratest.NewOrgWithPrefix(tb, h.session, "e2e-")
 }
 
 // Process is one running service binary.

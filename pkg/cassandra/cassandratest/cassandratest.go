@@ -51,10 +51,14 @@ func Session(tb testing.TB) *gocql.Session {
 }
 
 // Org returns a unique organization name, so tests never share keyspaces.
-func Org(tb testing.TB) string {
+func Org(tb testing.TB) string { return OrgWithPrefix(tb, "it-") }
+
+// OrgWithPrefix returns a unique organization name: prefix and eight hex
+// digits (the e2e harness's orgs start with "e2e-").
+func OrgWithPrefix(tb testing.TB, prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return "it-" + hex.EncodeToString(b)
+	return prefix + hex.EncodeToString(b)
 }
 
 // NewOrg returns a unique organization with its schema applied; its
@@ -62,7 +66,16 @@ func Org(tb testing.TB) string {
 // fill Cassandra's heap with tables.
 func NewOrg(tb testing.TB, s *gocql.Session) string {
 	tb.Helper()
-	org := Org(tb)
+	return NewOrgWithPrefix(tb, s, "it-")
+}
+
+// NewOrgWithPrefix is NewOrg for an organization named by OrgWithPrefix.
+// The drop is registered with tb.Cleanup before the caller goes on, so it
+// runs after anything the test starts later (and stops in its own
+// cleanup) has stopped.
+func NewOrgWithPrefix(tb testing.TB, s *gocql.Session, prefix string) string {
+	tb.Helper()
+	org := OrgWithPrefix(tb, prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, zap.NewNop()); err != nil {

@@ -13,13 +13,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/httplog"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -51,8 +51,8 @@ type API struct {
 	// draining reports shutdown (never nil).
 	draining func() bool
 
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	// logged is serve behind the access log and request metrics.
+	logged http.Handler
 }
 
 // maxJSONBody bounds every request body that is not a bundle upload.
@@ -83,21 +83,12 @@ func New(opts Options) (*API, error) {
 		mux: http.NewServeMux(),
 		// Room for the base64 JSON form (4/3) plus multipart/JSON framing.
 		maxBody: lim.MaxArchiveBytes*4/3 + 1<<20,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "controlplane_api_requests_total",
-			Help: "Apigee API requests served by the mock control plane, by method and status code.",
-		}, []string{"method", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "controlplane_api_request_duration_seconds",
-			Help:    "Latency of Apigee API requests served by the mock control plane.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"method"}),
 	}
+	metrics := httplog.NewMetrics(
+		"controlplane_api_requests_total", "Apigee API requests served by the mock control plane, by method and status code.",
+		"controlplane_api_request_duration_seconds", "Latency of Apigee API requests served by the mock control plane.")
 	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(a.requests); err != nil {
-			return nil, err
-		}
-		if err := opts.Registerer.Register(a.latency); err != nil {
+		if err := metrics.Register(opts.Registerer); err != nil {
 			return nil, err
 		}
 		waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -108,6 +99,9 @@ func New(opts Options) (*API, error) {
 			return nil, err
 		}
 	}
+	a.logged = httplog.Handler(http.HandlerFunc(a.serve), httplog.Options{
+		Log: a.log, Fields: logFields, Metrics: metrics,
+	})
 	a.routes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
@@ -129,59 +123,32 @@ func principalOf(ctx context.Context) Principal {
 	return Principal{}
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
 // ServeHTTP logs the request, authenticates it and routes it.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	ri := &reqInfo{}
-	rec := &statusRecorder{ResponseWriter: w}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
-	defer func() {
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		d := time.Since(start)
-		a.requests.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Inc()
-		a.latency.WithLabelValues(r.Method).Observe(d.Seconds())
-		a.log.Info("request",
-			zap.String("method", r.Method), zap.String("path", r.URL.Path),
-			zap.Int("status", rec.status), zap.Duration("latency", d),
-			zap.String("principal", ri.principal.Name), zap.Int64("bytes", rec.bytes))
-	}()
+	a.logged.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqInfo{})))
+}
+
+// logFields is the access log line: the principal is the one serve
+// authenticated.
+func logFields(r *http.Request, rec httplog.Record) []zap.Field {
+	return []zap.Field{
+		zap.String("method", r.Method), zap.String("path", r.URL.Path),
+		zap.Int("status", rec.Status), zap.Duration("latency", rec.Latency),
+		zap.String("principal", principalOf(r.Context()).Name), zap.Int64("bytes", rec.Bytes),
+	}
+}
+
+// serve authenticates the request and routes it.
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	p, err := a.auth.Authenticate(r)
 	if err != nil {
-		apierr.Write(rec, err)
+		apierr.Write(w, err)
 		return
 	}
-	ri.principal = p
-	a.mux.ServeHTTP(rec, r)
+	if ri, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		ri.principal = p
+	}
+	a.mux.ServeHTTP(w, r)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -217,15 +184,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 
 func ok(w http.ResponseWriter, v any) error { return writeJSON(w, http.StatusOK, v) }
 
-// decodeJSON reads a JSON request body into v. An empty body leaves v as is.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+// readBody reads a request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return apierr.TooLarge("Request body is larger than %d bytes.", mbe.Limit)
+			return nil, apierr.TooLarge("Request body is larger than %d bytes.", mbe.Limit)
 		}
-		return apierr.InvalidArgument("Cannot read request body: %v", err)
+		return nil, apierr.InvalidArgument("Cannot read request body: %v", err)
+	}
+	return data, nil
+}
+
+// decodeJSON reads a JSON request body into v. An empty body leaves v as is.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r, maxJSONBody)
+	if err != nil {
+		return err
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil

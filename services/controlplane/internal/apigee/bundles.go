@@ -15,8 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -201,7 +201,7 @@ func (a *API) importBundle(c collection) handlerFunc {
 		if err := checkName(c.noun, name, apiNameRE); err != nil {
 			return err
 		}
-		if err := a.store.View(func(d *state.Data) error { _, err := lookupOrg(d, org); return err }); err != nil {
+		if err := a.viewOrg(r, func(*state.Org) error { return nil }); err != nil {
 			return err
 		}
 		zip, err := a.readBundle(w, r)
@@ -219,11 +219,7 @@ func (a *API) importBundle(c collection) handlerFunc {
 			return ok(w, v)
 		}
 		var v revisionView
-		err = a.store.Update(func(tx *state.Tx) error {
-			o, err := lookupOrg(tx.Data, org)
-			if err != nil {
-				return err
-			}
+		err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			coll := o.Collection(c.kind)
 			api := coll[name]
 			if api == nil {
@@ -254,11 +250,7 @@ func (a *API) importBundle(c collection) handlerFunc {
 func (a *API) listAPIs(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		list := []apiView{}
-		err := a.store.View(func(d *state.Data) error {
-			o, err := lookupOrg(d, r.PathValue("org"))
-			if err != nil {
-				return err
-			}
+		err := a.viewOrg(r, func(o *state.Org) error {
 			for _, api := range o.Collection(c.kind) {
 				list = append(list, apiViewOf(api))
 			}
@@ -275,11 +267,7 @@ func (a *API) listAPIs(c collection) handlerFunc {
 func (a *API) getAPI(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var v apiView
-		err := a.store.View(func(d *state.Data) error {
-			o, err := lookupOrg(d, r.PathValue("org"))
-			if err != nil {
-				return err
-			}
+		err := a.viewOrg(r, func(o *state.Org) error {
 			api, err := lookupAPI(o, c, r.PathValue("name"))
 			if err != nil {
 				return err
@@ -309,11 +297,7 @@ func (a *API) deleteAPI(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		org, name := r.PathValue("org"), r.PathValue("name")
 		var v apiView
-		err := a.store.Update(func(tx *state.Tx) error {
-			o, err := lookupOrg(tx.Data, org)
-			if err != nil {
-				return err
-			}
+		err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			api, err := lookupAPI(o, c, name)
 			if err != nil {
 				return err
@@ -338,11 +322,7 @@ func (a *API) deleteAPI(c collection) handlerFunc {
 func (a *API) listRevisions(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var revs []string
-		err := a.store.View(func(d *state.Data) error {
-			o, err := lookupOrg(d, r.PathValue("org"))
-			if err != nil {
-				return err
-			}
+		err := a.viewOrg(r, func(o *state.Org) error {
 			api, err := lookupAPI(o, c, r.PathValue("name"))
 			if err != nil {
 				return err
@@ -364,11 +344,7 @@ func (a *API) getRevision(c collection) handlerFunc {
 		org, name := r.PathValue("org"), r.PathValue("name")
 		var v revisionView
 		var revNum int
-		err := a.store.View(func(d *state.Data) error {
-			o, err := lookupOrg(d, org)
-			if err != nil {
-				return err
-			}
+		err := a.viewOrg(r, func(o *state.Org) error {
 			_, rev, err := lookupRevision(o, c, name, r.PathValue("rev"))
 			if err != nil {
 				return err
@@ -403,11 +379,7 @@ func (a *API) deleteRevision(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		org, name := r.PathValue("org"), r.PathValue("name")
 		var v revisionView
-		err := a.store.Update(func(tx *state.Tx) error {
-			o, err := lookupOrg(tx.Data, org)
-			if err != nil {
-				return err
-			}
+		err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			api, rev, err := lookupRevision(o, c, name, r.PathValue("rev"))
 			if err != nil {
 				return err

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -178,7 +178,7 @@ func routeConflicts(o *state.Org, d *state.Deployment, groups []*state.EnvGroup,
 // deploy serves POST …/environments/{env}/{apis|sharedflows}/{name}/revisions/{rev}/deployments.
 func (a *API) deploy(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		org, env, name := r.PathValue("org"), r.PathValue("env"), r.PathValue("name")
+		env, name := r.PathValue("env"), r.PathValue("name")
 		override, err := boolParam(r, "override")
 		if err != nil {
 			return err
@@ -188,11 +188,7 @@ func (a *API) deploy(c collection) handlerFunc {
 		}
 		serviceAccount := r.URL.Query().Get("serviceAccount")
 		var v deploymentView
-		err = a.store.Update(func(tx *state.Tx) error {
-			o, err := lookupOrg(tx.Data, org)
-			if err != nil {
-				return err
-			}
+		err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			if _, err := lookupEnv(o, env); err != nil {
 				return err
 			}
@@ -247,16 +243,9 @@ func notDeployed(c collection, name, rev, env string) error {
 // revision in that environment (apigeecli polls it until READY).
 func (a *API) getDeployment(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		org, env, name, rev := r.PathValue("org"), r.PathValue("env"), r.PathValue("name"), r.PathValue("rev")
+		env, name, rev := r.PathValue("env"), r.PathValue("name"), r.PathValue("rev")
 		var v deploymentView
-		err := a.store.View(func(d *state.Data) error {
-			o, err := lookupOrg(d, org)
-			if err != nil {
-				return err
-			}
-			if _, err := lookupEnv(o, env); err != nil {
-				return err
-			}
+		err := a.viewEnv(r, func(o *state.Org, _ *state.Environment) error {
 			n, err := parseRevision(rev)
 			if err != nil {
 				return err
@@ -277,16 +266,12 @@ func (a *API) getDeployment(c collection) handlerFunc {
 
 func (a *API) undeploy(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		org, env, name, rev := r.PathValue("org"), r.PathValue("env"), r.PathValue("name"), r.PathValue("rev")
+		env, name, rev := r.PathValue("env"), r.PathValue("name"), r.PathValue("rev")
 		if _, err := boolParam(r, "sequencedRollout"); err != nil {
 			return err
 		}
 		var v deploymentView
-		err := a.store.Update(func(tx *state.Tx) error {
-			o, err := lookupOrg(tx.Data, org)
-			if err != nil {
-				return err
-			}
+		err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			if _, err := lookupEnv(o, env); err != nil {
 				return err
 			}
@@ -317,11 +302,7 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request, check func
 		Deployments []deploymentView `json:"deployments"`
 	}
 	out.Deployments = []deploymentView{}
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
+	err := a.viewOrg(r, func(o *state.Org) error {
 		if check != nil {
 			if err := check(o); err != nil {
 				return err

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -26,6 +26,28 @@ func lookupGroup(o *state.Org, name string) (*state.EnvGroup, error) {
 		return nil, apierr.NotFound("environment group %s not found in organization %s", name, o.Name)
 	}
 	return g, nil
+}
+
+// viewGroup runs fn on the request's environment group under the read lock.
+func (a *API) viewGroup(r *http.Request, fn func(o *state.Org, g *state.EnvGroup) error) error {
+	return a.viewOrg(r, func(o *state.Org) error {
+		g, err := lookupGroup(o, r.PathValue("group"))
+		if err != nil {
+			return err
+		}
+		return fn(o, g)
+	})
+}
+
+// mutateGroup runs fn on the request's environment group in a mutation.
+func (a *API) mutateGroup(r *http.Request, fn func(tx *state.Tx, o *state.Org, g *state.EnvGroup) error) error {
+	return a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
+		g, err := lookupGroup(o, r.PathValue("group"))
+		if err != nil {
+			return err
+		}
+		return fn(tx, o, g)
+	})
 }
 
 // checkHostnames normalises hostnames (lower case, unique, sorted) and
@@ -68,11 +90,7 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) error {
 		EnvironmentGroups []envGroupView `json:"environmentGroups"`
 	}
 	out.EnvironmentGroups = []envGroupView{}
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
+	err := a.viewOrg(r, func(o *state.Org) error {
 		for _, g := range o.EnvGroups {
 			out.EnvironmentGroups = append(out.EnvironmentGroups, groupView(g))
 		}
@@ -87,15 +105,7 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getGroup(w http.ResponseWriter, r *http.Request) error {
 	var v envGroupView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, r.PathValue("group"))
-		if err != nil {
-			return err
-		}
+	err := a.viewGroup(r, func(_ *state.Org, g *state.EnvGroup) error {
 		v = groupView(g)
 		return nil
 	})
@@ -118,11 +128,7 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) error {
 		in.Name = q
 	}
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
+	err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 		g, err := createGroup(tx, o, in)
 		if err != nil {
 			return err
@@ -166,15 +172,7 @@ func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, name)
-		if err != nil {
-			return err
-		}
+	err := a.mutateGroup(r, func(tx *state.Tx, o *state.Org, g *state.EnvGroup) error {
 		hosts, err := checkHostnames(tx.Data, org, name, in.Hostnames)
 		if err != nil {
 			return err
@@ -196,19 +194,12 @@ func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) error {
 func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	org, name := r.PathValue("org"), r.PathValue("group")
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, name)
-		if err != nil {
-			return err
-		}
+	err := a.mutateGroup(r, func(tx *state.Tx, o *state.Org, g *state.EnvGroup) error {
 		delete(o.EnvGroups, name)
 		for _, at := range g.Attachments {
 			tx.Touch(o, at.Environment)
 		}
+		var err error
 		op, err = newOperation(tx, o, "DELETE", "organizations/"+org+"/envgroups/"+name, emptyType, struct{}{})
 		return err
 	})
@@ -223,15 +214,7 @@ func (a *API) listAttachments(w http.ResponseWriter, r *http.Request) error {
 		EnvironmentGroupAttachments []attachmentView `json:"environmentGroupAttachments"`
 	}
 	out.EnvironmentGroupAttachments = []attachmentView{}
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, r.PathValue("group"))
-		if err != nil {
-			return err
-		}
+	err := a.viewGroup(r, func(_ *state.Org, g *state.EnvGroup) error {
 		for _, at := range g.Attachments {
 			out.EnvironmentGroupAttachments = append(out.EnvironmentGroupAttachments, attachView(g, at))
 		}
@@ -245,15 +228,7 @@ func (a *API) listAttachments(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getAttachment(w http.ResponseWriter, r *http.Request) error {
 	var v attachmentView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, r.PathValue("group"))
-		if err != nil {
-			return err
-		}
+	err := a.viewGroup(r, func(_ *state.Org, g *state.EnvGroup) error {
 		for _, at := range g.Attachments {
 			if at.ID == r.PathValue("id") {
 				v = attachView(g, at)
@@ -275,15 +250,7 @@ func (a *API) createAttachment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, name)
-		if err != nil {
-			return err
-		}
+	err := a.mutateGroup(r, func(tx *state.Tx, o *state.Org, g *state.EnvGroup) error {
 		at, err := attach(tx, o, g, in.Environment)
 		if err != nil {
 			return err
@@ -319,19 +286,12 @@ func attach(tx *state.Tx, o *state.Org, g *state.EnvGroup, env string) (*state.A
 func (a *API) deleteAttachment(w http.ResponseWriter, r *http.Request) error {
 	org, name, id := r.PathValue("org"), r.PathValue("group"), r.PathValue("id")
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
-		g, err := lookupGroup(o, name)
-		if err != nil {
-			return err
-		}
+	err := a.mutateGroup(r, func(tx *state.Tx, o *state.Org, g *state.EnvGroup) error {
 		for i, at := range g.Attachments {
 			if at.ID == id {
 				g.Attachments = append(g.Attachments[:i:i], g.Attachments[i+1:]...)
 				tx.Touch(o, at.Environment)
+				var err error
 				op, err = newOperation(tx, o, "DELETE", "organizations/"+org+"/envgroups/"+name+"/attachments/"+id, emptyType, struct{}{})
 				return err
 			}

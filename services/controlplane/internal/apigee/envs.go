@@ -3,7 +3,7 @@ package apigee
 import (
 	"net/http"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -18,11 +18,7 @@ type envInput struct {
 // apigeecli's `envs list` expects.
 func (a *API) listEnvs(w http.ResponseWriter, r *http.Request) error {
 	var names []string
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
+	err := a.viewOrg(r, func(o *state.Org) error {
 		names = o.EnvNames()
 		return nil
 	})
@@ -57,11 +53,7 @@ func (a *API) createEnv(w http.ResponseWriter, r *http.Request) error {
 		in.Name = q
 	}
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
+	err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 		e, err := createEnvironment(tx, o, in)
 		if err != nil {
 			return err
@@ -100,7 +92,7 @@ func createEnvironment(tx *state.Tx, o *state.Org, in envInput) (*state.Environm
 // updateEnv serves PUT /v1/organizations/{org}/environments/{env}: display
 // name, description and properties (which reach the runtime contract).
 func (a *API) updateEnv(w http.ResponseWriter, r *http.Request) error {
-	org, env := r.PathValue("org"), r.PathValue("env")
+	env := r.PathValue("env")
 	var in envInput
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
@@ -113,11 +105,7 @@ func (a *API) updateEnv(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v environmentView
-	err = a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
+	err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 		e, err := lookupEnv(o, env)
 		if err != nil {
 			return err
@@ -137,12 +125,9 @@ func (a *API) updateEnv(w http.ResponseWriter, r *http.Request) error {
 func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request) error {
 	org, env := r.PathValue("org"), r.PathValue("env")
 	var op *state.Operation
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
+	err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
+		_, err := lookupEnv(o, env)
 		if err != nil {
-			return err
-		}
-		if _, err := lookupEnv(o, env); err != nil {
 			return err
 		}
 		if deps := o.DeploymentsWhere(func(d *state.Deployment) bool { return d.Environment == env }); len(deps) > 0 {
@@ -171,11 +156,7 @@ func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request) error {
 
 // viewEnv runs fn on the org's environment under the read lock.
 func (a *API) viewEnv(r *http.Request, fn func(o *state.Org, e *state.Environment) error) error {
-	return a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
+	return a.viewOrg(r, func(o *state.Org) error {
 		e, err := lookupEnv(o, r.PathValue("env"))
 		if err != nil {
 			return err
@@ -188,11 +169,7 @@ func (a *API) viewEnv(r *http.Request, fn func(o *state.Org, e *state.Environmen
 // succeeds the environment gets a new contract version, since everything
 // here reaches the runtime.
 func (a *API) mutateEnv(r *http.Request, fn func(tx *state.Tx, o *state.Org, e *state.Environment) error) error {
-	return a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
+	return a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 		e, err := lookupEnv(o, r.PathValue("env"))
 		if err != nil {
 			return err

@@ -2,34 +2,18 @@ package apigee
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
-	"math/big"
-	"mime"
-	"mime/multipart"
-	"net"
 	"net/http"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	pkcs12 "software.sslmate.com/src/go-pkcs12"
-
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/keymaterial"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -37,7 +21,8 @@ import (
 // as the Apigee API serves them (organizations.environments.keystores,
 // .keystores.aliases, .references). The contract carries them to the
 // runtime, whose target SSLInfo resolves TrustStore/KeyStore/KeyAlias
-// against them.
+// against them. Package keymaterial reads and checks the uploaded keys and
+// certificates; uploads.go reads the request bodies that carry them.
 
 var (
 	// Apigee: Keystore.name `[\w[:space:].-]{1,255}`; alias `[\w\s-.]{1,255}`
@@ -46,9 +31,6 @@ var (
 	aliasNameRE     = regexp.MustCompile(`^[\w\s.\-]{1,255}$`)
 	referenceNameRE = regexp.MustCompile(`^[\w\s.\-]{1,255}$`)
 )
-
-// maxAliasBody bounds an alias upload: PEM or PKCS#12 material is small.
-const maxAliasBody = 1 << 20
 
 type keystoreView struct {
 	Name    string   `json:"name"`
@@ -283,19 +265,16 @@ func (a *API) getAliasCSR(w http.ResponseWriter, r *http.Request) error {
 	if al.KeyPEM == "" {
 		return apierr.FailedPrecondition("Alias %s holds a certificate only; a CSR needs a private key (KEY_CERT alias).", al.Name)
 	}
-	m, err := loadMaterial(&al)
+	m, err := keymaterial.Load(al.CertPEM, al.KeyPEM)
+	if err != nil {
+		return corruptAlias(al.Name, err)
+	}
+	csr, err := m.CSR()
 	if err != nil {
 		return apierr.Internal("alias %s: %v", al.Name, err)
 	}
-	leaf := m.chain[0]
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: leaf.Subject, DNSNames: leaf.DNSNames, IPAddresses: leaf.IPAddresses, EmailAddresses: leaf.EmailAddresses, URIs: leaf.URIs,
-	}, m.key)
-	if err != nil {
-		return apierr.Internal("alias %s: create CSR: %v", al.Name, err)
-	}
 	w.Header().Set("Content-Type", "application/x-pem-file")
-	_, _ = w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	_, _ = w.Write(csr)
 	return nil
 }
 
@@ -325,7 +304,7 @@ func (a *API) createAlias(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := q.Get("alias")
 	now := a.store.Now()
-	var m *material
+	var m *keymaterial.Material
 	switch format := q.Get("format"); format {
 	case "keycertfile":
 		if !body.multipart {
@@ -335,7 +314,7 @@ func (a *API) createAlias(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return apierr.InvalidArgument("format=keycertfile: the multipart body has no certFile part (found %s).", body.names())
 		}
-		m, err = parseKeyCertFile([]byte(certFile), []byte(body.parts["keyFile"]), password, ignoreNewline)
+		m, err = keymaterial.ParseKeyCertFile([]byte(certFile), []byte(body.parts["keyFile"]), password, ignoreNewline)
 	case "pkcs12":
 		if !body.multipart {
 			return apierr.InvalidArgument("format=pkcs12 needs a multipart/form-data body with a file part.")
@@ -344,10 +323,10 @@ func (a *API) createAlias(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return apierr.InvalidArgument("format=pkcs12: the multipart body has no file part (found %s).", body.names())
 		}
-		m, err = parsePKCS12([]byte(file), password)
+		m, err = keymaterial.ParsePKCS12([]byte(file), password)
 	case "selfsignedcert":
 		var specAlias string
-		m, specAlias, err = selfSignedCert(body.raw, now)
+		m, specAlias, err = keymaterial.SelfSigned(body.raw, now)
 		if name == "" {
 			name = specAlias
 		}
@@ -357,15 +336,15 @@ func (a *API) createAlias(w http.ResponseWriter, r *http.Request) error {
 		return apierr.InvalidArgument("Unsupported format %q: use keycertfile, pkcs12 or selfsignedcert.", format)
 	}
 	if err != nil {
-		return err
+		return materialErr(err)
 	}
 	if err := checkName("Alias", name, aliasNameRE); err != nil {
 		return err
 	}
-	if err := m.checkExpiry(now, ignoreExpiry); err != nil {
-		return err
+	if err := m.CheckExpiry(now, ignoreExpiry); err != nil {
+		return materialErr(err)
 	}
-	al, err := m.alias(name, now.UnixMilli())
+	al, err := newAlias(m, name, now.UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -421,17 +400,9 @@ func (a *API) updateAlias(w http.ResponseWriter, r *http.Request) error {
 	if len(bytes.TrimSpace(certBytes)) == 0 {
 		return apierr.InvalidArgument("The request carries no certificate (send it as PEM or DER).")
 	}
-	if !bytes.Contains(certBytes, []byte("-----BEGIN")) {
-		// DER: one certificate.
-		c, err := x509.ParseCertificate(certBytes)
-		if err != nil {
-			return apierr.InvalidArgument("The body is neither PEM nor a DER X.509 certificate: %v", err)
-		}
-		certBytes = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	chain, err := parseCertChain("certificate", certBytes, ignoreNewline)
+	chain, err := keymaterial.ParseCertificates(certBytes, ignoreNewline)
 	if err != nil {
-		return err
+		return materialErr(err)
 	}
 	now := a.store.Now()
 	var v aliasView
@@ -440,21 +411,21 @@ func (a *API) updateAlias(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		m := &material{chain: chain}
+		m := &keymaterial.Material{Chain: chain}
 		if cur.KeyPEM != "" {
-			old, err := loadMaterial(cur)
+			old, err := keymaterial.Load(cur.CertPEM, cur.KeyPEM)
 			if err != nil {
-				return apierr.Internal("alias %s: %v", cur.Name, err)
+				return corruptAlias(cur.Name, err)
 			}
-			m.key = old.key
-			if err := m.orderByKey(); err != nil {
-				return err
+			m.Key = old.Key
+			if err := m.OrderByKey(); err != nil {
+				return materialErr(err)
 			}
 		}
-		if err := m.checkExpiry(now, ignoreExpiry); err != nil {
-			return err
+		if err := m.CheckExpiry(now, ignoreExpiry); err != nil {
+			return materialErr(err)
 		}
-		al, err := m.alias(cur.Name, cur.CreatedAt)
+		al, err := newAlias(m, cur.Name, cur.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -632,410 +603,45 @@ func envKeystores(c *contract.Contract, e *state.Environment) {
 	}
 }
 
-// ---- request bodies ----
+// ---- key material: errors, storage, views ----
 
-// aliasBody is an alias upload: multipart parts by name, or the raw body.
-type aliasBody struct {
-	multipart bool
-	parts     map[string]string
-	raw       []byte
-}
-
-func (b *aliasBody) names() string {
-	if len(b.parts) == 0 {
-		return "no parts"
-	}
-	var out []string
-	for n := range b.parts {
-		out = append(out, strconv.Quote(n))
-	}
-	sort.Strings(out)
-	return "parts " + strings.Join(out, ", ")
-}
-
-// readAliasBody reads an alias upload in the forms clients send it: a
-// multipart/form-data body (REST docs, apigeecli, curl -F), Google's Go
-// client's JSON google.api.HttpBody whose data is that multipart body (or
-// the JSON spec of a self-signed certificate), or a raw body.
-func readAliasBody(w http.ResponseWriter, r *http.Request) (*aliasBody, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAliasBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, apierr.TooLarge("Request body is larger than %d bytes.", mbe.Limit)
-		}
-		return nil, apierr.InvalidArgument("Cannot read request body: %v", err)
-	}
-	contentType := r.Header.Get("Content-Type")
-	mediaType, params, _ := mime.ParseMediaType(contentType)
-	if mediaType == "application/json" || mediaType == "" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
-		var probe map[string]json.RawMessage
-		if json.Unmarshal(data, &probe) == nil {
-			if _, wrapped := probe["data"]; wrapped {
-				var hb httpBody
-				if err := json.Unmarshal(data, &hb); err != nil {
-					return nil, apierr.InvalidArgument("The JSON body is not a google.api.HttpBody: %v", err)
-				}
-				if data, err = decodeBase64(hb.Data); err != nil {
-					return nil, apierr.InvalidArgument("HttpBody data is not valid base64: %v", err)
-				}
-				mediaType, params, _ = mime.ParseMediaType(hb.ContentType)
-			}
-		}
-	}
-	b := &aliasBody{raw: data}
-	if !strings.HasPrefix(mediaType, "multipart/") {
-		return b, nil
-	}
-	boundary := params["boundary"]
-	if boundary == "" {
-		return nil, apierr.InvalidArgument("Malformed multipart body: the content type names no boundary.")
-	}
-	b.multipart, b.parts = true, map[string]string{}
-	mr := multipart.NewReader(bytes.NewReader(data), boundary)
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, apierr.InvalidArgument("Malformed multipart body: %v", err)
-		}
-		v, err := io.ReadAll(part)
-		if err != nil {
-			return nil, apierr.InvalidArgument("Malformed multipart body: %v", err)
-		}
-		if _, dup := b.parts[part.FormName()]; !dup {
-			b.parts[part.FormName()] = string(v)
-		}
-	}
-	return b, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
-
-// ---- key material ----
-
-// material is a validated certificate chain (leaf first) and, for a
-// key/certificate pair, the leaf's private key.
-type material struct {
-	chain []*x509.Certificate
-	key   crypto.Signer
-}
-
-// parseKeyCertFile validates keycertfile uploads: certFile a PEM chain,
-// keyFile (optional) a PEM private key matching one of its certificates.
-func parseKeyCertFile(certFile, keyFile []byte, password string, ignoreNewline bool) (*material, error) {
-	chain, err := parseCertChain("certFile", certFile, ignoreNewline)
-	if err != nil {
-		return nil, err
-	}
-	m := &material{chain: chain}
-	if len(bytes.TrimSpace(keyFile)) == 0 {
-		return m, nil
-	}
-	if m.key, err = parsePrivateKey(keyFile, password); err != nil {
-		return nil, err
-	}
-	return m, m.orderByKey()
-}
-
-var glued = []byte("-----END CERTIFICATE----------BEGIN CERTIFICATE-----")
-
-func parseCertChain(field string, data []byte, ignoreNewline bool) ([]*x509.Certificate, error) {
-	if bytes.Contains(data, glued) {
-		if !ignoreNewline {
-			return nil, apierr.InvalidArgument("%s: certificates in the chain are not separated by a newline; fix the file or set ignoreNewlineValidation=true.", field)
-		}
-		data = bytes.ReplaceAll(data, glued, []byte("-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----"))
-	}
-	var chain []*x509.Certificate
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return nil, apierr.InvalidArgument("%s: unexpected PEM block %q (only CERTIFICATE blocks belong here).", field, block.Type)
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, apierr.InvalidArgument("%s: certificate %d is not a valid X.509 certificate: %v", field, len(chain)+1, err)
-		}
-		chain = append(chain, c)
-	}
-	if len(chain) == 0 {
-		return nil, apierr.InvalidArgument("%s holds no PEM certificate (expected -----BEGIN CERTIFICATE-----).", field)
-	}
-	return chain, nil
-}
-
-func parsePrivateKey(data []byte, password string) (crypto.Signer, error) {
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return nil, apierr.InvalidArgument("keyFile holds no PEM private key (expected -----BEGIN PRIVATE KEY----- or RSA/EC PRIVATE KEY).")
-		}
-		der := block.Bytes
-		switch block.Type {
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, apierr.InvalidArgument("keyFile: PKCS#8-encrypted keys (ENCRYPTED PRIVATE KEY) are not supported; upload the key unencrypted or with legacy PEM encryption, or use format=pkcs12.")
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
-		default:
-			continue // e.g. EC PARAMETERS before the key
-		}
-		// Legacy PEM encryption (Proc-Type: 4,ENCRYPTED) is what password-
-		// protected keycertfile uploads use; the deprecated calls are the
-		// only standard-library way to read it.
-		if x509.IsEncryptedPEMBlock(block) {
-			if password == "" {
-				return nil, apierr.InvalidArgument("keyFile is encrypted; send its password in the password part.")
-			}
-			var err error
-			if der, err = x509.DecryptPEMBlock(block, []byte(password)); err != nil {
-				return nil, apierr.InvalidArgument("keyFile: cannot decrypt the private key with the given password: %v", err)
-			}
-		}
-		var key any
-		var err error
-		switch block.Type {
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(der)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(der)
-		default:
-			key, err = x509.ParsePKCS8PrivateKey(der)
-		}
-		if err != nil {
-			return nil, apierr.InvalidArgument("keyFile: the %s block is not a valid private key: %v", block.Type, err)
-		}
-		s, ok := key.(crypto.Signer)
-		if !ok {
-			return nil, apierr.InvalidArgument("keyFile: unsupported private key type %T.", key)
-		}
-		return s, nil
-	}
-}
-
-// orderByKey puts the certificate that matches the key first; none
-// matching is the classic key/certificate mismatch.
-func (m *material) orderByKey() error {
-	pub, ok := m.key.Public().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok {
-		return apierr.InvalidArgument("keyFile: unsupported private key type %T.", m.key)
-	}
-	for i, c := range m.chain {
-		if pub.Equal(c.PublicKey) {
-			if i > 0 {
-				m.chain[0], m.chain[i] = m.chain[i], m.chain[0]
-			}
-			return nil
-		}
-	}
-	return apierr.InvalidArgument("keyFile and certFile do not match: the private key does not belong to the certificate %q.", m.chain[0].Subject.String())
-}
-
-func parsePKCS12(data []byte, password string) (*material, error) {
-	key, leaf, cas, err := pkcs12.DecodeChain(data, password)
-	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, apierr.InvalidArgument("file: the PKCS#12 password is incorrect.")
-		}
-		// A PKCS#12 truststore holds certificates without a key.
-		if certs, terr := pkcs12.DecodeTrustStore(data, password); terr == nil && len(certs) > 0 {
-			return &material{chain: certs}, nil
-		}
-		return nil, apierr.InvalidArgument("file is not a readable PKCS#12 file: %v", err)
-	}
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, apierr.InvalidArgument("file: unsupported private key type %T.", key)
-	}
-	m := &material{chain: append([]*x509.Certificate{leaf}, cas...), key: s}
-	return m, m.orderByKey()
-}
-
-// certGenSpec is Apigee's CertificateGenerationSpec; numbers may come as
-// JSON numbers or strings.
-type certGenSpec struct {
-	Alias   string  `json:"alias"`
-	KeySize flexInt `json:"keySize"`
-	SigAlg  string  `json:"sigAlg"`
-	Subject struct {
-		CountryCode string `json:"countryCode"`
-		State       string `json:"state"`
-		Locality    string `json:"locality"`
-		Org         string `json:"org"`
-		OrgUnit     string `json:"orgUnit"`
-		CommonName  string `json:"commonName"`
-		Email       string `json:"email"`
-	} `json:"subject"`
-	SubjectAlternativeDNSNames struct {
-		SubjectAlternativeName []string `json:"subjectAlternativeName"`
-	} `json:"subjectAlternativeDNSNames"`
-	CertValidityInDays flexInt `json:"certValidityInDays"`
-}
-
-type flexInt int
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "" || s == "null" {
+// materialErr turns a keymaterial error into the API's: a fault in what the
+// client sent is INVALID_ARGUMENT, anything else INTERNAL.
+func materialErr(err error) error {
+	var inv *keymaterial.InvalidError
+	switch {
+	case err == nil:
 		return nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("%s is not an integer", b)
-	}
-	*f = flexInt(n)
-	return nil
-}
-
-var rsaSigAlgs = map[string]x509.SignatureAlgorithm{
-	"SHA256withRSA": x509.SHA256WithRSA, "SHA384withRSA": x509.SHA384WithRSA, "SHA512withRSA": x509.SHA512WithRSA,
-}
-
-// selfSignedCert generates a key pair and a self-signed certificate.
-func selfSignedCert(spec []byte, now time.Time) (*material, string, error) {
-	var s certGenSpec
-	if len(bytes.TrimSpace(spec)) == 0 {
-		return nil, "", apierr.InvalidArgument("format=selfsignedcert needs a JSON CertificateGenerationSpec body.")
-	}
-	if err := json.Unmarshal(spec, &s); err != nil {
-		return nil, "", apierr.InvalidArgument("Invalid CertificateGenerationSpec: %v", err)
-	}
-	if s.Subject.CommonName == "" {
-		return nil, "", apierr.InvalidArgument("CertificateGenerationSpec: subject.commonName is required.")
-	}
-	bits := int(s.KeySize)
-	switch bits {
-	case 0:
-		bits = 2048
-	case 2048, 3072, 4096:
+	case errors.As(err, &inv):
+		return apierr.InvalidArgument("%s", err.Error())
 	default:
-		return nil, "", apierr.InvalidArgument("CertificateGenerationSpec: keySize %d must be 2048, 3072 or 4096.", bits)
+		return apierr.Internal("%v", err)
 	}
-	if s.SigAlg == "" {
-		s.SigAlg = "SHA256withRSA"
-	}
-	sigAlg, ok := rsaSigAlgs[s.SigAlg]
-	if !ok {
-		return nil, "", apierr.InvalidArgument("CertificateGenerationSpec: sigAlg %q must be SHA256withRSA, SHA384withRSA or SHA512withRSA.", s.SigAlg)
-	}
-	days := int(s.CertValidityInDays)
-	if days == 0 {
-		days = 365
-	}
-	if days < 0 {
-		return nil, "", apierr.InvalidArgument("CertificateGenerationSpec: certValidityInDays %d must be positive.", days)
-	}
-	key, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		return nil, "", apierr.Internal("generate key: %v", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, "", apierr.Internal("serial number: %v", err)
-	}
-	subj := pkix.Name{CommonName: s.Subject.CommonName}
-	appendNonEmpty := func(dst *[]string, v string) {
-		if v != "" {
-			*dst = append(*dst, v)
-		}
-	}
-	appendNonEmpty(&subj.Country, s.Subject.CountryCode)
-	appendNonEmpty(&subj.Province, s.Subject.State)
-	appendNonEmpty(&subj.Locality, s.Subject.Locality)
-	appendNonEmpty(&subj.Organization, s.Subject.Org)
-	appendNonEmpty(&subj.OrganizationalUnit, s.Subject.OrgUnit)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: subj, NotBefore: now.Add(-time.Minute), NotAfter: now.AddDate(0, 0, days),
-		SignatureAlgorithm: sigAlg, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	if s.Subject.Email != "" {
-		tmpl.EmailAddresses = []string{s.Subject.Email}
-	}
-	for _, n := range s.SubjectAlternativeDNSNames.SubjectAlternativeName {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, "", apierr.InvalidArgument("CertificateGenerationSpec: %v", err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, "", apierr.Internal("parse generated certificate: %v", err)
-	}
-	return &material{chain: []*x509.Certificate{c}, key: key}, s.Alias, nil
 }
 
-func (m *material) checkExpiry(now time.Time, ignore bool) error {
-	if ignore {
-		return nil
-	}
-	for _, c := range m.chain {
-		if now.After(c.NotAfter) {
-			return apierr.InvalidArgument("Certificate %q expired on %s; set ignoreExpiryValidation=true to store it anyway.",
-				c.Subject.String(), c.NotAfter.UTC().Format(time.RFC3339))
-		}
-	}
-	return nil
+// corruptAlias reports a stored alias that no longer decodes: a fault of
+// this server, whose message names the underlying fault and its status.
+func corruptAlias(name string, err error) error {
+	return apierr.Internal("alias %s: %v", name, materialErr(err))
 }
 
-// alias encodes the material for storage: the chain as PEM, the key as
-// unencrypted PKCS#8 PEM.
-func (m *material) alias(name string, created int64) (*state.Alias, error) {
-	var certs bytes.Buffer
-	for _, c := range m.chain {
-		_ = pem.Encode(&certs, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+// newAlias encodes m for storage as alias name.
+func newAlias(m *keymaterial.Material, name string, created int64) (*state.Alias, error) {
+	certPEM, keyPEM, err := m.PEM()
+	if err != nil {
+		return nil, materialErr(err)
 	}
-	al := &state.Alias{Name: name, Type: state.AliasCert, CertPEM: certs.String(), CreatedAt: created, LastModifiedAt: created}
-	if m.key != nil {
-		der, err := x509.MarshalPKCS8PrivateKey(m.key)
-		if err != nil {
-			return nil, apierr.InvalidArgument("keyFile: cannot store the private key: %v", err)
-		}
-		al.Type, al.KeyPEM = state.AliasKeyCert, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	al := &state.Alias{Name: name, Type: state.AliasCert, CertPEM: certPEM, CreatedAt: created, LastModifiedAt: created}
+	if keyPEM != "" {
+		al.Type, al.KeyPEM = state.AliasKeyCert, keyPEM
 	}
 	return al, nil
 }
 
-// loadMaterial decodes a stored alias.
-func loadMaterial(al *state.Alias) (*material, error) {
-	chain, err := parseCertChain("stored certificate", []byte(al.CertPEM), false)
-	if err != nil {
-		return nil, err
-	}
-	m := &material{chain: chain}
-	if al.KeyPEM != "" {
-		if m.key, err = parsePrivateKey([]byte(al.KeyPEM), ""); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
 func aliasViewOf(al *state.Alias, now time.Time) (aliasView, error) {
-	chain, err := parseCertChain("stored certificate", []byte(al.CertPEM), false)
+	chain, err := keymaterial.ParseCertChain("stored certificate", []byte(al.CertPEM), false)
 	if err != nil {
-		return aliasView{}, apierr.Internal("alias %s: %v", al.Name, err)
+		return aliasView{}, corruptAlias(al.Name, err)
 	}
 	v := aliasView{Alias: al.Name, Type: al.Type, CertsInfo: certificateView{CertInfo: []certInfoView{}}}
 	for _, c := range chain {
@@ -1048,8 +654,8 @@ func certInfoOf(c *x509.Certificate, now time.Time) certInfoView {
 	v := certInfoView{
 		Version: c.Version, Subject: c.Subject.String(), Issuer: c.Issuer.String(),
 		ExpiryDate: strconv.FormatInt(c.NotAfter.UnixMilli(), 10), ValidFrom: strconv.FormatInt(c.NotBefore.UnixMilli(), 10),
-		IsValid: "Yes", SigAlgName: javaSigAlg(c.SignatureAlgorithm), PublicKey: describePublicKey(c.PublicKey),
-		SerialNumber: colonHex(c.SerialNumber.Bytes()),
+		IsValid: "Yes", SigAlgName: keymaterial.SigAlgName(c.SignatureAlgorithm), PublicKey: keymaterial.PublicKeyName(c.PublicKey),
+		SerialNumber: keymaterial.SerialHex(c.SerialNumber.Bytes()),
 	}
 	switch {
 	case now.After(c.NotAfter):
@@ -1075,58 +681,4 @@ func certInfoOf(c *x509.Certificate, now time.Time) certInfoView {
 		}
 	}
 	return v
-}
-
-// javaSigAlg names signature algorithms the way Apigee (Java) does.
-func javaSigAlg(a x509.SignatureAlgorithm) string {
-	switch a {
-	case x509.SHA1WithRSA:
-		return "SHA1withRSA"
-	case x509.SHA256WithRSA:
-		return "SHA256withRSA"
-	case x509.SHA384WithRSA:
-		return "SHA384withRSA"
-	case x509.SHA512WithRSA:
-		return "SHA512withRSA"
-	case x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS:
-		return "RSASSA-PSS"
-	case x509.ECDSAWithSHA1:
-		return "SHA1withECDSA"
-	case x509.ECDSAWithSHA256:
-		return "SHA256withECDSA"
-	case x509.ECDSAWithSHA384:
-		return "SHA384withECDSA"
-	case x509.ECDSAWithSHA512:
-		return "SHA512withECDSA"
-	case x509.PureEd25519:
-		return "Ed25519"
-	}
-	return a.String()
-}
-
-func describePublicKey(k any) string {
-	switch k := k.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA Public Key, %d bits", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "EC Public Key, " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519 Public Key"
-	}
-	return fmt.Sprintf("%T", k)
-}
-
-func colonHex(b []byte) string {
-	if len(b) == 0 {
-		return "00"
-	}
-	h := hex.EncodeToString(b)
-	var sb strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			sb.WriteByte(':')
-		}
-		sb.WriteString(h[i : i+2])
-	}
-	return sb.String()
 }

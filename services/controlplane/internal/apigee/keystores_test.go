@@ -2,19 +2,14 @@ package apigee
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,6 +20,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/keymaterial/pkitest"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -97,47 +93,6 @@ func (k *ksAPI) contract() *contract.Contract {
 	c, err := contract.Unmarshal(body)
 	require.NoError(k.tb, err)
 	return c
-}
-
-// ---- test PKI ----
-
-type testCert struct {
-	cert    *x509.Certificate
-	key     crypto.Signer
-	certPEM []byte
-	keyPEM  []byte // PKCS#8
-}
-
-func issue(tb testing.TB, cn string, key crypto.Signer, parent *testCert, isCA bool, notBefore, notAfter time.Time) *testCert {
-	tb.Helper()
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	require.NoError(tb, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn, Organization: []string{"Test"}},
-		NotBefore: notBefore, NotAfter: notAfter, BasicConstraintsValid: true, IsCA: isCA,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:    []string{cn}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	signer, parentCert := key, tmpl
-	if parent != nil {
-		signer, parentCert = parent.key, parent.cert
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, key.Public(), signer)
-	require.NoError(tb, err)
-	c, err := x509.ParseCertificate(der)
-	require.NoError(tb, err)
-	p8, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(tb, err)
-	return &testCert{cert: c, key: key,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})}
-}
-
-func ecKey(tb testing.TB) crypto.Signer {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(tb, err)
-	return k
 }
 
 func multipartForm(tb testing.TB, parts map[string][]byte) (string, []byte) {
@@ -234,23 +189,23 @@ func TestKeystoreLifecycle(t *testing.T) {
 
 func TestAliasUploads(t *testing.T) {
 	now := time.Now()
-	ca := issue(t, "Test CA", ecKey(t), nil, true, now.Add(-time.Hour), now.Add(24*time.Hour))
-	leaf := issue(t, "server.test", ecKey(t), ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
-	other := issue(t, "other.test", ecKey(t), ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
-	expired := issue(t, "old.test", ecKey(t), ca, false, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	ca := pkitest.Issue(t, "Test CA", pkitest.ECKey(t), nil, true, now.Add(-time.Hour), now.Add(24*time.Hour))
+	leaf := pkitest.Issue(t, "server.test", pkitest.ECKey(t), ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
+	other := pkitest.Issue(t, "other.test", pkitest.ECKey(t), ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
+	expired := pkitest.Issue(t, "old.test", pkitest.ECKey(t), ca, false, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	rsaLeaf := issue(t, "rsa.test", rsaKey, ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
+	rsaLeaf := pkitest.Issue(t, "rsa.test", rsaKey, ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
 	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)})
 	//nolint:staticcheck // legacy PEM encryption is what password-protected keyFile uploads use.
 	encBlock, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey), []byte("s3cret"), x509.PEMCipherAES256)
 	require.NoError(t, err)
 	encrypted := pem.EncodeToMemory(encBlock)
-	p12, err := pkcs12.Modern.Encode(leaf.key, leaf.cert, []*x509.Certificate{ca.cert}, "p12pass")
+	p12, err := pkcs12.Modern.Encode(leaf.Key, leaf.Cert, []*x509.Certificate{ca.Cert}, "p12pass")
 	require.NoError(t, err)
-	p12Trust, err := pkcs12.Modern.EncodeTrustStore([]*x509.Certificate{ca.cert}, "p12pass")
+	p12Trust, err := pkcs12.Modern.EncodeTrustStore([]*x509.Certificate{ca.Cert}, "p12pass")
 	require.NoError(t, err)
-	chain := append(append([]byte{}, leaf.certPEM...), ca.certPEM...)
+	chain := append(append([]byte{}, leaf.CertPEM...), ca.CertPEM...)
 	glued := bytes.Replace(chain, []byte("-----END CERTIFICATE-----\n-----BEGIN"), []byte("-----END CERTIFICATE----------BEGIN"), 1)
 
 	// wrap is the Go client's form: a JSON google.api.HttpBody whose data
@@ -273,25 +228,25 @@ func TestAliasUploads(t *testing.T) {
 		nCerts  int
 		isValid string
 	}{
-		{name: "truststore cert", query: "format=keycertfile&alias=ca", body: form(map[string][]byte{"certFile": ca.certPEM}),
+		{name: "truststore cert", query: "format=keycertfile&alias=ca", body: form(map[string][]byte{"certFile": ca.CertPEM}),
 			want: 200, typ: "CERT", nCerts: 1, msg: "CN=Test CA"},
-		{name: "key and cert PKCS#8", query: "format=keycertfile&alias=leaf", body: form(map[string][]byte{"keyFile": leaf.keyPEM, "certFile": chain}),
+		{name: "key and cert PKCS#8", query: "format=keycertfile&alias=leaf", body: form(map[string][]byte{"keyFile": leaf.KeyPEM, "certFile": chain}),
 			want: 200, typ: "KEY_CERT", nCerts: 2, msg: "CN=server.test"},
 		{name: "chain in any order is stored leaf first", query: "format=keycertfile&alias=reordered",
-			body: form(map[string][]byte{"keyFile": leaf.keyPEM, "certFile": append(append([]byte{}, ca.certPEM...), leaf.certPEM...)}),
+			body: form(map[string][]byte{"keyFile": leaf.KeyPEM, "certFile": append(append([]byte{}, ca.CertPEM...), leaf.CertPEM...)}),
 			want: 200, typ: "KEY_CERT", nCerts: 2, msg: "CN=server.test"},
-		{name: "RSA PKCS#1 key", query: "format=keycertfile&alias=rsa", body: form(map[string][]byte{"keyFile": pkcs1, "certFile": rsaLeaf.certPEM}),
+		{name: "RSA PKCS#1 key", query: "format=keycertfile&alias=rsa", body: form(map[string][]byte{"keyFile": pkcs1, "certFile": rsaLeaf.CertPEM}),
 			want: 200, typ: "KEY_CERT", nCerts: 1, msg: "CN=rsa.test"},
 		{name: "encrypted key with password", query: "format=keycertfile&alias=enc",
-			body: form(map[string][]byte{"keyFile": encrypted, "certFile": rsaLeaf.certPEM, "password": []byte("s3cret")}),
+			body: form(map[string][]byte{"keyFile": encrypted, "certFile": rsaLeaf.CertPEM, "password": []byte("s3cret")}),
 			want: 200, typ: "KEY_CERT", nCerts: 1, msg: "CN=rsa.test"},
 		{name: "Go client HttpBody wrapping multipart", query: "format=keycertfile&alias=wrapped",
-			body: func() (string, []byte) { return wrap(multipartForm(t, map[string][]byte{"certFile": ca.certPEM})) },
+			body: func() (string, []byte) { return wrap(multipartForm(t, map[string][]byte{"certFile": ca.CertPEM})) },
 			want: 200, typ: "CERT", nCerts: 1, msg: "CN=Test CA"},
 		{name: "glued chain with ignoreNewlineValidation", query: "format=keycertfile&alias=glued&ignoreNewlineValidation=true",
 			body: form(map[string][]byte{"certFile": glued}), want: 200, typ: "CERT", nCerts: 2, msg: "CN=server.test"},
 		{name: "expired with ignoreExpiryValidation", query: "format=keycertfile&alias=old&ignoreExpiryValidation=true",
-			body: form(map[string][]byte{"certFile": expired.certPEM}), want: 200, typ: "CERT", nCerts: 1, msg: "CN=old.test", isValid: "No"},
+			body: form(map[string][]byte{"certFile": expired.CertPEM}), want: 200, typ: "CERT", nCerts: 1, msg: "CN=old.test", isValid: "No"},
 		{name: "pkcs12", query: "format=pkcs12&alias=p12", body: form(map[string][]byte{"file": p12, "password": []byte("p12pass")}),
 			want: 200, typ: "KEY_CERT", nCerts: 2, msg: "CN=server.test"},
 		{name: "pkcs12 truststore", query: "format=pkcs12&alias=p12trust", body: form(map[string][]byte{"file": p12Trust, "password": []byte("p12pass")}),
@@ -302,45 +257,45 @@ func TestAliasUploads(t *testing.T) {
 			},
 			want: 200, typ: "KEY_CERT", nCerts: 1, msg: "CN=self.test"},
 
-		{name: "key does not match cert", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": other.keyPEM, "certFile": leaf.certPEM}),
+		{name: "key does not match cert", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": other.KeyPEM, "certFile": leaf.CertPEM}),
 			want: 400, msg: "keyFile and certFile do not match"},
 		{name: "cert is not PEM", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"certFile": []byte("hello")}),
 			want: 400, msg: "certFile holds no PEM certificate"},
-		{name: "cert file holds a key", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"certFile": leaf.keyPEM}),
+		{name: "cert file holds a key", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"certFile": leaf.KeyPEM}),
 			want: 400, msg: `unexpected PEM block "PRIVATE KEY"`},
 		{name: "corrupt certificate", query: "format=keycertfile&alias=bad",
 			body: form(map[string][]byte{"certFile": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")})}),
 			want: 400, msg: "certificate 1 is not a valid X.509 certificate"},
-		{name: "key file without key", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": leaf.certPEM, "certFile": leaf.certPEM}),
+		{name: "key file without key", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": leaf.CertPEM, "certFile": leaf.CertPEM}),
 			want: 400, msg: "keyFile holds no PEM private key"},
-		{name: "encrypted key without password", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": encrypted, "certFile": rsaLeaf.certPEM}),
+		{name: "encrypted key without password", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": encrypted, "certFile": rsaLeaf.CertPEM}),
 			want: 400, msg: "keyFile is encrypted"},
 		{name: "encrypted key, wrong password", query: "format=keycertfile&alias=bad",
-			body: form(map[string][]byte{"keyFile": encrypted, "certFile": rsaLeaf.certPEM, "password": []byte("nope")}),
+			body: form(map[string][]byte{"keyFile": encrypted, "certFile": rsaLeaf.CertPEM, "password": []byte("nope")}),
 			want: 400, msg: "cannot decrypt"},
 		{name: "glued chain", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"certFile": glued}),
 			want: 400, msg: "not separated by a newline"},
-		{name: "expired", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"certFile": expired.certPEM}),
+		{name: "expired", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"certFile": expired.CertPEM}),
 			want: 400, msg: "expired on"},
 		{name: "pkcs12 wrong password", query: "format=pkcs12&alias=bad", body: form(map[string][]byte{"file": p12, "password": []byte("x")}),
 			want: 400, msg: "password is incorrect"},
 		{name: "pkcs12 garbage", query: "format=pkcs12&alias=bad", body: form(map[string][]byte{"file": []byte("junk")}),
 			want: 400, msg: "not a readable PKCS#12"},
-		{name: "no certFile part", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": leaf.keyPEM}),
+		{name: "no certFile part", query: "format=keycertfile&alias=bad", body: form(map[string][]byte{"keyFile": leaf.KeyPEM}),
 			want: 400, msg: `no certFile part (found parts "keyFile")`},
 		{name: "keycertfile without multipart", query: "format=keycertfile&alias=bad",
-			body: func() (string, []byte) { return "application/x-pem-file", leaf.certPEM }, want: 400, msg: "needs a multipart/form-data body"},
-		{name: "no format", query: "alias=bad", body: form(map[string][]byte{"certFile": ca.certPEM}), want: 400, msg: "format is required"},
-		{name: "unknown format", query: "format=jks&alias=bad", body: form(map[string][]byte{"certFile": ca.certPEM}), want: 400, msg: `Unsupported format "jks"`},
-		{name: "no alias", query: "format=keycertfile", body: form(map[string][]byte{"certFile": ca.certPEM}), want: 400, msg: "Alias name is required"},
-		{name: "bad alias name", query: "format=keycertfile&alias=a%2Fb", body: form(map[string][]byte{"certFile": ca.certPEM}), want: 400, msg: "Invalid Alias name"},
+			body: func() (string, []byte) { return "application/x-pem-file", leaf.CertPEM }, want: 400, msg: "needs a multipart/form-data body"},
+		{name: "no format", query: "alias=bad", body: form(map[string][]byte{"certFile": ca.CertPEM}), want: 400, msg: "format is required"},
+		{name: "unknown format", query: "format=jks&alias=bad", body: form(map[string][]byte{"certFile": ca.CertPEM}), want: 400, msg: `Unsupported format "jks"`},
+		{name: "no alias", query: "format=keycertfile", body: form(map[string][]byte{"certFile": ca.CertPEM}), want: 400, msg: "Alias name is required"},
+		{name: "bad alias name", query: "format=keycertfile&alias=a%2Fb", body: form(map[string][]byte{"certFile": ca.CertPEM}), want: 400, msg: "Invalid Alias name"},
 		{name: "self-signed without common name", query: "format=selfsignedcert&alias=bad",
 			body: func() (string, []byte) { return "application/json", []byte(`{"subject":{}}`) }, want: 400, msg: "subject.commonName is required"},
 		{name: "self-signed bad key size", query: "format=selfsignedcert&alias=bad",
 			body: func() (string, []byte) {
 				return "application/json", []byte(`{"keySize":512,"subject":{"commonName":"x"}}`)
 			}, want: 400, msg: "keySize 512"},
-		{name: "duplicate alias", query: "format=keycertfile&alias=ca", body: form(map[string][]byte{"certFile": ca.certPEM}), want: 409, msg: "already exists"},
+		{name: "duplicate alias", query: "format=keycertfile&alias=ca", body: form(map[string][]byte{"certFile": ca.CertPEM}), want: 409, msg: "already exists"},
 	}
 	k := newKSAPI(t)
 	k.json("POST", ksBase+"/keystores", map[string]string{"name": "ks"}, http.StatusOK, nil)
@@ -390,23 +345,23 @@ func TestAliasUploads(t *testing.T) {
 	}
 	require.Empty(t, byName["ca"].KeyPEM)
 	require.True(t, strings.HasPrefix(byName["enc"].KeyPEM, "-----BEGIN PRIVATE KEY-----"), "keys are stored decrypted as PKCS#8")
-	require.True(t, strings.HasPrefix(byName["reordered"].CertPEM, string(leaf.certPEM)))
+	require.True(t, strings.HasPrefix(byName["reordered"].CertPEM, string(leaf.CertPEM)))
 }
 
 func TestAliasCertificateCSRUpdateDelete(t *testing.T) {
 	now := time.Now()
-	ca := issue(t, "Test CA", ecKey(t), nil, true, now.Add(-time.Hour), now.Add(24*time.Hour))
-	key := ecKey(t)
-	leaf := issue(t, "server.test", key, ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
-	renewed := issue(t, "server.test", key, ca, false, now.Add(-time.Minute), now.Add(48*time.Hour))
-	stranger := issue(t, "stranger.test", ecKey(t), ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
+	ca := pkitest.Issue(t, "Test CA", pkitest.ECKey(t), nil, true, now.Add(-time.Hour), now.Add(24*time.Hour))
+	key := pkitest.ECKey(t)
+	leaf := pkitest.Issue(t, "server.test", key, ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
+	renewed := pkitest.Issue(t, "server.test", key, ca, false, now.Add(-time.Minute), now.Add(48*time.Hour))
+	stranger := pkitest.Issue(t, "stranger.test", pkitest.ECKey(t), ca, false, now.Add(-time.Hour), now.Add(24*time.Hour))
 
 	k := newKSAPI(t)
 	k.json("POST", ksBase+"/keystores", map[string]string{"name": "ks"}, http.StatusOK, nil)
-	ct, body := multipartForm(t, map[string][]byte{"keyFile": leaf.keyPEM, "certFile": leaf.certPEM})
+	ct, body := multipartForm(t, map[string][]byte{"keyFile": leaf.KeyPEM, "certFile": leaf.CertPEM})
 	code, got := k.do("POST", ksBase+"/keystores/ks/aliases?format=keycertfile&alias=srv", ct, body)
 	require.Equal(t, http.StatusOK, code, "%s", got)
-	ct, body = multipartForm(t, map[string][]byte{"certFile": ca.certPEM})
+	ct, body = multipartForm(t, map[string][]byte{"certFile": ca.CertPEM})
 	code, got = k.do("POST", ksBase+"/keystores/ks/aliases?format=keycertfile&alias=ca", ct, body)
 	require.Equal(t, http.StatusOK, code, "%s", got)
 	var names []string
@@ -415,7 +370,7 @@ func TestAliasCertificateCSRUpdateDelete(t *testing.T) {
 
 	code, got = k.do("GET", ksBase+"/keystores/ks/aliases/srv/certificate", "", nil)
 	require.Equal(t, http.StatusOK, code)
-	require.Equal(t, string(leaf.certPEM), string(got))
+	require.Equal(t, string(leaf.CertPEM), string(got))
 
 	code, got = k.do("GET", ksBase+"/keystores/ks/aliases/srv/csr", "", nil)
 	require.Equal(t, http.StatusOK, code, "%s", got)
@@ -430,19 +385,19 @@ func TestAliasCertificateCSRUpdateDelete(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, "a certificate-only alias has no key to sign a CSR")
 
 	// Update: a renewed certificate for the same key, raw PEM or DER.
-	code, got = k.do("PUT", ksBase+"/keystores/ks/aliases/srv?ignoreExpiryValidation=false", "application/x-pem-file", renewed.certPEM)
+	code, got = k.do("PUT", ksBase+"/keystores/ks/aliases/srv?ignoreExpiryValidation=false", "application/x-pem-file", renewed.CertPEM)
 	require.Equal(t, http.StatusOK, code, "%s", got)
 	var a aliasResp
 	require.NoError(t, json.Unmarshal(got, &a))
 	require.Equal(t, "KEY_CERT", a.Type)
-	code, got = k.do("PUT", ksBase+"/keystores/ks/aliases/srv", "application/octet-stream", renewed.cert.Raw)
+	code, got = k.do("PUT", ksBase+"/keystores/ks/aliases/srv", "application/octet-stream", renewed.Cert.Raw)
 	require.Equal(t, http.StatusOK, code, "%s", got)
-	code, got = k.do("PUT", ksBase+"/keystores/ks/aliases/srv", "application/x-pem-file", stranger.certPEM)
+	code, got = k.do("PUT", ksBase+"/keystores/ks/aliases/srv", "application/x-pem-file", stranger.CertPEM)
 	require.Equal(t, http.StatusBadRequest, code, "a certificate for another key cannot replace a KEY_CERT alias's: %s", got)
 	require.Contains(t, string(got), "do not match")
 	code, got = k.do("GET", ksBase+"/keystores/ks/aliases/srv/certificate", "", nil)
 	require.Equal(t, http.StatusOK, code)
-	require.Equal(t, string(renewed.certPEM), string(got), "the refused update left the alias as it was")
+	require.Equal(t, string(renewed.CertPEM), string(got), "the refused update left the alias as it was")
 
 	k.json("DELETE", ksBase+"/keystores/ks/aliases/srv", nil, http.StatusOK, &a)
 	require.Equal(t, "srv", a.Alias)
@@ -453,11 +408,11 @@ func TestAliasCertificateCSRUpdateDelete(t *testing.T) {
 
 func TestReferencesReachTheContract(t *testing.T) {
 	now := time.Now()
-	ca := issue(t, "Test CA", ecKey(t), nil, true, now.Add(-time.Hour), now.Add(24*time.Hour))
+	ca := pkitest.Issue(t, "Test CA", pkitest.ECKey(t), nil, true, now.Add(-time.Hour), now.Add(24*time.Hour))
 	k := newKSAPI(t)
 	for _, n := range []string{"ts-2025", "ts-2026"} {
 		k.json("POST", ksBase+"/keystores", map[string]string{"name": n}, http.StatusOK, nil)
-		ct, body := multipartForm(t, map[string][]byte{"certFile": ca.certPEM})
+		ct, body := multipartForm(t, map[string][]byte{"certFile": ca.CertPEM})
 		code, got := k.do("POST", ksBase+"/keystores/"+n+"/aliases?format=keycertfile&alias=ca-"+n, ct, body)
 		require.Equal(t, http.StatusOK, code, "%s", got)
 	}

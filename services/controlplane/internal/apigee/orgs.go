@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -57,6 +57,28 @@ func newOperation(tx *state.Tx, o *state.Org, opType, target, responseType strin
 
 const emptyType = "google.protobuf.Empty"
 
+// viewOrg runs fn on the request's organization under the read lock.
+func (a *API) viewOrg(r *http.Request, fn func(o *state.Org) error) error {
+	return a.store.View(func(d *state.Data) error {
+		o, err := lookupOrg(d, r.PathValue("org"))
+		if err != nil {
+			return err
+		}
+		return fn(o)
+	})
+}
+
+// mutateOrg runs fn on the request's organization in a mutation.
+func (a *API) mutateOrg(r *http.Request, fn func(tx *state.Tx, o *state.Org) error) error {
+	return a.store.Update(func(tx *state.Tx) error {
+		o, err := lookupOrg(tx.Data, r.PathValue("org"))
+		if err != nil {
+			return err
+		}
+		return fn(tx, o)
+	})
+}
+
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	var out struct {
 		Organizations []orgProjectMapping `json:"organizations"`
@@ -74,11 +96,7 @@ func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
 	var v organizationView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, r.PathValue("org"))
-		if err != nil {
-			return err
-		}
+	err := a.viewOrg(r, func(o *state.Org) error {
 		v = orgView(o)
 		return nil
 	})
@@ -142,11 +160,7 @@ func (a *API) updateOrg(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v organizationView
-	err = a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
+	err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 		if in.DisplayName != "" {
 			o.DisplayName = in.DisplayName
 		}
@@ -172,11 +186,7 @@ func (a *API) updateOrg(w http.ResponseWriter, r *http.Request) error {
 func (a *API) getOperation(w http.ResponseWriter, r *http.Request) error {
 	org, id := r.PathValue("org"), r.PathValue("id")
 	var v operationView
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, org)
-		if err != nil {
-			return err
-		}
+	err := a.viewOrg(r, func(o *state.Org) error {
 		op := o.Operation(id)
 		if op == nil {
 			return apierr.NotFound("Operation organizations/%s/operations/%s not found.", org, id)
@@ -196,11 +206,7 @@ func (a *API) listOperations(w http.ResponseWriter, r *http.Request) error {
 		Operations []operationView `json:"operations"`
 	}
 	out.Operations = []operationView{}
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, org)
-		if err != nil {
-			return err
-		}
+	err := a.viewOrg(r, func(o *state.Org) error {
 		for _, op := range o.Operations {
 			out.Operations = append(out.Operations, opView(org, op))
 		}

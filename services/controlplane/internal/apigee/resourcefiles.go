@@ -1,21 +1,16 @@
 package apigee
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -86,57 +81,34 @@ func validateResourceFile(typ, name string, content []byte) error {
 	return nil
 }
 
-// readResourceFileBody extracts the file from the forms clients send.
+// readResourceFileBody extracts the file from the forms clients send: the
+// first multipart part named "file" or carrying a file name, or the body.
 func readResourceFileBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxResourceFileBody))
+	u, err := readUpload(w, r, maxResourceFileBody, false)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, apierr.TooLarge("Request body is larger than %d bytes.", mbe.Limit)
-		}
-		return nil, apierr.InvalidArgument("Cannot read request body: %v", err)
+		return nil, err
 	}
-	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mediaType == "application/json" {
-		var probe map[string]json.RawMessage
-		if json.Unmarshal(data, &probe) == nil {
-			if _, wrapped := probe["data"]; wrapped {
-				var hb httpBody
-				if err := json.Unmarshal(data, &hb); err != nil {
-					return nil, apierr.InvalidArgument("The JSON body is not a google.api.HttpBody: %v", err)
-				}
-				if data, err = decodeBase64(hb.Data); err != nil {
-					return nil, apierr.InvalidArgument("HttpBody data is not valid base64: %v", err)
-				}
-				mediaType, params, _ = mime.ParseMediaType(hb.ContentType)
-			}
-		}
+	if !u.multipart() {
+		return u.data, nil
 	}
-	if !strings.HasPrefix(mediaType, "multipart/") {
-		return data, nil
-	}
-	boundary := params["boundary"]
-	if boundary == "" {
-		return nil, apierr.InvalidArgument("Malformed multipart body: the content type names no boundary.")
-	}
-	mr := multipart.NewReader(bytes.NewReader(data), boundary)
+	var content []byte
+	var found bool
 	var names []string
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
+	err = u.eachPart(func(p *multipart.Part) (bool, error) {
+		if p.FormName() == "file" || p.FileName() != "" {
+			var err error
+			found = true
+			content, err = readPart(p)
+			return true, err
 		}
-		if err != nil {
-			return nil, apierr.InvalidArgument("Malformed multipart body: %v", err)
-		}
-		if part.FormName() == "file" || part.FileName() != "" {
-			content, err := io.ReadAll(part)
-			if err != nil {
-				return nil, apierr.InvalidArgument("Malformed multipart body: %v", err)
-			}
-			return content, nil
-		}
-		names = append(names, part.FormName())
+		names = append(names, p.FormName())
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return content, nil
 	}
 	return nil, apierr.InvalidArgument("The multipart body has no \"file\" part (found %q).", names)
 }

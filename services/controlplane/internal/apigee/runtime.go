@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -42,7 +42,7 @@ type runtimeReport struct {
 // instance (the watcher) reports which contract version it runs and the
 // state of each deployment, which makes deployments READY or ERROR.
 func (a *API) runtimeStatus(w http.ResponseWriter, r *http.Request) error {
-	org, env := r.PathValue("org"), r.PathValue("env")
+	env := r.PathValue("env")
 	var in runtimeReport
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
@@ -83,11 +83,7 @@ func (a *API) runtimeStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		rep.Deployments = append(rep.Deployments, st)
 	}
-	err := a.store.Update(func(tx *state.Tx) error {
-		o, err := lookupOrg(tx.Data, org)
-		if err != nil {
-			return err
-		}
+	err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 		e, err := lookupEnv(o, env)
 		if err != nil {
 			return err
@@ -203,15 +199,7 @@ func (a *API) cancelOnDrain(ctx context.Context, cancel context.CancelFunc) {
 func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 	org, env := r.PathValue("org"), r.PathValue("env")
 	var body []byte
-	err := a.store.View(func(d *state.Data) error {
-		o, err := lookupOrg(d, org)
-		if err != nil {
-			return err
-		}
-		e, err := lookupEnv(o, env)
-		if err != nil {
-			return err
-		}
+	err := a.viewEnv(r, func(o *state.Org, e *state.Environment) error {
 		c := &contract.Contract{Organization: org, Environment: env, Version: e.ContractVersion, Hostnames: o.Hostnames(env)}
 		if len(e.Properties) > 0 {
 			c.Properties = map[string]string{}
@@ -235,6 +223,7 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		c.Sort()
+		var err error
 		body, err = contract.Marshal(c)
 		return err
 	})

@@ -25,19 +25,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/connect-agent/agenttest"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// Idle keep-alive connections of http.DefaultTransport-style pools.
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const martEP = pb.TetherEndpoint_APIGEE_MART
 

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 )
 
 // ServiceAccount is IAM's ServiceAccount resource.

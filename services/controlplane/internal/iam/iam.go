@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/atomicfile"
 )
 
 // Projects tells the IAM which Google Cloud projects exist and which
@@ -242,47 +244,11 @@ func (m *IAM) update(fn func(d *data) error) error {
 	}
 	after, err := json.MarshalIndent(m.d, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(m.path, after, 0o600)
+		err = atomicfile.Write(m.path, after, 0o600)
 	}
 	if err != nil {
 		rollback()
 		return fmt.Errorf("iam: persist state: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file, syncs it and renames it
-// over path, so a crash leaves either the old or the new content.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	werr := f.Chmod(perm)
-	if werr == nil {
-		_, werr = f.Write(data)
-	}
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp)
-		return werr
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 )
 
 // Binding grants a role to members.

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/atomicfile"
 )
 
 // AccountSeed is a service account created at start when missing (config
@@ -158,7 +160,7 @@ func (m *IAM) ensureKeyFile(project, email, path string) (bool, error) {
 				return false, err
 			}
 			m.log.Info("refreshed service account key file", zap.String("email", email), zap.String("keyFile", path), zap.String("tokenURI", want.TokenURI))
-			return false, writeFileAtomic(path, out, 0o600)
+			return false, atomicfile.Write(path, out, 0o600)
 		}
 	}
 	_, kf, err := m.CreateKey(project, email)
@@ -169,7 +171,7 @@ func (m *IAM) ensureKeyFile(project, email, path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return true, writeFileAtomic(path, out, 0o600)
+	return true, atomicfile.Write(path, out, 0o600)
 }
 
 // keyFileLive reports whether kf belongs to the account and its key is

@@ -20,7 +20,7 @@ import (
 	pb "cloud.google.com/go/apigeeconnect/apiv1/apigeeconnectpb"
 	"go.uber.org/zap"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/hybrid-emulator/hybrid/pkg/atomicfile"
 )
 
 func (s *Store) bundlePath(org string, k Kind, name string, rev int) string {
@@ -19,7 +21,7 @@ func (s *Store) bundlePath(org string, k Kind, name string, rev int) string {
 // if the mutation fails.
 func (tx *Tx) WriteBundle(org string, k Kind, name string, rev int, zip []byte) error {
 	p := tx.s.bundlePath(org, k, name, rev)
-	if err := writeFileAtomic(p, zip); err != nil {
+	if err := atomicfile.Write(p, zip, 0o600); err != nil {
 		return fmt.Errorf("store bundle: %w", err)
 	}
 	tx.OnRollback(func() { _ = os.Remove(p) })

@@ -5,17 +5,17 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/httplog"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -39,15 +39,15 @@ type Options struct {
 
 // API serves /v1/organizations/{org}/… for one organization.
 type API struct {
-	org      string
-	secret   []byte
-	kms      *store.KMS
-	kvm      *store.KVM
-	log      *zap.Logger
-	maxBody  int64
-	mux      *http.ServeMux
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	org     string
+	secret  []byte
+	kms     *store.KMS
+	kvm     *store.KVM
+	log     *zap.Logger
+	maxBody int64
+	mux     *http.ServeMux
+	// logged is serve behind the access log and request metrics.
+	logged http.Handler
 }
 
 // NewAPI builds the handler.
@@ -64,81 +64,49 @@ func NewAPI(o Options) (*API, error) {
 	a := &API{
 		org: o.Org, secret: []byte(o.SharedSecret), kms: o.KMS, kvm: o.KVM, log: o.Log, maxBody: o.MaxBodyBytes,
 		mux: http.NewServeMux(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "mart_requests_total",
-			Help: "MART API requests, by method and status code.",
-		}, []string{"method", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "mart_request_duration_seconds",
-			Help:    "Latency of MART API requests.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"method"}),
 	}
+	metrics := httplog.NewMetrics(
+		"mart_requests_total", "MART API requests, by method and status code.",
+		"mart_request_duration_seconds", "Latency of MART API requests.")
 	if o.Registerer != nil {
-		for _, c := range []prometheus.Collector{a.requests, a.latency} {
-			if err := o.Registerer.Register(c); err != nil {
-				return nil, err
-			}
+		if err := metrics.Register(o.Registerer); err != nil {
+			return nil, err
 		}
 	}
+	a.logged = httplog.Handler(http.HandlerFunc(a.serve), httplog.Options{
+		Log: a.log, Fields: logFields, Metrics: metrics,
+	})
 	a.routes()
 	return a, nil
 }
 
-// apiError is a Google API error: {"error":{"code","message","status"}}.
-type apiError struct {
-	code    int
-	status  string
-	message string
-}
-
-func (e *apiError) Error() string { return e.message }
-
-func errf(code int, status, format string, args ...any) *apiError {
-	return &apiError{code: code, status: status, message: fmt.Sprintf(format, args...)}
-}
-
-func invalid(format string, args ...any) *apiError {
-	return errf(http.StatusBadRequest, "INVALID_ARGUMENT", format, args...)
-}
-
-func notFound(format string, args ...any) *apiError {
-	return errf(http.StatusNotFound, "NOT_FOUND", format, args...)
-}
-
 // toAPIError maps store errors to HTTP: not found 404, duplicate 409,
 // invalid 400, lost update race 409 ABORTED; anything else 500.
-func toAPIError(err error) *apiError {
-	var ae *apiError
+func toAPIError(err error) *apierr.Error {
+	var ae *apierr.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return errf(http.StatusNotFound, "NOT_FOUND", "%s", err.Error())
+		return apierr.NotFound("%s", err.Error())
 	case errors.Is(err, store.ErrAlreadyExists):
-		return errf(http.StatusConflict, "ALREADY_EXISTS", "%s", err.Error())
+		return apierr.AlreadyExists("%s", err.Error())
 	case errors.Is(err, store.ErrInvalid):
-		return errf(http.StatusBadRequest, "INVALID_ARGUMENT", "%s", err.Error())
+		return apierr.InvalidArgument("%s", err.Error())
 	case errors.Is(err, store.ErrConflict):
-		return errf(http.StatusConflict, "ABORTED", "%s", err.Error())
+		return apierr.Aborted("%s", err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return errf(http.StatusServiceUnavailable, "UNAVAILABLE", "The runtime data store did not answer in time: %v", err)
+		return apierr.Unavailable("The runtime data store did not answer in time: %v", err)
 	}
-	return errf(http.StatusInternalServerError, "INTERNAL", "Internal error: %v", err)
+	return apierr.Internal("Internal error: %v", err)
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
-	var body struct {
-		Error struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-			Status  string `json:"status"`
-		} `json:"error"`
-	}
-	body.Error.Code, body.Error.Message, body.Error.Status = e.code, e.message, e.status
-	writeJSON(w, e.code, body)
-}
+// errorWriter writes MART's errors: a 401 challenges for the shared
+// secret, and the body has no trailing newline.
+var errorWriter = apierr.Writer{Realm: "apigee-mart"}
+
+func writeError(w http.ResponseWriter, e *apierr.Error) { errorWriter.Write(w, e) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	data, err := json.Marshal(v)
@@ -150,60 +118,35 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_, _ = w.Write(data)
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // ServeHTTP logs and meters every call, checks the shared secret, then
 // routes.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	method, path, query := r.Method, r.URL.Path, r.URL.RawQuery // as received
-	rec := &statusRecorder{ResponseWriter: w}
-	defer func() {
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		d := time.Since(start)
-		a.requests.WithLabelValues(method, strconv.Itoa(rec.status)).Inc()
-		a.latency.WithLabelValues(method).Observe(d.Seconds())
-		// One line per call with what hybrid's MART access log carries:
-		// path and query, status, method, client address and user agent
-		// (the Connect agent's is apigee-connect-agent-1.0, so
-		// `grep connect` finds the calls that came over the tether).
-		a.log.Info("request",
-			zap.String("method", method), zap.String("path", path), zap.String("query", query),
-			zap.Int("status", rec.status), zap.String("userAgent", r.UserAgent()),
-			zap.String("clientIP", clientIP(r)), zap.String("principal", principal(r)),
-			zap.Int64("latencyMs", d.Milliseconds()))
-	}()
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.logged.ServeHTTP(w, r) }
 
+// logFields is one line per call with what hybrid's MART access log
+// carries: path and query as received, status, method, client address and
+// user agent (the Connect agent's is apigee-connect-agent-1.0, so `grep
+// connect` finds the calls that came over the tether).
+func logFields(r *http.Request, rec httplog.Record) []zap.Field {
+	return []zap.Field{
+		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("query", r.URL.RawQuery),
+		zap.Int("status", rec.Status), zap.String("userAgent", r.UserAgent()),
+		zap.String("clientIP", clientIP(r)), zap.String("principal", principal(r)),
+		zap.Int64("latencyMs", rec.Latency.Milliseconds()),
+	}
+}
+
+// serve checks the shared secret and the body size, then routes.
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	if !a.authorized(r) {
 		msg := "Request is missing a valid MART shared secret (header " + SecretHeader + ")."
 		if len(a.secret) == 0 {
 			msg = "MART has no shared secret configured (auth.sharedSecret or HYBRID_MART_AUTH_SHAREDSECRET), so it refuses every API call."
 		}
-		rec.Header().Set("WWW-Authenticate", `Bearer realm="apigee-mart"`)
-		writeError(rec, errf(http.StatusUnauthorized, "UNAUTHENTICATED", "%s", msg))
+		writeError(w, apierr.Unauthenticated("%s", msg))
 		return
 	}
 	if r.ContentLength > a.maxBody {
-		writeError(rec, tooLarge(a.maxBody))
+		writeError(w, tooLarge(a.maxBody))
 		return
 	}
 	// Apigee's UI asks for collections with a trailing slash
@@ -216,10 +159,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL = &u
 	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
-		writeError(rec, a.unrouted(r))
+		writeError(w, a.unrouted(r))
 		return
 	}
-	a.mux.ServeHTTP(rec, r)
+	a.mux.ServeHTTP(w, r)
 }
 
 func (a *API) authorized(r *http.Request) bool {
@@ -231,7 +174,7 @@ func (a *API) authorized(r *http.Request) bool {
 }
 
 // unrouted tells 405 (the path exists for other methods) from 404.
-func (a *API) unrouted(r *http.Request) *apiError {
+func (a *API) unrouted(r *http.Request) *apierr.Error {
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		if m == r.Method {
 			continue
@@ -239,10 +182,10 @@ func (a *API) unrouted(r *http.Request) *apiError {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := a.mux.Handler(probe); pattern != "" {
-			return errf(http.StatusMethodNotAllowed, "UNIMPLEMENTED", "Method %s is not supported on %s.", r.Method, r.URL.Path)
+			return apierr.Unimplemented("Method %s is not supported on %s.", r.Method, r.URL.Path)
 		}
 	}
-	return notFound("The requested URL %s was not found on this server.", r.URL.Path)
+	return apierr.NotFound("The requested URL %s was not found on this server.", r.URL.Path)
 }
 
 func clientIP(r *http.Request) string {
@@ -263,8 +206,8 @@ func principal(r *http.Request) string {
 	return "-"
 }
 
-func tooLarge(limit int64) *apiError {
-	return errf(http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "Request body is larger than %d bytes.", limit)
+func tooLarge(limit int64) *apierr.Error {
+	return apierr.TooLarge("Request body is larger than %d bytes.", limit)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -274,12 +217,12 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if org := r.PathValue("org"); org != a.org {
-			writeError(w, notFound("Organization %s is not served by this MART (it serves %s).", org, a.org))
+			writeError(w, apierr.NotFound("Organization %s is not served by this MART (it serves %s).", org, a.org))
 			return
 		}
 		if err := h(w, r); err != nil {
 			e := toAPIError(err)
-			if e.code >= 500 {
+			if e.Code >= 500 {
 				a.log.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 			}
 			writeError(w, e)
@@ -296,13 +239,13 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return tooLarge(mbe.Limit)
 		}
-		return invalid("Cannot read request body: %v", err)
+		return apierr.InvalidArgument("Cannot read request body: %v", err)
 	}
 	if strings.TrimSpace(string(body)) == "" {
 		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return invalid("Invalid JSON payload received. %v", err)
+		return apierr.InvalidArgument("Invalid JSON payload received. %v", err)
 	}
 	return nil
 }
@@ -316,7 +259,7 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, invalid("Invalid value %q for query parameter %s: use true or false.", v, name)
+		return false, apierr.InvalidArgument("Invalid value %q for query parameter %s: use true or false.", v, name)
 	}
 	return b, nil
 }
@@ -330,7 +273,7 @@ func intParam(r *http.Request, name string, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, invalid("Invalid value %q for query parameter %s: use a positive integer.", v, name)
+		return 0, apierr.InvalidArgument("Invalid value %q for query parameter %s: use a positive integer.", v, name)
 	}
 	return min(n, max), nil
 }

@@ -142,6 +142,6 @@ func TestStoreErrorsMapToGoogleCodes(t *testing.T) {
 		{&store.Error{Kind: store.ErrConflict, Msg: "x"}, http.StatusConflict},
 		{json.Unmarshal([]byte("{"), new(any)), http.StatusInternalServerError},
 	} {
-		require.Equal(t, tc.code, toAPIError(tc.err).code, tc.err.Error())
+		require.Equal(t, tc.code, toAPIError(tc.err).Code, tc.err.Error())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -12,10 +13,10 @@ func (in *appIn) check() error {
 		return err
 	}
 	if in.Status != "" && in.Status != store.StatusApproved && in.Status != store.StatusRevoked {
-		return invalid("Invalid app status %q: use approved or revoked.", in.Status)
+		return apierr.InvalidArgument("Invalid app status %q: use approved or revoked.", in.Status)
 	}
 	if in.KeyExpiresIn < -1 {
-		return invalid("Invalid keyExpiresIn %d: use milliseconds, or -1 for keys that never expire.", in.KeyExpiresIn)
+		return apierr.InvalidArgument("Invalid keyExpiresIn %d: use milliseconds, or -1 for keys that never expire.", in.KeyExpiresIn)
 	}
 	return checkAttributes(in.Attributes)
 }
@@ -93,7 +94,7 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request) error {
 		in.Name = name
 	}
 	if in.Name != name {
-		return invalid("App name cannot be changed (from %s to %s).", name, in.Name)
+		return apierr.InvalidArgument("App name cannot be changed (from %s to %s).", name, in.Name)
 	}
 	if err := in.check(); err != nil {
 		return err
@@ -129,14 +130,14 @@ func (a *API) appAction(w http.ResponseWriter, r *http.Request) error {
 		return noContent(w)
 	case "":
 	default:
-		return invalid("Query parameter action must be approve or revoke, got %q.", action)
+		return apierr.InvalidArgument("Query parameter action must be approve or revoke, got %q.", action)
 	}
 	var in appIn
 	if err := a.decode(w, r, &in); err != nil {
 		return err
 	}
 	if in.KeyExpiresIn < -1 {
-		return invalid("Invalid keyExpiresIn %d: use milliseconds, or -1 for keys that never expire.", in.KeyExpiresIn)
+		return apierr.InvalidArgument("Invalid keyExpiresIn %d: use milliseconds, or -1 for keys that never expire.", in.KeyExpiresIn)
 	}
 	exp := int64(store.NeverExpires)
 	if in.KeyExpiresIn > 0 {
@@ -162,7 +163,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.ExpiresInSeconds < -1 {
-		return invalid("Invalid expiresInSeconds %d.", in.ExpiresInSeconds)
+		return apierr.InvalidArgument("Invalid expiresInSeconds %d.", in.ExpiresInSeconds)
 	}
 	nc := store.NewCredential{
 		ConsumerKey: in.ConsumerKey, ConsumerSecret: in.ConsumerSecret, APIProducts: productNames(in.APIProducts),
@@ -236,7 +237,7 @@ func (a *API) updateKey(w http.ResponseWriter, r *http.Request) error {
 		return noContent(w)
 	case "":
 	default:
-		return invalid("Query parameter action must be approve or revoke, got %q.", action)
+		return apierr.InvalidArgument("Query parameter action must be approve or revoke, got %q.", action)
 	}
 	var in keyIn
 	if err := a.decode(w, r, &in); err != nil {
@@ -261,7 +262,7 @@ func (a *API) setKeyProductStatus(w http.ResponseWriter, r *http.Request) error 
 	action := r.URL.Query().Get("action")
 	status, known := map[string]string{"approve": store.StatusApproved, "revoke": store.StatusRevoked}[action]
 	if !known {
-		return invalid("Query parameter action must be approve or revoke, got %q.", action)
+		return apierr.InvalidArgument("Query parameter action must be approve or revoke, got %q.", action)
 	}
 	if _, err := a.kms.SetCredentialProductStatus(r.Context(), a.org, r.PathValue("developer"), r.PathValue("app"),
 		r.PathValue("key"), r.PathValue("product"), status); err != nil {
@@ -301,7 +302,7 @@ func parseFilter(expr string) (appFilter, error) {
 		k, v, found := strings.Cut(term, "=")
 		key, known := filterKeys[strings.ToLower(strings.TrimSpace(k))]
 		if !found || !known {
-			return nil, invalid("Invalid filter term %q: use key=value with key one of appName, developerEmail, apiProduct, consumerKey, status, appId, appType, appGroup.", term)
+			return nil, apierr.InvalidArgument("Invalid filter term %q: use key=value with key one of appName, developerEmail, apiProduct, consumerKey, status, appId, appType, appGroup.", term)
 		}
 		f[key] = strings.Trim(strings.TrimSpace(v), `"`)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -114,7 +115,7 @@ func (a *API) deleteDeveloper(w http.ResponseWriter, r *http.Request) error {
 func (a *API) setDeveloperStatus(w http.ResponseWriter, r *http.Request) error {
 	action := r.URL.Query().Get("action")
 	if action != store.StatusActive && action != store.StatusInactive {
-		return invalid("Query parameter action must be active or inactive, got %q.", action)
+		return apierr.InvalidArgument("Query parameter action must be active or inactive, got %q.", action)
 	}
 	if err := a.kms.SetDeveloperStatus(r.Context(), a.org, r.PathValue("developer"), action); err != nil {
 		return err

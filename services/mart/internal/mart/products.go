@@ -3,6 +3,7 @@ package mart
 import (
 	"net/http"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -81,7 +82,7 @@ func (a *API) updateProduct(w http.ResponseWriter, r *http.Request) error {
 		in.Name = name
 	}
 	if in.Name != name {
-		return invalid("API product name cannot be changed (from %s to %s).", name, in.Name)
+		return apierr.InvalidArgument("API product name cannot be changed (from %s to %s).", name, in.Name)
 	}
 	p, err := in.toStore()
 	if err != nil {

@@ -3,6 +3,7 @@ package mart
 import (
 	"net/http"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -22,7 +23,7 @@ func (a *API) resetQuotaCounter(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Quota == "" {
-		return invalid("Field quota is required: the Quota policy's name or its SharedName.")
+		return apierr.InvalidArgument("Field quota is required: the Quota policy's name or its SharedName.")
 	}
 	c := store.QuotaCounter{Env: r.PathValue("env"), Proxy: r.PathValue("api"), Policy: in.Quota, Identifier: in.Identifier}
 	if err := a.kms.ResetQuotaCounter(r.Context(), a.org, c); err != nil {

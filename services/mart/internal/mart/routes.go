@@ -1,11 +1,5 @@
 package mart
 
-import (
-	"net/http"
-
-	"github.com/hybrid-emulator/hybrid/pkg/store"
-)
-
 // routes registers the Apigee API paths MART serves. Paths, methods and
 // query parameters are the public API's (google.cloud.apigee.v1), so the
 // control plane can forward its callers' requests unchanged.
@@ -47,27 +41,9 @@ func (a *API) routes() {
 	a.handle("PUT "+org+"/apiproducts/{product}", a.updateProduct)
 	a.handle("DELETE "+org+"/apiproducts/{product}", a.deleteProduct)
 
-	for _, s := range []struct {
-		prefix string
-		scope  func(*http.Request) (store.Scope, error)
-	}{
-		{org, func(*http.Request) (store.Scope, error) { return store.OrgScope(), nil }},
-		{org + "/environments/{env}", envScope},
-		{org + "/apis/{api}", proxyScope},
-	} {
-		maps := s.prefix + "/keyvaluemaps"
-		m := maps + "/{map}"
-		a.handle("GET "+maps, a.listMaps(s.scope))
-		a.handle("POST "+maps, a.createMap(s.scope))
-		a.handle("GET "+m, a.getMap(s.scope))
-		a.handle("PUT "+m, a.updateMap(s.scope))
-		a.handle("DELETE "+m, a.deleteMap(s.scope))
-		a.handle("GET "+m+"/entries", a.listEntries(s.scope))
-		a.handle("POST "+m+"/entries", a.createEntry(s.scope))
-		a.handle("GET "+m+"/entries/{entry}", a.getEntry(s.scope))
-		a.handle("PUT "+m+"/entries/{entry}", a.updateEntry(s.scope))
-		a.handle("DELETE "+m+"/entries/{entry}", a.deleteEntry(s.scope))
-	}
+	a.kvmRoutes(org, orgScope)
+	a.kvmRoutes(org+"/environments/{env}", envScope)
+	a.kvmRoutes(org+"/apis/{api}", proxyScope)
 
 	// Not an Apigee API: the emulator's way for tests to start a
 	// distributed quota afresh (Apigee offers only the ResetQuota policy).

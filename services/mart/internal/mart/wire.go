@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -272,15 +273,15 @@ const maxAttributes = 18
 
 func checkAttributes(attrs []store.Attribute) error {
 	if len(attrs) > maxAttributes {
-		return invalid("At most %d custom attributes are allowed, got %d.", maxAttributes, len(attrs))
+		return apierr.InvalidArgument("At most %d custom attributes are allowed, got %d.", maxAttributes, len(attrs))
 	}
 	seen := map[string]bool{}
 	for _, at := range attrs {
 		if at.Name == "" {
-			return invalid("Attribute names must not be empty.")
+			return apierr.InvalidArgument("Attribute names must not be empty.")
 		}
 		if seen[at.Name] {
-			return invalid("Attribute %q appears more than once.", at.Name)
+			return apierr.InvalidArgument("Attribute %q appears more than once.", at.Name)
 		}
 		seen[at.Name] = true
 	}
@@ -289,11 +290,11 @@ func checkAttributes(attrs []store.Attribute) error {
 
 func checkEmail(email string) error {
 	if email == "" {
-		return invalid("Developer email is required.")
+		return apierr.InvalidArgument("Developer email is required.")
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email, "@") {
-		return invalid("Invalid developer email %q.", email)
+		return apierr.InvalidArgument("Invalid developer email %q.", email)
 	}
 	return nil
 }
@@ -304,7 +305,7 @@ func (d *developerIn) check() error {
 	}
 	for field, v := range map[string]string{"firstName": d.FirstName, "lastName": d.LastName, "userName": d.UserName} {
 		if strings.TrimSpace(v) == "" {
-			return invalid("Developer %s is required.", field)
+			return apierr.InvalidArgument("Developer %s is required.", field)
 		}
 	}
 	return checkAttributes(d.Attributes)
@@ -316,10 +317,10 @@ var nameRE = regexp.MustCompile(`^[^/\\\x00-\x1f\x7f]+$`)
 
 func checkName(kind, name string) error {
 	if name == "" {
-		return invalid("%s name is required.", kind)
+		return apierr.InvalidArgument("%s name is required.", kind)
 	}
 	if len(name) > 255 || !nameRE.MatchString(name) || strings.TrimSpace(name) != name || name == "." || name == ".." {
-		return invalid("Invalid %s name %q: use 1 to 255 characters without slashes, control characters or surrounding spaces.", kind, name)
+		return apierr.InvalidArgument("Invalid %s name %q: use 1 to 255 characters without slashes, control characters or surrounding spaces.", kind, name)
 	}
 	return nil
 }
@@ -329,16 +330,16 @@ var timeUnits = map[string]bool{"minute": true, "hour": true, "day": true, "mont
 func checkQuota(what, limit, interval, unit string) error {
 	if limit != "" {
 		if n, err := strconv.ParseInt(limit, 10, 64); err != nil || n < 0 {
-			return invalid("Invalid %s quota %q: use a non-negative integer.", what, limit)
+			return apierr.InvalidArgument("Invalid %s quota %q: use a non-negative integer.", what, limit)
 		}
 	}
 	if interval != "" {
 		if n, err := strconv.ParseInt(interval, 10, 64); err != nil || n < 1 {
-			return invalid("Invalid %s quotaInterval %q: use a positive integer.", what, interval)
+			return apierr.InvalidArgument("Invalid %s quotaInterval %q: use a positive integer.", what, interval)
 		}
 	}
 	if unit != "" && !timeUnits[unit] {
-		return invalid("Invalid %s quotaTimeUnit %q: use minute, hour, day or month.", what, unit)
+		return apierr.InvalidArgument("Invalid %s quotaTimeUnit %q: use minute, hour, day or month.", what, unit)
 	}
 	return nil
 }
@@ -348,7 +349,7 @@ func (p *productIn) toStore() (store.APIProduct, error) {
 		return store.APIProduct{}, err
 	}
 	if p.ApprovalType != "" && p.ApprovalType != store.ApprovalAuto && p.ApprovalType != store.ApprovalManual {
-		return store.APIProduct{}, invalid("Invalid approvalType %q: use auto or manual.", p.ApprovalType)
+		return store.APIProduct{}, apierr.InvalidArgument("Invalid approvalType %q: use auto or manual.", p.ApprovalType)
 	}
 	if err := checkQuota("product", string(p.Quota), string(p.QuotaInterval), p.QuotaTimeUnit); err != nil {
 		return store.APIProduct{}, err
@@ -358,11 +359,11 @@ func (p *productIn) toStore() (store.APIProduct, error) {
 	}
 	if g := p.OperationGroup; g != nil {
 		if g.OperationConfigType != "" && g.OperationConfigType != "proxy" && g.OperationConfigType != "remoteservice" {
-			return store.APIProduct{}, invalid("Invalid operationGroup.operationConfigType %q: use proxy or remoteservice.", g.OperationConfigType)
+			return store.APIProduct{}, apierr.InvalidArgument("Invalid operationGroup.operationConfigType %q: use proxy or remoteservice.", g.OperationConfigType)
 		}
 		for i, oc := range g.OperationConfigs {
 			if oc.APISource == "" {
-				return store.APIProduct{}, invalid("operationGroup.operationConfigs[%d].apiSource is required.", i)
+				return store.APIProduct{}, apierr.InvalidArgument("operationGroup.operationConfigs[%d].apiSource is required.", i)
 			}
 			if q := oc.Quota; q != nil {
 				if err := checkQuota(fmt.Sprintf("operationConfigs[%d]", i), q.Limit, q.Interval, q.TimeUnit); err != nil {
@@ -373,7 +374,7 @@ func (p *productIn) toStore() (store.APIProduct, error) {
 	}
 	for _, r := range p.APIResources {
 		if !strings.HasPrefix(r, "/") {
-			return store.APIProduct{}, invalid("Invalid apiResources entry %q: resource paths start with /.", r)
+			return store.APIProduct{}, apierr.InvalidArgument("Invalid apiResources entry %q: resource paths start with /.", r)
 		}
 	}
 	return store.APIProduct{
