@@ -50,13 +50,18 @@ wait_ready() {
 # control plane when Apigee Connect is switched off (features.mart.connect.enabled).
 secret_file="$run/mart-secret"
 [[ -s "$secret_file" ]] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret_file")
-mart_secret="$(cat "$secret_file")"
+chmod 600 "$secret_file"  # the *_FILE variables refuse a file others can read
 # Service account key files the control plane's emulated IAM writes for the org's project.
 keys="$run/controlplane/service-accounts"
 
 common=(--org "$org" --environments "$env")
-start mart --org "$org" --auth.sharedSecret "$mart_secret"
-start controlplane --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845 --mart.sharedSecret "$mart_secret"
+# Secrets never go on command lines (ps shows them to every local user):
+# each service reads the secret file named by its *_FILE variable.
+export HYBRID_MART_AUTH_SHAREDSECRET_FILE="$secret_file"
+export HYBRID_CONTROLPLANE_MART_SHAREDSECRET_FILE="$secret_file"
+export HYBRID_CONNECT_AGENT_MARTSECRET_FILE="$secret_file"
+start mart --org "$org"
+start controlplane --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
 wait_ready controlplane
 start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json"
 wait_ready synchronizer
@@ -64,7 +69,7 @@ start runtime "${common[@]}"
 start udca --org "$org" --dataDir "$run/udca" --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
 start watcher "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-watcher.json"
 wait_ready mart
-start connect-agent --project "projects/$org" --serviceAccountPath "$keys/$org-apigee-mart.json" --martSecret "$mart_secret" \
+start connect-agent --project "projects/$org" --serviceAccountPath "$keys/$org-apigee-mart.json" \
   --clusterName local --clusterRegion local
 
 "$bin/hybridctl" status --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }

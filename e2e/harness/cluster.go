@@ -49,11 +49,11 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 	}
 	cpArgs := []string{"--config", seed, "--stateDir", c.StateDir,
 		"--listen", "127.0.0.1:0", "--https.listen", "127.0.0.1:0", "--grpc.listen", "127.0.0.1:0",
-		"--mart.sharedSecret", MARTSecret}
+	}
 	if opts.All {
 		// MART needs only Cassandra; starting it first lets the control plane
 		// know its address for the Connect-off (hostAlias) path.
-		c.MART = h.Start(tb, "mart", "--org", c.Org, "--listen", "127.0.0.1:0", "--auth.sharedSecret", MARTSecret,
+		c.MART = h.Start(tb, "mart", "--org", c.Org, "--listen", "127.0.0.1:0",
 			"--cassandra.hosts", h.CassandraHost, "--cassandra.port", strconv.Itoa(h.CassandraPort))
 		cpArgs = append(cpArgs, "--mart.hostAlias", c.MART.URL("main"))
 	}
@@ -117,7 +117,7 @@ func (c *Cluster) StartConnectAgent(tb testing.TB, keyFile string, extra ...stri
 }
 
 func (c *Cluster) connectAgentArgs(keyFile string, extra ...string) []string {
-	return append([]string{"--listen", "127.0.0.1:0", "--targetServer", c.MART.URL("main"), "--martSecret", MARTSecret,
+	return append([]string{"--listen", "127.0.0.1:0", "--targetServer", c.MART.URL("main"),
 		"--serverAddr", c.ControlPlane.Addr("grpc"), "--project", "projects/" + c.Org,
 		"--clusterName", "e2e-cluster", "--clusterRegion", "local", "--serviceAccountPath", keyFile}, extra...)
 }

@@ -167,7 +167,11 @@ func (h *Harness) StartNoWait(tb testing.TB, name string, args ...string) *Proce
 	}
 	cmd := exec.Command(filepath.Join(h.BinDir, name), append(args, "--addrFile", addrFile)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), "HYBRID_ADMIN_TOKEN="+AdminToken)
+	// Secrets travel in the environment, never on command lines.
+	cmd.Env = append(os.Environ(), "HYBRID_ADMIN_TOKEN="+AdminToken,
+		"HYBRID_MART_AUTH_SHAREDSECRET="+MARTSecret,
+		"HYBRID_CONTROLPLANE_MART_SHAREDSECRET="+MARTSecret,
+		"HYBRID_CONNECT_AGENT_MARTSECRET="+MARTSecret)
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", name, err)
 	}

@@ -18,7 +18,7 @@ type Config struct {
 	Port           int           `yaml:"port" usage:"CQL native transport port"`
 	LocalDC        string        `yaml:"localDC" usage:"datacenter to prefer (multi-region)"`
 	Username       string        `yaml:"username" usage:"CQL user (empty: no auth)"`
-	Password       string        `yaml:"password" usage:"CQL password"`
+	Password       string        `yaml:"password" secret:"true" usage:"CQL password"`
 	Timeout        time.Duration `yaml:"timeout" usage:"per-query timeout"`
 	ConnectTimeout time.Duration `yaml:"connectTimeout" usage:"per-connection dial timeout"`
 	Retries        int           `yaml:"retries" usage:"retries of idempotent queries"`

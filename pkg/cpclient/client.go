@@ -23,7 +23,7 @@ import (
 // Config is the `controlPlane` block of a runtime service's configuration.
 type Config struct {
 	URL   string `yaml:"url" usage:"control plane base URL"`
-	Token string `yaml:"token" usage:"static bearer token (used when no serviceAccountPath is set)"`
+	Token string `yaml:"token" secret:"true" usage:"static bearer token (used when no serviceAccountPath is set)"`
 	// ServiceAccountPath is the service account key file hybrid pods
 	// authenticate with; tokens are minted at its token_uri and refreshed.
 	ServiceAccountPath string        `yaml:"serviceAccountPath" usage:"service account key file (JSON) to authenticate with"`

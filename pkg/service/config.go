@@ -25,6 +25,12 @@ import (
 // The YAML file is named by `--config` or `<envPrefix>_CONFIG`. One
 // mechanism for every service keeps the knobs discoverable: `--help`
 // lists them all with their defaults.
+//
+// A field tagged `secret:"true"` (shared secrets, tokens, passwords) may
+// not be given as a flag — every local user can read a process's command
+// line — only in the YAML file, its environment variable, or a file named
+// by that variable with a _FILE suffix (the Docker/Kubernetes secrets
+// convention), which must not be readable by group or others.
 func LoadConfig(name, envPrefix string, args []string, cfg any) error {
 	root := reflect.ValueOf(cfg)
 	if root.Kind() != reflect.Pointer || root.Elem().Kind() != reflect.Struct {
@@ -37,7 +43,11 @@ func LoadConfig(name, envPrefix string, args []string, cfg any) error {
 	configFile := fs.String("config", os.Getenv(envPrefix+"_CONFIG"), "YAML config file")
 	flagValues := make(map[string]*string, len(leaves))
 	for _, l := range leaves {
-		flagValues[l.path] = fs.String(l.path, "", fmt.Sprintf("%s (env %s, default %q)", l.usage, envName(envPrefix, l.path), l.current()))
+		help := fmt.Sprintf("%s (env %s, default %q)", l.usage, envName(envPrefix, l.path), l.current())
+		if l.secret {
+			help = fmt.Sprintf("%s (secret: env %s or a 0600 file named by %s_FILE; refused as a flag)", l.usage, envName(envPrefix, l.path), envName(envPrefix, l.path))
+		}
+		flagValues[l.path] = fs.String(l.path, "", help)
 	}
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -61,15 +71,32 @@ func LoadConfig(name, envPrefix string, args []string, cfg any) error {
 		}
 	}
 	for _, l := range leaves {
-		if v, ok := os.LookupEnv(envName(envPrefix, l.path)); ok {
+		env := envName(envPrefix, l.path)
+		if l.secret {
+			if file, ok := os.LookupEnv(env + "_FILE"); ok {
+				v, err := readSecretFile(file)
+				if err != nil {
+					return fmt.Errorf("env %s_FILE: %w", env, err)
+				}
+				if err := l.set(v); err != nil {
+					return fmt.Errorf("env %s_FILE: %w", env, err)
+				}
+				continue
+			}
+		}
+		if v, ok := os.LookupEnv(env); ok {
 			if err := l.set(v); err != nil {
-				return fmt.Errorf("env %s: %w", envName(envPrefix, l.path), err)
+				return fmt.Errorf("env %s: %w", env, err)
 			}
 		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for _, l := range leaves {
+		if set[l.path] && l.secret {
+			return fmt.Errorf("%w: --%s is a secret; pass it in $%s or a 0600 file named by $%s_FILE, not on the command line (any local user can read it there)",
+				ErrSecretFlag, l.path, envName(envPrefix, l.path), envName(envPrefix, l.path))
+		}
 		if set[l.path] {
 			if err := l.set(*flagValues[l.path]); err != nil {
 				return fmt.Errorf("flag --%s: %w", l.path, err)
@@ -79,15 +106,35 @@ func LoadConfig(name, envPrefix string, args []string, cfg any) error {
 	return nil
 }
 
+// ErrSecretFlag is returned when a secret is given as a command-line flag.
+var ErrSecretFlag = errors.New("secret given as a flag")
+
+// readSecretFile reads a secret from a file only its owner may read.
+func readSecretFile(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s is readable by group or others (mode %04o); chmod 600 it", path, st.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
+}
+
 func envName(prefix, path string) string {
 	r := strings.NewReplacer(".", "_", "-", "_")
 	return prefix + "_" + strings.ToUpper(r.Replace(path))
 }
 
 type leaf struct {
-	path  string
-	usage string
-	v     reflect.Value
+	path   string
+	usage  string
+	secret bool
+	v      reflect.Value
 }
 
 func (l leaf) current() string {
@@ -175,6 +222,6 @@ func collectLeaves(v reflect.Value, prefix string, out *[]leaf) {
 		if f.Type.Kind() == reflect.Map || (f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String) {
 			continue // structured values come from the YAML file only
 		}
-		*out = append(*out, leaf{path: path, usage: f.Tag.Get("usage"), v: fv})
+		*out = append(*out, leaf{path: path, usage: f.Tag.Get("usage"), secret: f.Tag.Get("secret") == "true", v: fv})
 	}
 }

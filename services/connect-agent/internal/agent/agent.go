@@ -83,8 +83,8 @@ type Config struct {
 	MaxReconnectBackoff    time.Duration `yaml:"maxReconnectBackoff" usage:"longest wait between reconnect attempts"`
 
 	ServiceAccountPath string `yaml:"serviceAccountPath" usage:"service account key file (JSON, token_uri at the control plane); tokens via the JWT-bearer flow"`
-	Token              string `yaml:"token" usage:"static bearer token, used when serviceAccountPath is empty"`
-	MARTSecret         string `yaml:"martSecret" usage:"shared secret sent to MART in X-Apigee-MART-Secret"`
+	Token              string `yaml:"token" secret:"true" usage:"static bearer token, used when serviceAccountPath is empty"`
+	MARTSecret         string `yaml:"martSecret" secret:"true" usage:"shared secret sent to MART in X-Apigee-MART-Secret"`
 }
 
 // DefaultConfig is the local-mode configuration.

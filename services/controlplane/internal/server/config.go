@@ -28,7 +28,7 @@ type Config struct {
 	MART    MARTConfig    `yaml:"mart"`
 
 	StateDir   string `yaml:"stateDir" usage:"directory of the control plane's own state (snapshot, bundles, TLS CA)"`
-	AdminToken string `yaml:"adminToken" usage:"bearer token with full access (default: $HYBRID_ADMIN_TOKEN, else hybrid-admin-token)"`
+	AdminToken string `yaml:"adminToken" secret:"true" usage:"bearer token with full access (default: $HYBRID_ADMIN_TOKEN, else hybrid-admin-token)"`
 	// Tokens maps extra bearer tokens to principals (YAML only): a value
 	// with a colon is an IAM member ("user:alice@example.com") authorized by
 	// the project policies, a bare name a legacy full-access principal.
@@ -63,7 +63,7 @@ type ConnectConfig struct {
 // used).
 type MARTConfig struct {
 	HostAlias    string        `yaml:"hostAlias" usage:"MART base URL for orgs with Apigee Connect off, e.g. http://127.0.0.1:8845 (empty: such orgs get 503)"`
-	SharedSecret string        `yaml:"sharedSecret" usage:"secret sent to MART in X-Apigee-MART-Secret on direct calls (prefer the env var to the flag)"`
+	SharedSecret string        `yaml:"sharedSecret" secret:"true" usage:"secret sent to MART in X-Apigee-MART-Secret on direct calls"`
 	Timeout      time.Duration `yaml:"timeout" usage:"bound of one direct MART call"`
 }
 

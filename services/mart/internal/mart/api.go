@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -123,16 +124,44 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.logged.ServeHTTP(w, r) }
 
 // logFields is one line per call with what hybrid's MART access log
-// carries: path and query as received, status, method, client address and
-// user agent (the Connect agent's is apigee-connect-agent-1.0, so `grep
-// connect` finds the calls that came over the tether).
+// carries: path and query, status, method, client address and user agent
+// (the Connect agent's is apigee-connect-agent-1.0, so `grep connect` finds
+// the calls that came over the tether). Only the Apigee API's own query
+// parameters keep their values in the log; any other value (a caller may
+// put a key or a token anywhere) is logged as REDACTED.
 func logFields(r *http.Request, rec httplog.Record) []zap.Field {
 	return []zap.Field{
-		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("query", r.URL.RawQuery),
+		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("query", loggableQuery(r.URL.Query())),
 		zap.Int("status", rec.Status), zap.String("userAgent", r.UserAgent()),
 		zap.String("clientIP", clientIP(r)), zap.String("principal", principal(r)),
 		zap.Int64("latencyMs", rec.Latency.Milliseconds()),
 	}
+}
+
+// loggedParams are the query parameters of the MART API whose values are
+// safe to log (paging, expansion, actions, filters).
+var loggedParams = map[string]bool{
+	"action": true, "expand": true, "count": true, "startKey": true, "pageSize": true, "pageToken": true,
+	"status": true, "keyStatus": true, "apptype": true, "apiProduct": true, "includeCred": true, "shallowExpand": true,
+	"rows": true,
+}
+
+// loggableQuery renders a query with the values of unknown parameters
+// replaced, in a stable order.
+func loggableQuery(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	safe := url.Values{}
+	for k, vs := range q {
+		for _, v := range vs {
+			if !loggedParams[k] {
+				v = "REDACTED"
+			}
+			safe.Add(k, v)
+		}
+	}
+	return safe.Encode()
 }
 
 // serve checks the shared secret and the body size, then routes.

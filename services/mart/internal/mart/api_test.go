@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -144,4 +145,15 @@ func TestStoreErrorsMapToGoogleCodes(t *testing.T) {
 	} {
 		require.Equal(t, tc.code, toAPIError(tc.err).Code, tc.err.Error())
 	}
+}
+
+// TestLogsRedactUnknownQueryValues: the access log keeps the API's own
+// query parameters and never the value of anything else a caller sent.
+func TestLogsRedactUnknownQueryValues(t *testing.T) {
+	q, err := url.ParseQuery("action=revoke&expand=true&apikey=abc123&access_token=tok&count=5")
+	require.NoError(t, err)
+	got := loggableQuery(q)
+	require.Equal(t, "access_token=REDACTED&action=revoke&apikey=REDACTED&count=5&expand=true", got)
+	require.NotContains(t, got, "abc123")
+	require.Empty(t, loggableQuery(url.Values{}))
 }

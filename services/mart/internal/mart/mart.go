@@ -30,7 +30,7 @@ type Config struct {
 
 // AuthConfig says who may call MART's /v1 API.
 type AuthConfig struct {
-	SharedSecret string `yaml:"sharedSecret" usage:"secret every /v1 call must carry in the X-Apigee-MART-Secret header; empty refuses all /v1 calls (prefer the env var to the flag)"`
+	SharedSecret string `yaml:"sharedSecret" secret:"true" usage:"secret every /v1 call must carry in the X-Apigee-MART-Secret header; empty refuses all /v1 calls"`
 }
 
 // DefaultMaxBodyBytes bounds request bodies (1 MiB).
