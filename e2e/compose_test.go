@@ -23,7 +23,9 @@ func TestComposeFile(t *testing.T) {
 	project, err := opts.LoadProject(context.Background())
 	require.NoError(t, err)
 
-	for _, want := range []string{"cassandra", "schema", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent"} {
+	// One-shot jobs: others wait for them to complete, they have no healthcheck.
+	jobs := map[string]bool{"schema": true, "pki": true}
+	for _, want := range []string{"cassandra", "schema", "pki", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent"} {
 		_, err := project.GetService(want)
 		require.NoError(t, err, "compose must define %s", want)
 	}
@@ -34,12 +36,24 @@ func TestComposeFile(t *testing.T) {
 			}
 			for dep, d := range svc.DependsOn {
 				want := types.ServiceConditionHealthy
-				if dep == "schema" {
+				if jobs[dep] {
 					want = types.ServiceConditionCompletedSuccessfully
 				}
 				require.Equal(t, want, d.Condition, "%s waits on %s", name, dep)
 			}
-			if name == "schema" {
+			if name == "pki" {
+				// The real command, into a temporary directory instead of the volume.
+				args := append([]string{}, svc.Command...)
+				for i := range args {
+					if args[i] == "/var/lib/hybrid/pki" {
+						args[i] = t.TempDir()
+					}
+				}
+				out, err := exec.Command(filepath.Join(h.BinDir, "hybridctl"), args...).CombinedOutput()
+				require.NoError(t, err, "%s", out)
+				require.Contains(t, string(out), "runtime.pem")
+			}
+			if jobs[name] {
 				return
 			}
 			require.NotNil(t, svc.HealthCheck, "%s needs a healthcheck", name)
@@ -62,4 +76,20 @@ func TestComposeFile(t *testing.T) {
 	schema, err := project.GetService("schema")
 	require.NoError(t, err)
 	require.Equal(t, []string{"schema", "apply"}, []string(schema.Command[:2]))
+
+	// The runtime plane's mutual TLS: the message processor reaches the
+	// synchronizer's contract listener with the pki job's certificates.
+	syncSvc, err := project.GetService("synchronizer")
+	require.NoError(t, err)
+	rt, err := project.GetService("runtime")
+	require.NoError(t, err)
+	require.Contains(t, []string(syncSvc.Command), "0.0.0.0:8848")
+	require.Contains(t, []string(rt.Command), "https://synchronizer:8848")
+	for _, svc := range []types.ServiceConfig{syncSvc, rt} {
+		var mounts []string
+		for _, v := range svc.Volumes {
+			mounts = append(mounts, v.Source+":"+v.Target)
+		}
+		require.Contains(t, mounts, "pki:/var/lib/hybrid/pki", svc.Name)
+	}
 }

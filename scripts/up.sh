@@ -55,6 +55,14 @@ chmod 600 "$secret_file"  # the *_FILE variables refuse a file others can read
 keys="$run/controlplane/service-accounts"
 
 common=(--org "$org" --environments "$env")
+# The runtime plane's own CA (hybrid's apigee-ca): the synchronizer serves
+# contracts only over mutual TLS to the message processor's certificate.
+pki="$run/pki"
+"$bin/hybridctl" pki --dir "$pki" >/dev/null
+say "runtime plane PKI in $pki (keys 0600)"
+# The org's contract encryption key, written by the control plane; it opens
+# the keystore private keys the contracts carry sealed.
+contract_key="$run/controlplane/contract-keys/$org.key"
 # Secrets never go on command lines (ps shows them to every local user):
 # each service reads the secret file named by its *_FILE variable.
 export HYBRID_MART_AUTH_SHAREDSECRET_FILE="$secret_file"
@@ -63,9 +71,11 @@ export HYBRID_CONNECT_AGENT_MARTSECRET_FILE="$secret_file"
 start mart --org "$org"
 start controlplane --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
 wait_ready controlplane
-start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json"
+start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json" \
+  --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem"
 wait_ready synchronizer
-start runtime "${common[@]}"
+start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" \
+  --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem"
 start udca --org "$org" --dataDir "$run/udca" --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
 start watcher "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-watcher.json"
 wait_ready mart
@@ -82,7 +92,8 @@ The local hybrid runtime plane is up.
   Apigee Connect (gRPC)        127.0.0.1:8081
   API traffic (runtime)        http://127.0.0.1:8998
   Runtime admin / probes       http://127.0.0.1:8843
-  Synchronizer                 http://127.0.0.1:8844
+  Synchronizer (probes)        http://127.0.0.1:8844
+  Synchronizer contracts (mTLS, runtime certificate only)  https://127.0.0.1:8848
   MART (Connect agent only)    http://127.0.0.1:8845
   UDCA                         http://127.0.0.1:8846
   Watcher                      http://127.0.0.1:8847

@@ -1,5 +1,6 @@
 // Command hybridctl operates a local hybrid runtime plane: it checks the
-// services' readiness and runs the schema job.
+// services' readiness, runs the schema job and makes the runtime plane's
+// internal PKI.
 package main
 
 import (
@@ -22,6 +23,7 @@ type command struct {
 var commands = []command{
 	{"status", "report each service's readiness (exit 0 only when all are ready)", runStatus},
 	{"schema", "schema apply: apply the runtime plane's Cassandra schema", runSchema},
+	{"pki", "make the runtime plane's CA and the synchronizer/runtime mutual TLS certificates", runPKI},
 }
 
 // errNotReady makes status exit 1 without an extra error line.

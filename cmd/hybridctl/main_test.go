@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,4 +59,20 @@ func TestParseReplication(t *testing.T) {
 		_, err := parseReplication(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+func TestPKI(t *testing.T) {
+	dir := t.TempDir() + "/pki"
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"pki", "--dir", dir, "--hosts", "synchronizer"}, &out, &errOut), errOut.String())
+	for _, f := range []string{"ca.pem", "synchronizer.pem", "runtime.pem"} {
+		require.Contains(t, out.String(), dir+"/"+f)
+	}
+	for _, f := range []string{"ca-key.pem", "synchronizer-key.pem", "runtime-key.pem"} {
+		fi, err := os.Stat(dir + "/" + f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
+	require.Equal(t, 2, run(context.Background(), []string{"pki", "--dir", dir, "--help"}, &out, &errOut))
+	require.Equal(t, 1, run(context.Background(), []string{"pki", "--nope"}, &out, &errOut))
 }

@@ -2,11 +2,14 @@ package harness
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 )
 
 // Cluster is one control plane plus one region's runtime plane, serving one
@@ -15,6 +18,10 @@ type Cluster struct {
 	h        *Harness
 	Org, Env string
 	StateDir string // control plane state (its CA is in StateDir/tls/ca.pem)
+	// PKI is the runtime plane's CA and certificates (hybrid's apigee-ca):
+	// the synchronizer's server certificate and the message processor's
+	// client certificate for their mutual TLS.
+	PKI tlsca.RuntimePKI
 
 	ControlPlane *Process
 	Synchronizer *Process
@@ -40,6 +47,11 @@ const readyTimeout = 90 * time.Second
 func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
 	c := &Cluster{h: h, Org: h.NewOrg(tb), Env: "test", StateDir: tb.TempDir()}
+	pki, err := tlsca.EnsureRuntimePKI(tb.TempDir(), nil, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.PKI = pki
 	seed := filepath.Join(tb.TempDir(), "controlplane.yaml")
 	// Apigee Connect is on, as for new hybrid installations since 1.3.0.
 	yaml := fmt.Sprintf("orgs:\n  - name: %s\n    projectId: %s\n    environments: [%s]\n"+
@@ -87,13 +99,22 @@ func (c *Cluster) orgArgs(extra ...string) []string {
 }
 
 // StartSynchronizer starts a synchronizer on addr (port 0 for a new one, or a
-// previous one's address to replace it in place). It does not wait for
-// readiness: a synchronizer cut off from the control plane is live but
-// reports its control-plane errors on readiness.
+// previous one's address to replace it in place, its contract endpoint
+// then keeping its address too). It does not wait for readiness: a
+// synchronizer cut off from the control plane is live but reports its
+// control-plane errors on readiness.
 func (c *Cluster) StartSynchronizer(tb testing.TB, addr string) *Process {
 	tb.Helper()
+	runtimeAddr := "127.0.0.1:0"
+	if c.Synchronizer != nil && c.Synchronizer.Addr("main") == addr {
+		runtimeAddr = c.Synchronizer.Addr("runtime")
+	}
 	p := c.h.Start(tb, "synchronizer", c.orgArgs(
 		"--listen", addr,
+		"--runtimeListen", runtimeAddr,
+		"--runtimeTLS.certFile", c.PKI.SynchronizerCert(),
+		"--runtimeTLS.keyFile", c.PKI.SynchronizerKey(),
+		"--runtimeTLS.clientCAFile", c.PKI.CA(),
 		"--controlPlane.url", c.ControlPlane.URL("main"),
 		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer"),
 		"--cassandra.hosts", c.h.CassandraHost,
@@ -134,7 +155,11 @@ func (c *Cluster) StartRuntime(tb testing.TB, extra ...string) *Process {
 	return c.h.Start(tb, "runtime", c.orgArgs(append([]string{
 		"--listen", "127.0.0.1:0",
 		"--trafficListen", "127.0.0.1:0",
-		"--synchronizer", c.Synchronizer.URL("main"),
+		"--synchronizer", c.SynchronizerURL(),
+		"--synchronizerTLS.caFile", c.PKI.CA(),
+		"--synchronizerTLS.certFile", c.PKI.RuntimeCert(),
+		"--synchronizerTLS.keyFile", c.PKI.RuntimeKey(),
+		"--contractEncryptionKeyPath", c.ContractKeyPath(),
 		"--cassandra.hosts", c.h.CassandraHost,
 		"--cassandra.port", strconv.Itoa(c.h.CassandraPort)}, extra...)...)...)
 }
@@ -147,6 +172,34 @@ func (c *Cluster) HTTPSURL() string { return "https://" + c.ControlPlane.Addr("h
 
 // TrafficURL is the message processor's traffic endpoint.
 func (c *Cluster) TrafficURL() string { return c.Runtime.URL("traffic") }
+
+// SynchronizerURL is the synchronizer's contract endpoint base (mutual TLS).
+func (c *Cluster) SynchronizerURL() string { return "https://" + c.Synchronizer.Addr("runtime") }
+
+// SynchronizerContractURL is where a message processor polls the
+// environment's contract.
+func (c *Cluster) SynchronizerContractURL() string {
+	return c.SynchronizerURL() + "/v1/runtime/organizations/" + c.Org + "/environments/" + c.Env + "/contract"
+}
+
+// SynchronizerClient is an HTTP client with the message processor's
+// identity: the runtime client certificate, trusting the runtime CA.
+func (c *Cluster) SynchronizerClient(tb testing.TB) *http.Client {
+	tb.Helper()
+	conf, err := tlsca.MutualTLSClient(c.PKI.CA(), c.PKI.RuntimeCert(), c.PKI.RuntimeKey())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr := &http.Transport{TLSClientConfig: conf}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// ContractKeyPath is the org's contract encryption key file the control
+// plane wrote; the message processor opens keystore keys with it.
+func (c *Cluster) ContractKeyPath() string {
+	return filepath.Join(c.StateDir, "contract-keys", c.Org+".key")
+}
 
 // CACertPath is the control plane's generated CA certificate.
 func (c *Cluster) CACertPath() string { return filepath.Join(c.StateDir, "tls", "ca.pem") }

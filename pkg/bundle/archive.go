@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // entry is a regular file of the archive that Parse reads.
@@ -40,7 +41,7 @@ func readArchive(data []byte, kind Kind, lim Limits) ([]*entry, error) {
 	}
 
 	// Pass 1: names, types and layout of every entry; nothing is read yet.
-	seen := make(map[string]bool, len(zr.File))
+	seen := make(map[string]string, len(zr.File)) // case-folded name → name
 	var entries []*entry
 	var declared uint64
 	for _, f := range zr.File {
@@ -49,10 +50,16 @@ func readArchive(data []byte, kind Kind, lim Limits) ([]*entry, error) {
 			return nil, err
 		}
 		key := strings.TrimSuffix(name, "/")
-		if seen[key] {
-			return nil, verr(ErrInvalidBundle, name, "the archive contains this entry more than once")
+		folded := strings.ToLower(key)
+		if prev, dup := seen[folded]; dup {
+			if prev == key {
+				return nil, verr(ErrInvalidBundle, name, "the archive contains this entry more than once")
+			}
+			// Extracted on a case-insensitive file system (macOS, Windows)
+			// one would overwrite the other.
+			return nil, verr(ErrInvalidBundle, name, "entry name differs only in case from %s", prev)
 		}
-		seen[key] = true
+		seen[folded] = key
 		mode := f.Mode()
 		if mode&fs.ModeSymlink != 0 {
 			return nil, verr(ErrZipSlip, name, "symbolic links are not allowed in a bundle")
@@ -161,6 +168,9 @@ func checkName(name string) error {
 		return bad("empty entry name")
 	case strings.ContainsRune(name, 0):
 		return bad("entry name contains a NUL byte")
+	case !utf8.ValidString(name):
+		// Tools disagree on what such a name is (CP437, Latin-1, …).
+		return bad("entry name is not valid UTF-8")
 	case strings.ContainsRune(name, '\\'):
 		return bad("entry name contains a backslash")
 	case strings.HasPrefix(name, "/"):
@@ -184,23 +194,21 @@ func checkName(name string) error {
 	return nil
 }
 
-// quoteName makes a hostile name printable in an error message.
+// quoteName makes a hostile name printable in an error message: control
+// characters and bytes that are not UTF-8 become \xNN.
 func quoteName(name string) string {
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			q := []byte{}
-			for i := 0; i < len(name); i++ {
-				c := name[i]
-				if c < 0x20 || c == 0x7f {
-					q = append(q, '\\', 'x', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-				} else {
-					q = append(q, c)
-				}
-			}
-			return string(q)
+	var q []byte
+	for i := 0; i < len(name); {
+		r, size := utf8.DecodeRuneInString(name[i:])
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError && size == 1 {
+			c := name[i]
+			q = append(q, '\\', 'x', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		} else {
+			q = append(q, name[i:i+size]...)
 		}
+		i += size
 	}
-	return name
+	return string(q)
 }
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -379,6 +379,9 @@ func TestParseRejects(t *testing.T) {
 		{name: "non-canonical name", data: raw(proxyEntries(rawEntry{name: "apiproxy//policies/x.xml", data: []byte("x")})...), want: bundle.ErrZipSlip, file: "apiproxy//policies/x.xml", msg: "canonical"},
 		{name: "symlink", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/link.js", data: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777})...), want: bundle.ErrZipSlip, file: "apiproxy/resources/jsc/link.js", msg: "symbolic link"},
 		{name: "duplicate entry", data: raw(proxyEntries(rawEntry{name: "apiproxy/hello.xml", data: []byte("<APIProxy/>")})...), want: bundle.ErrInvalidBundle, file: "apiproxy/hello.xml", msg: "more than once"},
+		{name: "entries differing only in case", data: raw(proxyEntries(rawEntry{name: "apiproxy/Hello.xml", data: []byte("<APIProxy/>")})...), want: bundle.ErrInvalidBundle, file: "apiproxy/Hello.xml", msg: "differs only in case from apiproxy/hello.xml"},
+		{name: "folders differing only in case", data: raw(proxyEntries(rawEntry{name: "apiproxy/Proxies/", mode: fs.ModeDir | 0o755}, rawEntry{name: "apiproxy/proxies/", mode: fs.ModeDir | 0o755})...), want: bundle.ErrInvalidBundle, file: "apiproxy/proxies/", msg: "differs only in case from apiproxy/Proxies"},
+		{name: "name not UTF-8", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/caf\xe9.js", data: []byte("1")})...), want: bundle.ErrZipSlip, file: `apiproxy/resources/jsc/caf\xe9.js`, msg: "not valid UTF-8"},
 
 		// Layout.
 		{name: "file outside the root", data: files(proxyFiles("README.md", "hi")), want: bundle.ErrInvalidBundle, file: "README.md", msg: "outside apiproxy/"},

@@ -14,10 +14,13 @@
 //
 // The archive size is checked before it is opened. Every entry name is
 // checked whether or not the entry is used: absolute names, ".." segments,
-// backslashes, drive letters, NUL and other control characters, and
+// backslashes, drive letters, NUL and other control characters, names
+// that are not UTF-8 (tools read such bytes as CP437, Latin-1, …) and
 // non-canonical names ("a//b", "./a") are ErrZipSlip; so are symbolic links.
 // Other special files, encrypted entries, compression methods other than
-// store/deflate and duplicate names are ErrInvalidBundle. The entry count,
+// store/deflate, duplicate names and names that differ only in case (one
+// would overwrite the other on a case-insensitive file system) are
+// ErrInvalidBundle; the message names the entry. The entry count,
 // each entry's declared size, the sum of declared sizes and the compression
 // ratio (per entry and for the whole archive, above RatioFloorBytes) are
 // checked against Limits before anything is decompressed; entries are then

@@ -20,7 +20,7 @@ var (
 	ErrZipBomb = errors.New("suspicious compression ratio (zip bomb)")
 	// ErrZipSlip: an entry name could escape the extraction directory
 	// (absolute, "..", backslash, drive letter, NUL/control characters,
-	// non-canonical) or the entry is a symbolic link.
+	// not UTF-8, non-canonical) or the entry is a symbolic link.
 	ErrZipSlip = errors.New("unsafe entry name")
 	// ErrMalformedXML: an XML file is not well-formed.
 	ErrMalformedXML = errors.New("malformed XML")
@@ -28,7 +28,8 @@ var (
 	// policy, target endpoint or resource that is not in the bundle.
 	ErrMissingReference = errors.New("missing reference")
 	// ErrInvalidBundle: anything else that makes the bundle unusable
-	// (layout, wrong root element, duplicates, bad values).
+	// (layout, wrong root element, duplicates — also entry names that
+	// differ only in case —, bad values).
 	ErrInvalidBundle = errors.New("invalid bundle")
 )
 

@@ -71,6 +71,8 @@ func fuzzSeeds(tb testing.TB) map[string][]byte {
 		"not-a-zip":              []byte("PK\x03\x04 not really"),
 		"property-set":           storedZip(tb, proxyFiles("apiproxy/resources/properties/myProps.properties", "# c\nfoo=bar\nmsg : caf\\u00e9 \\\n  more\n")),
 		"malformed-property-set": storedZip(tb, proxyFiles("apiproxy/resources/properties/myProps.properties", "a=1\nb=\\u12\n")),
+		"case-collision":         storedZip(tb, proxyFiles("apiproxy/policies/am-1.xml", `<AssignMessage name="am-1"/>`, "apiproxy/policies/AM-1.xml", `<AssignMessage name="AM-1"/>`)),
+		"non-utf8-name":          storedZip(tb, proxyFiles("apiproxy/resources/jsc/caf\xe9.js", "1")),
 	}
 }
 
@@ -201,6 +203,8 @@ func TestFuzzSeedsBehave(t *testing.T) {
 		"not-a-zip":              bundle.ErrNotZip,
 		"property-set":           nil,
 		"malformed-property-set": bundle.ErrInvalidBundle,
+		"case-collision":         bundle.ErrInvalidBundle,
+		"non-utf8-name":          bundle.ErrZipSlip,
 	}
 	for name, data := range fuzzSeeds(t) {
 		kind := bundle.KindProxy

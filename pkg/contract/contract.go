@@ -60,11 +60,17 @@ type Keystore struct {
 }
 
 // KeystoreAlias is one alias: a certificate chain (PEM) and, for a
-// keystore, its private key (PEM).
+// keystore, its private key. The control plane never sends the key in
+// clear: it seals it (SealKey) into KeyPEMSealed under the org's contract
+// encryption key, which only the message processor holds; KeyPEM is set
+// only in a message processor's memory, once the key is opened (OpenKey).
 type KeystoreAlias struct {
 	Name    string `json:"name"`
 	CertPEM string `json:"certPem"`
 	KeyPEM  string `json:"keyPem,omitempty"`
+	// KeyPEMSealed is the private key (PKCS#8 PEM) sealed with AES-256-GCM
+	// (package seal) and bound to org, environment, keystore and alias.
+	KeyPEMSealed []byte `json:"keyPemSealed,omitempty"`
 }
 
 // Deployment is one deployed proxy or shared flow revision, bundle included.

@@ -207,17 +207,36 @@ func (s *Service) Draining() bool                 { return s.draining.Load() }
 func (s *Service) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Listen binds an extra listener (e.g. the message processor's traffic port).
-func (s *Service) Listen(name, addr string, h http.Handler) (net.Addr, error) {
+func (s *Service) Listen(name, addr string, h http.Handler, opts ...ServerOption) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen %s on %s: %w", s.name, name, addr, err)
 	}
-	return s.AddListener(name, ln, h), nil
+	return s.AddListener(name, ln, h, opts...), nil
 }
 
+// ServerOption adjusts the http.Server of one listener (the message
+// processor's traffic port has its own header limit).
+type ServerOption func(*http.Server)
+
+// Listener defaults, safe for every service: a client gets 10 s to send
+// its request headers, at most 1 MB of them (net/http's default, made
+// explicit), and an idle keep-alive connection is closed after 2 min.
+// There is no overall read or write timeout: it would cut streamed
+// payloads and long polls.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxHeaderBytes    = http.DefaultMaxHeaderBytes
+)
+
 // AddListener serves h on an already-bound listener (e.g. a TLS one).
-func (s *Service) AddListener(name string, ln net.Listener, h http.Handler) net.Addr {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(s.log.Named("http"))}
+func (s *Service) AddListener(name string, ln net.Listener, h http.Handler, opts ...ServerOption) net.Addr {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: DefaultReadHeaderTimeout, IdleTimeout: DefaultIdleTimeout,
+		MaxHeaderBytes: DefaultMaxHeaderBytes, ErrorLog: zap.NewStdLog(s.log.Named("http"))}
+	for _, o := range opts {
+		o(srv)
+	}
 	s.mu.Lock()
 	s.listeners = append(s.listeners, listener{name: name, ln: ln, srv: srv})
 	s.mu.Unlock()
@@ -461,6 +480,19 @@ func (s *Service) writeAddrFile(listeners []listener) error {
 		return fmt.Errorf("addr file: %w", err)
 	}
 	return os.Rename(tmp, s.cfg.AddrFile)
+}
+
+// Server returns the http.Server of a listener served by the service
+// (nil for an unknown name or one bound with ListenOther).
+func (s *Service) Server(name string) *http.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		if l.name == name {
+			return l.srv
+		}
+	}
+	return nil
 }
 
 // ListenerNames returns the names of the bound listeners, sorted.

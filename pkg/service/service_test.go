@@ -194,3 +194,22 @@ func TestLoadConfigErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte("orgg: typo\n"), 0o644))
 	require.ErrorContains(t, LoadConfig("t", "T", []string{"--config", file}, &testConfig{}), "orgg", "unknown YAML keys are rejected")
 }
+
+// TestListenerDefaults: every listener gets safe server limits, and a
+// listener can tighten its own.
+func TestListenerDefaults(t *testing.T) {
+	s := newTestService(t)
+	t.Cleanup(s.Close)
+	_, err := s.Listen("extra", "127.0.0.1:0", http.NotFoundHandler(), func(srv *http.Server) { srv.MaxHeaderBytes = 64 << 10 })
+	require.NoError(t, err)
+	main := s.Server("main")
+	require.Equal(t, DefaultReadHeaderTimeout, main.ReadHeaderTimeout)
+	require.Equal(t, DefaultIdleTimeout, main.IdleTimeout)
+	require.Equal(t, DefaultMaxHeaderBytes, main.MaxHeaderBytes)
+	require.Zero(t, main.ReadTimeout, "an overall read timeout would cut streamed payloads")
+	require.Zero(t, main.WriteTimeout)
+	extra := s.Server("extra")
+	require.Equal(t, 64<<10, extra.MaxHeaderBytes)
+	require.Equal(t, DefaultIdleTimeout, extra.IdleTimeout)
+	require.Nil(t, s.Server("nope"))
+}

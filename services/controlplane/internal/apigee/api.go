@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -53,6 +54,9 @@ type API struct {
 
 	// logged is serve behind the access log and request metrics.
 	logged http.Handler
+	// others holds the patterns of routes served beside the API on the
+	// same listener (AlsoRoutes), so a wrong method on them is a 405 too.
+	others *http.ServeMux
 }
 
 // maxJSONBody bounds every request body that is not a bundle upload.
@@ -80,7 +84,7 @@ func New(opts Options) (*API, error) {
 	a := &API{
 		draining: opts.Draining,
 		store:    opts.Store, auth: opts.Auth, authz: opts.Authz, log: opts.Log, limits: lim,
-		mux: http.NewServeMux(),
+		mux: http.NewServeMux(), others: http.NewServeMux(),
 		// Room for the base64 JSON form (4/3) plus multipart/JSON framing.
 		maxBody: lim.MaxArchiveBytes*4/3 + 1<<20,
 	}
@@ -103,10 +107,49 @@ func New(opts Options) (*API, error) {
 		Log: a.log, Fields: logFields, Metrics: metrics,
 	})
 	a.routes()
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
-	})
+	a.mux.HandleFunc("/", a.unmatched)
 	return a, nil
+}
+
+// AlsoRoutes tells the API about routes served beside it on the same
+// listener (register is called with a handle function, like
+// (*iam.IAM).Register): requests that reach the API with a method those
+// routes do not take get a 405 naming the ones they do.
+func (a *API) AlsoRoutes(register func(handle func(pattern string, h http.Handler))) {
+	register(func(pattern string, _ http.Handler) {
+		a.others.Handle(pattern, http.NotFoundHandler())
+	})
+}
+
+// probeMethods are the methods a 405 may list in Allow.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods lists the methods some route takes for r's path.
+func (a *API) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range probeMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+			continue
+		}
+		if _, pattern := a.others.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// unmatched answers requests no route takes: 405 with Allow when the path
+// exists for other methods, else 404, both in Google's error shape.
+func (a *API) unmatched(w http.ResponseWriter, r *http.Request) {
+	if allow := a.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		apierr.Write(w, apierr.Unimplemented("Method %s is not allowed on %s; it takes %s.", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
 }
 
 type ctxKey struct{}
@@ -153,18 +196,41 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle registers a route guarded by a permission check.
+// handle registers a route guarded by a permission check on the resource
+// the path names.
 func (a *API) handle(pattern, permission string, h handlerFunc) {
+	a.handleOn(pattern, permission, pathResource, h)
+}
+
+// pathResource is the relative resource name of the request path
+// ("organizations/hybrid/apis").
+func pathResource(r *http.Request) (string, error) {
+	return strings.TrimPrefix(r.URL.Path, "/v1/"), nil
+}
+
+// msgInternal is what a 500 says: the detail (file paths of the state
+// directory, …) goes to the log only.
+const msgInternal = "Internal error encountered."
+
+// handleOn registers a route whose permission is checked on the resource
+// that resource returns (e.g. the parent project of a create); an error
+// from resource is the answer, before any permission check.
+func (a *API) handleOn(pattern, permission string, resource func(r *http.Request) (string, error), h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		resource := strings.TrimPrefix(r.URL.Path, "/v1/")
-		if err := a.authz.Authorize(r.Context(), principalOf(r.Context()), permission, resource); err != nil {
-			apierr.Write(w, err)
-			return
+		res, err := resource(r)
+		if err == nil {
+			err = a.authz.Authorize(r.Context(), principalOf(r.Context()), permission, res)
 		}
-		if err := h(w, r); err != nil {
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			e := apierr.From(err)
 			if e.Code >= 500 {
 				a.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+			}
+			if e.Code == http.StatusInternalServerError {
+				e = apierr.Internal(msgInternal)
 			}
 			apierr.Write(w, e)
 		}
@@ -214,8 +280,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 // Name rules.
 var (
-	// Apigee's API proxy / shared flow name pattern.
-	apiNameRE = regexp.MustCompile(`^[a-zA-Z0-9._\-$%]+$`)
+	// API proxy and shared flow names: the characters the Apigee API
+	// reference allows for apis.create's name ("A-Za-z0-9._-"), at most
+	// 255 of them (a name is a file name of the state directory too).
+	apiNameRE = regexp.MustCompile(`^[a-zA-Z0-9._\-]{1,255}$`)
 	// Environment names: ^[.\p{Alnum}-_]{1,255}$.
 	envNameRE = regexp.MustCompile(`^[.a-zA-Z0-9_\-]{1,255}$`)
 	// Environment group names: lower-case letters, digits and hyphens.
@@ -227,14 +295,31 @@ var (
 	hostnameRE = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$`)
 )
 
+// maxNameLen bounds every name the API takes.
+const maxNameLen = 255
+
 func checkName(kind, name string, re *regexp.Regexp) error {
 	if name == "" {
 		return apierr.InvalidArgument("%s name is required.", kind)
+	}
+	if n := utf8.RuneCountInString(name); n > maxNameLen {
+		return apierr.InvalidArgument("Invalid %s name %q…: it is %d characters long; the limit is %d.", kind, truncate(name, 32), n, maxNameLen)
 	}
 	if name == "." || name == ".." || !re.MatchString(name) {
 		return apierr.InvalidArgument("Invalid %s name %q: it must match %s.", kind, name, re.String())
 	}
 	return nil
+}
+
+// truncate keeps the first n runes of s.
+func truncate(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 // lookupOrg returns the org or NOT_FOUND.

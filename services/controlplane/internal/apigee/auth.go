@@ -49,9 +49,15 @@ const (
 // policy of the org it touches, writing one audit entry per decision.
 type IAMAuth struct{ IAM *iam.IAM }
 
-// Authenticate implements Authenticator.
+// Authenticate implements Authenticator. A self-signed JWT must name the
+// Apigee API as its audience (Apigee Connect's for the REST
+// ListConnections under /v1/projects/).
 func (a IAMAuth) Authenticate(r *http.Request) (Principal, error) {
-	p, err := a.IAM.Authenticate(r)
+	aud := iam.ApigeeAudience
+	if strings.HasPrefix(r.URL.Path, "/v1/projects/") {
+		aud = iam.ApigeeConnectAudience
+	}
+	p, err := a.IAM.AuthenticateFor(r, aud)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -65,6 +71,19 @@ func (a IAMAuth) Authenticate(r *http.Request) (Principal, error) {
 func (a IAMAuth) Authorize(ctx context.Context, p Principal, permission, resource string) error {
 	return a.IAM.Enforce(ctx, iam.Principal{Member: p.Member, Admin: p.Admin, Name: p.Name},
 		iam.Call{Permission: permission, Resource: resource})
+}
+
+// Allowed implements Checker: the decision without an audit entry (list
+// calls filter their items with it).
+func (a IAMAuth) Allowed(ctx context.Context, p Principal, permission, resource string) bool {
+	return a.IAM.Authorize(ctx, iam.Principal{Member: p.Member, Admin: p.Admin, Name: p.Name}, permission, resource) == nil
+}
+
+// Checker is implemented by Authorizers that can decide without recording
+// the decision: list calls use it to show only the items the caller may
+// get.
+type Checker interface {
+	Allowed(ctx context.Context, p Principal, permission, resource string) bool
 }
 
 // StaticTokens authenticates bearer tokens against a fixed table: the admin
@@ -108,3 +127,6 @@ type AllowAll struct{}
 
 // Authorize implements Authorizer.
 func (AllowAll) Authorize(context.Context, Principal, string, string) error { return nil }
+
+// Allowed implements Checker.
+func (AllowAll) Allowed(context.Context, Principal, string, string) bool { return true }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/pkg/seal"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/keymaterial"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
@@ -580,27 +581,53 @@ func (a *API) deleteReference(w http.ResponseWriter, r *http.Request) error {
 }
 
 // envKeystores copies an environment's keystores into its runtime
-// contract, private keys included: the runtime needs them for client TLS.
+// contract, private keys included (sealed): the runtime needs them for
+// client TLS.
 // A reference appears as a keystore of its own name holding the referred
 // keystore's aliases, because the runtime resolves `ref://name` by name.
-func envKeystores(c *contract.Contract, e *state.Environment) {
-	add := func(name string, ks *state.Keystore) {
+//
+// Private keys never leave in clear: each is sealed (contract.SealKey)
+// under the org's contract encryption key, which sealer (opened only when
+// an alias has a key) returns; only the message processors hold that key.
+func envKeystores(c *contract.Contract, e *state.Environment, sealer func() (*seal.Sealer, error)) error {
+	var s *seal.Sealer
+	add := func(name string, ks *state.Keystore) error {
 		ck := contract.Keystore{Name: name}
 		for _, an := range ks.AliasNames() {
 			al := ks.Aliases[an]
-			ck.Aliases = append(ck.Aliases, contract.KeystoreAlias{Name: al.Name, CertPEM: al.CertPEM, KeyPEM: al.KeyPEM})
+			ca := contract.KeystoreAlias{Name: al.Name, CertPEM: al.CertPEM}
+			if al.KeyPEM != "" {
+				if s == nil {
+					var err error
+					if s, err = sealer(); err != nil {
+						return apierr.Internal("contract %s/%s: contract encryption key: %v", c.Organization, c.Environment, err)
+					}
+				}
+				sealed, err := contract.SealKey(s, c.Organization, c.Environment, name, al.Name, al.KeyPEM)
+				if err != nil {
+					return apierr.Internal("contract %s/%s: seal keystore %s alias %s: %v", c.Organization, c.Environment, name, al.Name, err)
+				}
+				ca.KeyPEMSealed = sealed
+			}
+			ck.Aliases = append(ck.Aliases, ca)
 		}
 		c.Keystores = append(c.Keystores, ck)
+		return nil
 	}
 	for _, n := range e.KeystoreNames() {
-		add(n, e.Keystores[n])
+		if err := add(n, e.Keystores[n]); err != nil {
+			return err
+		}
 	}
 	for _, n := range e.ReferenceNames() {
 		ref := e.References[n]
 		if ks := e.Keystores[ref.Refers]; ks != nil && e.Keystores[n] == nil {
-			add(n, ks)
+			if err := add(n, ks); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // ---- key material: errors, storage, views ----

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -336,15 +337,29 @@ func TestAliasUploads(t *testing.T) {
 	k.json("GET", ksBase+"/keystores/ks", nil, http.StatusOK, &ks)
 	require.Equal(t, []string{"ca", "enc", "glued", "leaf", "old", "p12", "p12trust", "reordered", "rsa", "self", "wrapped"}, ks.Aliases)
 
-	// The contract carries every alias, keys as PKCS#8, leaf first.
+	// The contract carries every alias, keys as PKCS#8 sealed under the
+	// org's contract encryption key (never in clear), leaf first.
+	code, raw := k.do("GET", ksBase+"/contract", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.NotContains(t, string(raw), "PRIVATE KEY", "no private key in clear in the contract")
 	c := k.contract()
 	require.Len(t, c.Keystores, 1)
 	byName := map[string]contract.KeystoreAlias{}
 	for _, a := range c.Keystores[0].Aliases {
 		byName[a.Name] = a
+		require.Empty(t, a.KeyPEM, "alias %s", a.Name)
 	}
-	require.Empty(t, byName["ca"].KeyPEM)
-	require.True(t, strings.HasPrefix(byName["enc"].KeyPEM, "-----BEGIN PRIVATE KEY-----"), "keys are stored decrypted as PKCS#8")
+	require.Empty(t, byName["ca"].KeyPEMSealed)
+	sealer, err := k.store.ContractSealer("o")
+	require.NoError(t, err)
+	keyPEM, err := contract.OpenKey(sealer, "o", "e", "ks", "enc", byName["enc"].KeyPEMSealed)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(keyPEM, "-----BEGIN PRIVATE KEY-----"), "keys are stored decrypted as PKCS#8")
+	_, err = contract.OpenKey(sealer, "o", "e", "ks", "rsa", byName["enc"].KeyPEMSealed)
+	require.Error(t, err, "a sealed key is bound to its alias")
+	fi, err := os.Stat(k.store.ContractKeyPath("o"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 	require.True(t, strings.HasPrefix(byName["reordered"].CertPEM, string(leaf.CertPEM)))
 }
 

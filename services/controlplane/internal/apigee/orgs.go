@@ -79,17 +79,30 @@ func (a *API) mutateOrg(r *http.Request, fn func(tx *state.Tx, o *state.Org) err
 	})
 }
 
+// listOrgs serves GET /v1/organizations: the orgs the caller may get
+// (apigee.organizations.get on each), as Apigee lists "the organizations
+// you have permission to access".
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	var out struct {
 		Organizations []orgProjectMapping `json:"organizations"`
 	}
 	out.Organizations = []orgProjectMapping{}
+	var all []orgProjectMapping
 	_ = a.store.View(func(d *state.Data) error {
 		for _, o := range d.Orgs {
-			out.Organizations = append(out.Organizations, orgProjectMapping{Organization: o.Name, ProjectIDs: []string{o.ProjectID}})
+			all = append(all, orgProjectMapping{Organization: o.Name, ProjectIDs: []string{o.ProjectID}})
 		}
 		return nil
 	})
+	// Decided outside the store's lock: the IAM asks the store which
+	// project an org belongs to.
+	check, _ := a.authz.(Checker)
+	p := principalOf(r.Context())
+	for _, m := range all {
+		if check == nil || check.Allowed(r.Context(), p, "apigee.organizations.get", "organizations/"+m.Organization) {
+			out.Organizations = append(out.Organizations, m)
+		}
+	}
 	sort.Slice(out.Organizations, func(i, j int) bool { return out.Organizations[i].Organization < out.Organizations[j].Organization })
 	return ok(w, out)
 }
@@ -106,14 +119,33 @@ func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, v)
 }
 
+// projectOfParent reads ?parent=projects/{project} of an org creation.
+func projectOfParent(r *http.Request) (string, error) {
+	project, found := strings.CutPrefix(r.URL.Query().Get("parent"), "projects/")
+	if !found || project == "" {
+		return "", apierr.InvalidArgument("parent must be of the form projects/{project}.")
+	}
+	if err := checkName("organization", project, orgNameRE); err != nil {
+		return "", err
+	}
+	return project, nil
+}
+
+// parentProject is the resource an org creation is authorized on: its
+// parent project, as Apigee checks apigee.organizations.create there.
+func parentProject(r *http.Request) (string, error) {
+	project, err := projectOfParent(r)
+	if err != nil {
+		return "", err
+	}
+	return "projects/" + project, nil
+}
+
 // createOrg serves POST /v1/organizations?parent=projects/{project}; the
 // organization is named after the project, as in Apigee.
 func (a *API) createOrg(w http.ResponseWriter, r *http.Request) error {
-	project, found := strings.CutPrefix(r.URL.Query().Get("parent"), "projects/")
-	if !found || project == "" {
-		return apierr.InvalidArgument("parent must be of the form projects/{project}.")
-	}
-	if err := checkName("organization", project, orgNameRE); err != nil {
+	project, err := projectOfParent(r)
+	if err != nil {
 		return err
 	}
 	var in orgInput
@@ -142,6 +174,42 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return ok(w, opView(project, op))
+}
+
+// Retention values of DELETE /v1/organizations/{org} (DeletionRetention).
+var deletionRetentions = map[string]bool{"": true, "DELETION_RETENTION_UNSPECIFIED": true, "MINIMUM": true, "NO_RETENTION": true}
+
+// deleteOrg serves DELETE /v1/organizations/{org}[?retention=…]: the org
+// and everything in it (environments, groups, proxies and shared flows
+// with their bundle files, deployments, operations) are removed at once,
+// so its environments' contracts are no longer served and their
+// long-polls end. Apigee soft-deletes a paid org for the retention period
+// (7 days, MINIMUM 24 h, NO_RETENTION none); the emulator accepts the
+// parameter and deletes immediately. The answer is the DELETE Operation,
+// already done; it cannot be fetched later since the org's operations go
+// with it.
+func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {
+	org := r.PathValue("org")
+	if ret := r.URL.Query().Get("retention"); !deletionRetentions[ret] {
+		return apierr.InvalidArgument("Invalid value at 'retention' (type.googleapis.com/google.cloud.apigee.v1.DeleteOrganizationRequest.DeletionRetention), %q: use DELETION_RETENTION_UNSPECIFIED, MINIMUM or NO_RETENTION.", ret)
+	}
+	var op *state.Operation
+	err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
+		var err error
+		op, err = newOperation(tx, o, "DELETE", "organizations/"+org, emptyType, struct{}{})
+		if err != nil {
+			return err
+		}
+		for env := range o.Environments {
+			tx.Wake(org, env) // their long-polls answer: the environment is gone
+		}
+		delete(tx.Orgs, org)
+		return tx.RemoveOrgBundles(org)
+	})
+	if err != nil {
+		return err
+	}
+	return ok(w, opView(org, op))
 }
 
 // updateOrg serves PUT /v1/organizations/{org}: display name, description

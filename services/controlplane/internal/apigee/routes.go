@@ -13,9 +13,11 @@ func (a *API) routes() {
 	h := a.handle
 
 	h("GET /v1/organizations", "apigee.organizations.list", a.listOrgs)
-	h("POST /v1/organizations", "apigee.organizations.create", a.createOrg)
+	// Creating an org is checked on its parent project (?parent=projects/p).
+	a.handleOn("POST /v1/organizations", "apigee.organizations.create", parentProject, a.createOrg)
 	h("GET "+o, "apigee.organizations.get", a.getOrg)
 	h("PUT "+o, "apigee.organizations.update", a.updateOrg)
+	h("DELETE "+o, "apigee.organizations.delete", a.deleteOrg)
 
 	h("GET "+o+"/operations", "apigee.operations.list", a.listOperations)
 	h("GET "+o+"/operations/{id}", "apigee.operations.get", a.getOperation)

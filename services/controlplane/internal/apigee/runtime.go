@@ -10,6 +10,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/pkg/seal"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -208,7 +209,9 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		envRuntimeConfig(c, e)
-		envKeystores(c, e)
+		if err := envKeystores(c, e, func() (*seal.Sealer, error) { return a.store.ContractSealer(org) }); err != nil {
+			return err
+		}
 		envResourceFiles(c, e)
 		for _, dep := range o.DeploymentsWhere(func(x *state.Deployment) bool { return x.Environment == env }) {
 			zip, err := a.store.ReadBundle(org, dep.Kind, dep.Name, dep.Revision)

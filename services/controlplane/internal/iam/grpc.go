@@ -14,7 +14,8 @@ func (m *IAM) AuthenticateGRPC(ctx context.Context) (Principal, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
 		if tok, ok := BearerToken(v); ok {
-			return m.AuthenticateToken(tok)
+			// The only gRPC API served here is Apigee Connect.
+			return m.AuthenticateTokenFor(tok, ApigeeConnectAudience)
 		}
 	}
 	return Principal{}, unauthenticated(MsgMissingCredential)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 )
 
@@ -38,18 +40,37 @@ func (m *IAM) Register(handle func(pattern string, h http.Handler)) {
 	handle("GET /v1/projects/{project}/auditLogs", m.api(m.listAudit))
 }
 
+// audienceOf names the API a path of Register belongs to, the audience a
+// self-signed JWT for it carries.
+func audienceOf(path string) string {
+	switch {
+	case strings.Contains(path, "/serviceAccounts"):
+		return IAMAudience
+	case strings.HasSuffix(path, "/auditLogs"):
+		return LoggingAudience
+	default:
+		return ResourceManagerAudience
+	}
+}
+
 type apiFunc func(w http.ResponseWriter, r *http.Request, p Principal) error
 
 // api authenticates the caller and turns returned errors into Google's
 // error JSON.
 func (m *IAM) api(fn apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.Authenticate(r)
+		p, err := m.AuthenticateFor(r, audienceOf(r.URL.Path))
 		if err == nil {
 			err = fn(w, r, p)
 		}
 		if err != nil {
-			apierr.Write(w, err)
+			e := apierr.From(err)
+			if e.Code == http.StatusInternalServerError {
+				// The detail (file paths of the state) stays in the log.
+				m.log.Error("IAM request failed", zap.String("path", r.URL.Path), zap.Error(err))
+				e = apierr.Internal("Internal error encountered.")
+			}
+			apierr.Write(w, e)
 		}
 	})
 }

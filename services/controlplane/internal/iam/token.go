@@ -194,14 +194,32 @@ func (m *IAM) mint(c accessClaims) (string, error) {
 	return accessTokenPrefix + p + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
-// Authenticate identifies the caller of an HTTP request from its
-// "Authorization: Bearer …" header.
+// Audiences of self-signed JWTs: the API a JWT is minted for, as Google's
+// libraries name it ("https://<service>/"). A self-signed JWT is good for
+// that API only.
+const (
+	ApigeeAudience          = "https://apigee.googleapis.com/"
+	ApigeeConnectAudience   = "https://apigeeconnect.googleapis.com/"
+	IAMAudience             = "https://iam.googleapis.com/"
+	ResourceManagerAudience = "https://cloudresourcemanager.googleapis.com/"
+	LoggingAudience         = "https://logging.googleapis.com/"
+)
+
+// Authenticate identifies the caller of an Apigee API request from its
+// "Authorization: Bearer …" header (self-signed JWTs must name
+// ApigeeAudience).
 func (m *IAM) Authenticate(r *http.Request) (Principal, error) {
+	return m.AuthenticateFor(r, ApigeeAudience)
+}
+
+// AuthenticateFor is Authenticate for a request to the API whose
+// self-signed JWT audience is audience.
+func (m *IAM) AuthenticateFor(r *http.Request, audience string) (Principal, error) {
 	tok, ok := BearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		return Principal{}, unauthenticated(MsgMissingCredential)
 	}
-	return m.AuthenticateToken(tok)
+	return m.AuthenticateTokenFor(tok, audience)
 }
 
 // BearerToken extracts the token of a "Bearer …" Authorization value.
@@ -216,9 +234,15 @@ func BearerToken(h string) (string, bool) {
 
 // AuthenticateToken maps a bearer token to a principal: the admin token,
 // a static token, an access token minted here, or a self-signed
-// service-account JWT (what cloud.google.com/go/auth sends when told to
-// skip the token exchange).
+// service-account JWT for the Apigee API (what cloud.google.com/go/auth
+// sends when told to skip the token exchange).
 func (m *IAM) AuthenticateToken(tok string) (Principal, error) {
+	return m.AuthenticateTokenFor(tok, ApigeeAudience)
+}
+
+// AuthenticateTokenFor is AuthenticateToken for the API whose self-signed
+// JWT audience is audience.
+func (m *IAM) AuthenticateTokenFor(tok, audience string) (Principal, error) {
 	if tok == "" {
 		return Principal{}, unauthenticated(MsgMissingCredential)
 	}
@@ -237,7 +261,7 @@ func (m *IAM) AuthenticateToken(tok string) (Principal, error) {
 		return m.verifyAccessToken(strings.TrimPrefix(tok, accessTokenPrefix))
 	}
 	if looksLikeJWT(tok) {
-		return m.verifySelfSignedJWT(tok)
+		return m.verifySelfSignedJWT(tok, audience)
 	}
 	return Principal{}, unauthenticated(MsgInvalidCredential)
 }
@@ -276,9 +300,11 @@ func (m *IAM) verifyAccessToken(rest string) (Principal, error) {
 }
 
 // verifySelfSignedJWT accepts Google's "self-signed JWT" access: a JWT the
-// service account signs itself with iss = sub = its email and either an
-// API audience or scopes.
-func (m *IAM) verifySelfSignedJWT(tok string) (Principal, error) {
+// service account signs itself with iss = sub = its email and either the
+// audience of the API called (audience, e.g. ApigeeAudience) or scopes
+// and no audience. Any other audience is refused — in particular the
+// token endpoint's, so a JWT-bearer assertion is no bearer token.
+func (m *IAM) verifySelfSignedJWT(tok, audience string) (Principal, error) {
 	jwt, err := parseJWT(tok)
 	if err != nil {
 		return Principal{}, unauthenticated(MsgInvalidCredential)
@@ -297,7 +323,11 @@ func (m *IAM) verifySelfSignedJWT(tok string) (Principal, error) {
 	if c.Scope != "" && !slices.Contains(strings.Fields(c.Scope), CloudPlatformScope) {
 		return Principal{}, insufficientScope()
 	}
-	if c.Scope == "" && c.Aud == "" {
+	switch {
+	case c.Aud != "" && c.Aud != audience:
+		// Another API's JWT, or a JWT-bearer assertion (aud = token URI).
+		return Principal{}, unauthenticated(MsgInvalidCredential)
+	case c.Aud == "" && c.Scope == "":
 		return Principal{}, unauthenticated(MsgInvalidCredential)
 	}
 	return Principal{Member: serviceAccountMember(a.Email), Name: a.Email}, nil

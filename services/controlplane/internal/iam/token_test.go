@@ -65,7 +65,7 @@ func TestGoogleLibrariesMintTokens(t *testing.T) {
 			return tok.AccessToken
 		}, false},
 		{"oauth2/google JWTAccessTokenSourceFromJSON audience", func(t *testing.T) string {
-			ts, err := google.JWTAccessTokenSourceFromJSON(raw, "https://apigeeconnect.googleapis.com/")
+			ts, err := google.JWTAccessTokenSourceFromJSON(raw, iam.ApigeeAudience)
 			require.NoError(t, err)
 			tok, err := ts.Token()
 			require.NoError(t, err)
@@ -96,13 +96,83 @@ func TestGoogleLibrariesMintTokens(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, wantMember, p.Member)
 			require.False(t, p.Admin)
-			// The same token authenticates a gRPC call.
+			// The same token authenticates a gRPC call, except a JWT bound
+			// to the Apigee API's audience (Connect's is another).
 			md := metadata.Pairs("authorization", "Bearer "+tok)
 			p, err = e.iam.AuthenticateGRPC(metadata.NewIncomingContext(ctx, md))
+			if strings.HasSuffix(tt.name, "audience") {
+				require.Equal(t, codes.Unauthenticated, status.Code(err))
+				return
+			}
 			require.NoError(t, err)
 			require.Equal(t, wantMember, p.Member)
 		})
 	}
+}
+
+// TestSelfSignedJWTAudience: a self-signed JWT is good for the API its
+// audience names only, and the JWT-bearer assertion (audience: the token
+// endpoint) is no bearer token at all.
+func TestSelfSignedJWTAudience(t *testing.T) {
+	e := newEnv(t)
+	kf := e.account("hybrid", "apigee-org-admin", "roles/apigee.admin")
+	priv := privateKey(t, kf)
+	now := time.Now()
+	jwt := func(edit func(c map[string]any)) string {
+		c := map[string]any{
+			"iss": kf.ClientEmail, "sub": kf.ClientEmail,
+			"iat": now.Add(-10 * time.Second).Unix(), "exp": now.Add(50 * time.Minute).Unix(),
+		}
+		edit(c)
+		return signJWT(t, priv, kf.PrivateKeyID, c)
+	}
+	grpcCall := func(tok string) error {
+		md := metadata.Pairs("authorization", "Bearer "+tok)
+		_, err := e.iam.AuthenticateGRPC(metadata.NewIncomingContext(context.Background(), md))
+		return err
+	}
+	assertion := jwt(func(c map[string]any) {
+		delete(c, "sub")
+		c["aud"], c["scope"] = kf.TokenURI, iam.CloudPlatformScope
+	})
+	tests := []struct {
+		name       string
+		token      string
+		http, grpc bool // accepted by the Apigee API / by Apigee Connect
+	}{
+		{"apigee audience", jwt(func(c map[string]any) { c["aud"] = iam.ApigeeAudience }), true, false},
+		{"apigee connect audience", jwt(func(c map[string]any) { c["aud"] = iam.ApigeeConnectAudience }), false, true},
+		{"scopes, no audience", jwt(func(c map[string]any) { c["scope"] = iam.CloudPlatformScope }), true, true},
+		{"another API's audience", jwt(func(c map[string]any) { c["aud"] = "https://storage.googleapis.com/" }), false, false},
+		{"audience without the trailing slash", jwt(func(c map[string]any) { c["aud"] = "https://apigee.googleapis.com" }), false, false},
+		{"any audience with scopes", jwt(func(c map[string]any) {
+			c["aud"], c["scope"] = "https://example.com/", iam.CloudPlatformScope
+		}), false, false},
+		{"the token endpoint's assertion", assertion, false, false},
+		{"an assertion naming sub", jwt(func(c map[string]any) {
+			c["aud"], c["scope"] = kf.TokenURI, iam.CloudPlatformScope
+		}), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := e.iam.AuthenticateToken(tt.token)
+			if tt.http {
+				require.NoError(t, err)
+				require.Equal(t, "serviceAccount:"+kf.ClientEmail, p.Member)
+			} else {
+				require.Equal(t, 401, apierr.From(err).Code, "%v", err)
+				require.Equal(t, iam.MsgInvalidCredential, apierr.From(err).Message)
+			}
+			if err := grpcCall(tt.token); tt.grpc {
+				require.NoError(t, err)
+			} else {
+				require.Equal(t, codes.Unauthenticated, status.Code(err))
+			}
+		})
+	}
+	// The assertion itself is still good at the token endpoint.
+	code, body := tokenCall(t, e, url.Values{"grant_type": {iam.GrantTypeJWTBearer}, "assertion": {assertion}})
+	require.Equal(t, 200, code, "%v", body)
 }
 
 // tokenCall posts a raw token request.

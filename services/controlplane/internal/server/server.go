@@ -17,11 +17,11 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/tlsca"
 )
 
 // Server is a control plane attached to a service.
@@ -86,6 +86,22 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	for _, org := range created {
 		log.Info("seeded organization", zap.String("org", org))
 	}
+	// Each org's contract encryption key, for its message processors
+	// (contractEncryptionKeyPath); made once, on first start, like the
+	// seeded service accounts' key files. Orgs created later get theirs
+	// with their first contract that carries a private key.
+	var orgs []string
+	_ = store.View(func(d *state.Data) error {
+		for name := range d.Orgs {
+			orgs = append(orgs, name)
+		}
+		return nil
+	})
+	for _, org := range orgs {
+		if _, err := store.ContractKey(org); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{Service: svc, Store: store, AdminToken: EffectiveAdminToken(cfg)}
 	if s.IAM, s.KeyDir, err = newIAM(svc, cfg, store, stateDir, s.AdminToken); err != nil {
 		return nil, err
@@ -108,6 +124,7 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	// IAM, Resource Manager and the OAuth token endpoint: more specific
 	// patterns than /v1/, so they win over the Apigee API.
 	s.IAM.Register(svc.Handle)
+	s.API.AlsoRoutes(s.IAM.Register) // a wrong method on them is a 405 too
 	if err := s.attachConnect(svc, cfg); err != nil {
 		return nil, err
 	}

@@ -37,6 +37,29 @@ func (tx *Tx) RemoveBundle(org string, k Kind, name string, rev int) {
 	})
 }
 
+// RemoveOrgBundles deletes every bundle zip of org (the org is being
+// deleted). The folder is moved aside at once, so an org re-created right
+// after the commit starts empty, and removed once the mutation is
+// committed; a failed mutation moves it back.
+func (tx *Tx) RemoveOrgBundles(org string) error {
+	dir := filepath.Join(tx.s.dir, "bundles", org)
+	aside, err := os.MkdirTemp(filepath.Join(tx.s.dir, "bundles"), ".deleted-")
+	if err != nil {
+		return fmt.Errorf("remove bundles: %w", err)
+	}
+	moved := filepath.Join(aside, "org")
+	if err := os.Rename(dir, moved); err != nil {
+		_ = os.Remove(aside)
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("remove bundles: %w", err)
+	}
+	tx.OnRollback(func() { _ = os.Rename(moved, dir); _ = os.Remove(aside) })
+	tx.OnCommit(func() { _ = os.RemoveAll(aside) })
+	return nil
+}
+
 // ReadBundle returns a revision's zip.
 func (s *Store) ReadBundle(org string, k Kind, name string, rev int) ([]byte, error) {
 	data, err := os.ReadFile(s.bundlePath(org, k, name, rev))

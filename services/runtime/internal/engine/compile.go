@@ -206,8 +206,10 @@ type envCompiler struct {
 	deps   map[string]contract.Deployment
 	state  map[string]int // shared flow compile state: 1 in progress, 2 done
 	errs   map[string]error
-	// keystores by name, for target TLS.
+	// keystores by name, for target TLS, their private keys opened;
+	// keyErrs holds why an alias's sealed key did not open (keyID).
 	keystores map[string]contract.Keystore
+	keyErrs   map[string]error
 	// data is the runtime data store policies read (nil without Cassandra).
 	data *rtdata.Store
 	// envSets are the environment's property sets.
@@ -227,6 +229,7 @@ func newCompiler(e *Engine, log *zap.Logger, opts Options) *envCompiler {
 func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environment {
 	env := &Environment{Org: c.Organization, Name: c.Environment, Version: c.Version, Hostnames: c.Hostnames, SharedFlows: map[string]*SharedFlow{}}
 	ec.env = env
+	c = ec.openKeys(c)
 	env.envDigest = envDigest(c)
 	env.servers = newServerSet(c.TargetServers)
 	ec.envSets = envPropertySets(c, ec.log)

@@ -48,17 +48,31 @@ type routeTable struct {
 	byHost map[string][]*routeEntry
 }
 
-// Options tunes the engine's upstream connections.
+// Options tunes the engine's upstream connections and its request limits.
 type Options struct {
 	MaxIdleConnsPerHost int
 	ConnectTimeout      time.Duration
-	IOTimeout           time.Duration
+	// IOTimeout is the default io.timeout.millis: the longest the target
+	// may stay silent (response headers, each read of its payload, each
+	// write of the request payload).
+	IOTimeout time.Duration
+	// Request limits (0 = Apigee's default, negative = none): the request
+	// line, the request headers' total size and their number.
+	MaxRequestLine, MaxRequestHeaders, MaxHeaderCount int
+	// ContractKeyPath is the org's contract encryption key file, which
+	// opens the keystores' sealed private keys (see keystores.go).
+	ContractKeyPath string
 }
 
+// DefaultIOTimeout is Apigee's default I/O timeout: 55 seconds
+// (docs.apigee.com/how-to-guides/configuring-io-timeout-message-processors).
+const DefaultIOTimeout = 55 * time.Second
+
 // DefaultOptions are tuned for a pass-through gateway: many pooled,
-// reused connections per target.
+// reused connections per target; Apigee's timeouts and limits.
 func DefaultOptions() Options {
-	return Options{MaxIdleConnsPerHost: 512, ConnectTimeout: 3 * time.Second, IOTimeout: 120 * time.Second}
+	return Options{MaxIdleConnsPerHost: 512, ConnectTimeout: 3 * time.Second, IOTimeout: DefaultIOTimeout,
+		MaxRequestLine: DefaultMaxRequestLine, MaxRequestHeaders: DefaultMaxRequestHeaders, MaxHeaderCount: DefaultMaxHeaderCount}
 }
 
 // SetRuntimeData gives policies compiled from now on the organization's
@@ -170,23 +184,38 @@ func (e *Engine) Environments() []*Environment {
 }
 
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	host := hostOnly(r.Host)
-	entry, suffix := e.table.Load().route(host, r.URL.Path)
-	if entry == nil {
-		notFound(host, r.URL.Path).Write(w)
+	if f := e.checkLimits(r); f != nil {
+		f.Write(w)
 		return
+	}
+	p, bad := canonicalPath(r.URL.EscapedPath())
+	if bad != "" {
+		invalidPath(r, bad).Write(w)
+		return
+	}
+	host := hostOnly(r.Host)
+	entry, suffix := e.table.Load().route(host, p.vars)
+	if entry == nil {
+		notFound(host, p.vars).Write(w)
+		return
+	}
+	if p.wire != r.URL.EscapedPath() {
+		// Dot segments were resolved: from here on the request is the one
+		// routed, for the target as for the variables.
+		r.URL.RawPath = p.wire
+		r.URL.Path = unescapeOr(p.wire)
 	}
 	if entry.ep.plain && entry.env.noHooks() {
-		e.passThrough(w, r, entry, suffix)
+		e.passThrough(w, r, entry, p, suffix)
 		return
 	}
-	e.execute(w, r, entry, suffix)
+	e.execute(w, r, entry, p, suffix)
 }
 
 // passThrough serves an endpoint that runs no policy: the first matching
 // RouteRule picks the target and the request streams through that rule's
 // reverse proxy, never buffered.
-func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *routeEntry, suffix string) {
+func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *routeEntry, p reqPath, suffix string) {
 	var rule *RouteRule
 	var res *plainResolver
 	for _, rr := range entry.ep.RouteRules {
@@ -195,7 +224,7 @@ func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *rout
 			break
 		}
 		if res == nil {
-			res = &plainResolver{r: r, entry: entry, suffix: suffix}
+			res = &plainResolver{r: r, entry: entry, path: p.vars, suffix: suffix}
 		}
 		if rr.Condition.Eval(res) {
 			rule = rr
@@ -214,19 +243,17 @@ func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *rout
 // URL and base path are fixed, so the proxy needs no per-request state.
 func (e *Engine) passProxy(ep *ProxyEndpoint, t *TargetEndpoint) *httputil.ReverseProxy {
 	target, bp := t.URL, ep.BasePath
-	var rt http.RoundTripper = e.transport
-	if t.conn != nil && t.conn.rt != nil {
-		rt = t.conn.rt
+	var rt http.RoundTripper
+	io := e.opts.IOTimeout
+	if t.conn != nil {
+		rt, io = t.conn.rt, t.conn.ioTimeout
 	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			suffix := pr.In.URL.Path
-			if bp != "/" {
-				suffix = suffix[len(bp):]
-			}
-			rewriteToTarget(pr, target, suffix)
+			// ServeHTTP left the canonical path in the request.
+			rewriteToTarget(pr, target, suffixOf(pr.In.URL.EscapedPath(), bp))
 		},
-		Transport:    rt,
+		Transport:    e.roundTripper(rt, io),
 		BufferPool:   e.buffers,
 		ErrorHandler: e.targetError,
 		ErrorLog:     e.proxy.ErrorLog,
@@ -252,12 +279,14 @@ func (t *routeTable) route(host, path string) (*routeEntry, string) {
 	return nil, ""
 }
 
-func rewriteToTarget(pr *httputil.ProxyRequest, target *url.URL, suffix string) {
+// rewriteToTarget points the outgoing request at the target: its URL's
+// path plus the escaped, dot-free path suffix (encoded slashes stay
+// encoded), and its query before the client's.
+func rewriteToTarget(pr *httputil.ProxyRequest, target *url.URL, wireSuffix string) {
 	out := pr.Out
 	out.URL.Scheme = target.Scheme
 	out.URL.Host = target.Host
-	out.URL.Path = joinTargetPath(target.Path, suffix)
-	out.URL.RawPath = ""
+	out.URL.Path, out.URL.RawPath = targetPath(target, wireSuffix)
 	switch {
 	case target.RawQuery == "":
 	case out.URL.RawQuery == "":
@@ -293,6 +322,10 @@ func (e *Engine) targetError(w http.ResponseWriter, r *http.Request, err error) 
 // targetFault is the fault for a failed target call: 504 on timeouts, 503
 // otherwise, with the runtime's error codes.
 func (e *Engine) targetFault(u string, err error) *flow.Fault {
+	var ce *clientBodyError
+	if errors.As(err, &ce) {
+		return &flow.Fault{Status: http.StatusBadRequest, Message: "Bad request payload: " + ce.err.Error(), Code: CodeClientError}
+	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &flow.Fault{Status: http.StatusGatewayTimeout, Message: "Gateway Timeout", Code: CodeGatewayTimeout}

@@ -30,6 +30,9 @@ type execution struct {
 	resp   *http.Response
 	// local marks a LocalTargetConnection call (no PostClientFlow there).
 	local bool
+	// wireSuffix is proxy.pathsuffix as sent (escaped, dot-free): the
+	// target URL is built from it so encoded slashes stay encoded.
+	wireSuffix string
 }
 
 // execute runs a request through Apigee's execution order:
@@ -42,21 +45,27 @@ type execution struct {
 //
 // A fault on the way jumps to the fault rules (see handleFault) and then
 // straight to the response.
-func (e *Engine) execute(w http.ResponseWriter, r *http.Request, entry *routeEntry, suffix string) {
-	x := e.newExecution(r, entry, suffix)
+func (e *Engine) execute(w http.ResponseWriter, r *http.Request, entry *routeEntry, p reqPath, suffix string) {
+	x := e.newExecution(r, entry, p, suffix)
 	ctx := r.Context()
 	if err := x.run(ctx); err != nil {
 		x.handleFault(ctx, err)
 	}
-	x.write(w)
+	cut := x.write(w)
 	x.postClient(ctx)
+	if cut && r.Context().Value(http.ServerContextKey) != nil {
+		// The target failed after the response began: the client must
+		// not take the truncated payload for a complete one.
+		panic(http.ErrAbortHandler)
+	}
 }
 
-func (e *Engine) newExecution(r *http.Request, entry *routeEntry, suffix string) *execution {
+func (e *Engine) newExecution(r *http.Request, entry *routeEntry, p reqPath, suffix string) *execution {
 	req := message.FromRequest(r)
+	req.Path = p.vars
 	mc := flow.New(entry.ep.info, req, r.RemoteAddr, e.log)
 	mc.PathSuffix = suffix
-	return &execution{e: e, env: entry.env, ep: entry.ep, mc: mc}
+	return &execution{e: e, env: entry.env, ep: entry.ep, mc: mc, wireSuffix: suffixOf(p.wire, entry.ep.BasePath)}
 }
 
 func (x *execution) run(ctx context.Context) error {
@@ -208,7 +217,11 @@ func firstMatching(mc *flow.MessageContext, flows []*Flow) *Flow {
 func (x *execution) handleFault(ctx context.Context, err error) {
 	mc := x.mc
 	f, ok := err.(*flow.Fault)
-	if !ok {
+	switch {
+	case isIOTimeout(err) || x.targetStalled():
+		// A policy read the target's payload and the target stalled.
+		f = x.e.targetFault("", errIOTimeout)
+	case !ok:
 		f = &flow.Fault{Code: "messaging.runtime.UnknownError", Status: http.StatusInternalServerError, Message: err.Error()}
 	}
 	targetSide := mc.State == flow.TargetRequest || mc.State == flow.TargetResponse
@@ -222,6 +235,16 @@ func (x *execution) handleFault(ctx context.Context, err error) {
 		runFaultRules(ctx, mc, x.target.FaultRules, false, x.target.DefaultFaultRule)
 	}
 	runFaultRules(ctx, mc, x.ep.FaultRules, true, x.ep.DefaultFaultRule)
+}
+
+// targetStalled reports whether the target's payload broke off because
+// the target was silent for longer than io.timeout.millis.
+func (x *execution) targetStalled() bool {
+	if x.resp == nil {
+		return false
+	}
+	b, ok := x.resp.Body.(*watchedResponseBody)
+	return ok && b.w.fired.Load()
 }
 
 func runFaultRules(ctx context.Context, mc *flow.MessageContext, rules []*FaultRule, bottomUp bool, def *FaultRule) {
@@ -266,7 +289,7 @@ func (x *execution) callTarget(ctx context.Context, t *TargetEndpoint) (*message
 	if err != nil {
 		return nil, err
 	}
-	resp, err := x.e.roundTripper(conn.rt).RoundTrip(out)
+	resp, err := x.e.roundTripper(conn.rt, conn.ioTimeout).RoundTrip(out)
 	if err != nil {
 		return nil, x.e.targetFault(out.URL.String(), err)
 	}
@@ -282,11 +305,13 @@ func (x *execution) outgoing(ctx context.Context, u *url.URL) (*http.Request, er
 	req := mc.Request
 	tu := *u
 	if mc.CopyPathSuffix {
-		tu.Path = joinTargetPath(u.Path, mc.PathSuffix)
+		tu.Path, tu.RawPath = targetPath(u, x.wireSuffix)
 	} else if tu.Path == "" {
-		tu.Path = "/"
+		tu.Path, tu.RawPath = "/", ""
 	}
-	tu.RawPath = ""
+	if f := checkTargetPath(&tu); f != nil {
+		return nil, f
+	}
 	if q := req.QueryString(); q != "" && mc.CopyQueryParams {
 		if tu.RawQuery == "" {
 			tu.RawQuery = q
@@ -358,7 +383,7 @@ func (x *execution) callBalanced(ctx context.Context, t *TargetEndpoint) (*messa
 			return nil, err
 		}
 		s.active.Add(1)
-		resp, err := x.e.roundTripper(s.rt).RoundTrip(out)
+		resp, err := x.e.roundTripper(s.rt, t.conn.ioTimeout).RoundTrip(out)
 		s.active.Add(-1)
 		switch {
 		case err != nil:
@@ -387,7 +412,10 @@ func tooBig(err error) error {
 	if errors.Is(err, message.ErrTooBig) {
 		return &flow.Fault{Code: CodeTooBig, Status: http.StatusRequestEntityTooLarge, Message: "Body buffer overflow"}
 	}
-	return &flow.Fault{Code: "messaging.adaptors.http.flow.ClientError", Status: http.StatusBadRequest, Message: err.Error()}
+	if isIOTimeout(err) {
+		return &flow.Fault{Status: http.StatusGatewayTimeout, Message: "Gateway Timeout", Code: CodeGatewayTimeout}
+	}
+	return &flow.Fault{Code: CodeClientError, Status: http.StatusBadRequest, Message: err.Error()}
 }
 
 // callLocal chains to another proxy of the same environment without a
@@ -399,15 +427,19 @@ func (x *execution) callLocal(ctx context.Context, t *TargetEndpoint) (*message.
 	path := ""
 	lt := t.local
 	if lt.Path != "" {
-		path = lt.Path + mc.PathSuffix
+		path = lt.Path + x.wireSuffix
+		p, bad := canonicalPath(path)
+		if bad != "" {
+			return nil, &flow.Fault{Code: CodeBadPath, Status: http.StatusInternalServerError, Message: "Invalid request path: local target path " + path + ": " + bad}
+		}
 		for _, host := range x.env.Hostnames {
-			if e, _ := x.e.table.Load().route(strings.ToLower(host), path); e != nil && e.env == x.env {
+			if e, _ := x.e.table.Load().route(strings.ToLower(host), p.vars); e != nil && e.env == x.env {
 				entry = e
 				break
 			}
 		}
 		if entry == nil {
-			entry = x.env.routeByPath(path)
+			entry = x.env.routeByPath(p.vars)
 		}
 	} else {
 		for _, p := range x.env.Proxies {
@@ -422,7 +454,7 @@ func (x *execution) callLocal(ctx context.Context, t *TargetEndpoint) (*message.
 			}
 		}
 		if entry != nil {
-			path = joinTargetPath(entry.ep.BasePath, mc.PathSuffix)
+			path = joinTargetPath(entry.ep.BasePath, x.wireSuffix)
 		}
 	}
 	if entry == nil {
@@ -432,7 +464,11 @@ func (x *execution) callLocal(ctx context.Context, t *TargetEndpoint) (*message.
 	if mc.Depth() > maxCalloutDepth {
 		return nil, flow.Errorf(http.StatusInternalServerError, "messaging.adaptors.http.flow.LocalTargetLoop", "Local target connections nested more than %d levels deep", maxCalloutDepth)
 	}
-	u := &url.URL{Path: path, RawQuery: mc.Request.QueryString()}
+	p, bad := canonicalPath(path)
+	if bad != "" {
+		return nil, &flow.Fault{Code: CodeBadPath, Status: http.StatusInternalServerError, Message: "Invalid request path: local target path " + path + ": " + bad}
+	}
+	u := &url.URL{Path: unescapeOr(p.wire), RawPath: p.wire, RawQuery: mc.Request.QueryString()}
 	body, _, _ := mc.Request.Body()
 	in, err := http.NewRequestWithContext(ctx, mc.Request.Method, u.String(), body)
 	if err != nil {
@@ -442,17 +478,13 @@ func (x *execution) callLocal(ctx context.Context, t *TargetEndpoint) (*message.
 	in.Host = mc.Request.Host
 	in.RemoteAddr = net.JoinHostPort(mc.ClientIP, mc.ClientPort)
 	rec := newRecorder()
-	_, suffix := entry, path[len(strings.TrimSuffix(entry.ep.BasePath, "/")):]
-	if entry.ep.BasePath == "/" {
-		suffix = path
-	}
-	sub := x.e.newExecution(in, entry, suffix)
+	sub := x.e.newExecution(in, entry, p, suffixOf(p.vars, entry.ep.BasePath))
 	sub.local = true
 	sub.mc.SetDepth(mc.Depth() + 1)
 	if err := sub.run(ctx); err != nil {
 		sub.handleFault(ctx, err)
 	}
-	sub.write(rec)
+	_ = sub.write(rec) // the recorder holds what arrived; a cut shows as a short payload
 	resp := message.NewResponse()
 	resp.StatusCode = rec.code
 	resp.Header = rec.header
@@ -477,15 +509,17 @@ func (env *Environment) routeByPath(path string) *routeEntry {
 }
 
 // write sends the response message to the client, streaming a payload no
-// policy has read.
-func (x *execution) write(w http.ResponseWriter) {
+// policy has read. It reports whether the payload broke off mid-stream
+// (the target failed or stalled past io.timeout.millis), in which case
+// the caller cuts the client connection.
+func (x *execution) write(w http.ResponseWriter) (cut bool) {
 	for _, f := range x.mc.BeforeSend {
 		f(x.mc)
 	}
 	resp := x.mc.Response
 	if resp == nil {
 		w.WriteHeader(http.StatusOK)
-		return
+		return false
 	}
 	h := w.Header()
 	for k, v := range resp.Header {
@@ -508,7 +542,7 @@ func (x *execution) write(w http.ResponseWriter) {
 	}
 	w.WriteHeader(code)
 	if body == nil || body == http.NoBody {
-		return
+		return false
 	}
 	defer body.Close()
 	if stream {
@@ -519,18 +553,19 @@ func (x *execution) write(w http.ResponseWriter) {
 			nr, err := body.Read(buf)
 			if nr > 0 {
 				if _, werr := w.Write(buf[:nr]); werr != nil {
-					return
+					return false // the client went away
 				}
 				if flusher != nil && x.resp != nil && x.resp.ContentLength < 0 {
 					flusher.Flush()
 				}
 			}
 			if err != nil {
-				return
+				return err != io.EOF
 			}
 		}
 	}
 	_, _ = io.Copy(w, body)
+	return false
 }
 
 // postClient runs the PostClientFlow after the response has been sent;

@@ -20,6 +20,9 @@ const (
 	CodeTooBig              = "protocol.http.TooBigBody"
 	CodeBadTargetURL        = "messaging.adaptors.http.flow.BadTargetURL"
 	CodeLocalTargetNotFound = "messaging.adaptors.http.flow.ApplicationNotFound"
+	// CodeClientError: the client's request could not be read (e.g. a
+	// malformed chunked payload).
+	CodeClientError = "messaging.adaptors.http.flow.ClientError"
 )
 
 func notFound(host, path string) *Fault {

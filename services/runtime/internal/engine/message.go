@@ -11,6 +11,7 @@ import (
 type plainResolver struct {
 	r      *http.Request
 	entry  *routeEntry
+	path   string // canonical request path (request.path)
 	suffix string
 }
 
@@ -21,9 +22,12 @@ func (m *plainResolver) Lookup(name string) (any, bool) {
 	case "request.verb":
 		return r.Method, true
 	case "request.path":
-		return r.URL.Path, true
+		return m.path, true
 	case "request.uri":
-		return r.URL.RequestURI(), true
+		if r.URL.RawQuery != "" {
+			return m.path + "?" + r.URL.RawQuery, true
+		}
+		return m.path, true
 	case "request.querystring":
 		return r.URL.RawQuery, true
 	case "proxy.pathsuffix":

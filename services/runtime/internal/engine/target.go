@@ -96,12 +96,13 @@ func (ec *envCompiler) defaultConn() *targetConn {
 	return &targetConn{ioTimeout: ec.opts.IOTimeout}
 }
 
-// transport returns rt, or the engine's shared transport when rt is nil.
-func (e *Engine) roundTripper(rt http.RoundTripper) http.RoundTripper {
+// roundTripper returns rt, or the engine's shared transport when rt is
+// nil, with io.timeout.millis applied as an inactivity deadline.
+func (e *Engine) roundTripper(rt http.RoundTripper, ioTimeout time.Duration) http.RoundTripper {
 	if rt == nil {
-		return e.transport
+		rt = e.transport
 	}
-	return rt
+	return &timeoutRT{rt: rt, d: ioTimeout}
 }
 
 // targetConn builds the connection of an <HTTPTargetConnection> with a URL.
@@ -199,6 +200,9 @@ func (ec *envCompiler) tlsConfig(s *contract.SSLInfo) (*tls.Config, error) {
 		var found bool
 		for _, a := range ks.Aliases {
 			if a.Name == refName(s.KeyAlias) || s.KeyAlias == "" {
+				if err := ec.keyErrs[keyID(name, a.Name)]; err != nil {
+					return nil, err
+				}
 				cert, err := tls.X509KeyPair([]byte(a.CertPEM), []byte(a.KeyPEM))
 				if err != nil {
 					return nil, fmt.Errorf("KeyStore %q alias %q: %w", name, a.Name, err)

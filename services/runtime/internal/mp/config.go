@@ -8,23 +8,43 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
 // Config is the message processor's configuration.
 type Config struct {
 	service.Common `yaml:",inline"`
-	Org            string           `yaml:"org" usage:"Apigee organization"`
-	Environments   []string         `yaml:"environments" usage:"environments this message processor serves"`
-	PodName        string           `yaml:"podName" usage:"name reported in deployment status"`
-	TrafficListen  string           `yaml:"trafficListen" usage:"address for API traffic"`
-	Synchronizer   string           `yaml:"synchronizer" usage:"synchronizer base URL"`
-	PollWait       time.Duration    `yaml:"pollWait" usage:"long-poll wait for contract changes"`
-	ConnectTimeout time.Duration    `yaml:"connectTimeout" usage:"target connect timeout"`
-	IOTimeout      time.Duration    `yaml:"ioTimeout" usage:"target response timeout"`
-	Cassandra      cassandra.Config `yaml:"cassandra"`
+	Org            string        `yaml:"org" usage:"Apigee organization"`
+	Environments   []string      `yaml:"environments" usage:"environments this message processor serves"`
+	PodName        string        `yaml:"podName" usage:"name reported in deployment status"`
+	TrafficListen  string        `yaml:"trafficListen" usage:"address for API traffic"`
+	Synchronizer   string        `yaml:"synchronizer" usage:"synchronizer contract endpoint base URL (its runtimeListen; https for mutual TLS)"`
+	PollWait       time.Duration `yaml:"pollWait" usage:"long-poll wait for contract changes"`
+	ConnectTimeout time.Duration `yaml:"connectTimeout" usage:"target connect timeout"`
+	IOTimeout      time.Duration `yaml:"ioTimeout" usage:"default io.timeout.millis: the longest a target may stay silent (response headers, each read of its payload, each write of the request payload); Apigee's default is 55s"`
+	// ClientIOTimeout bounds each pause of a client sending its request
+	// payload (an inactivity deadline, so streamed uploads are not cut).
+	ClientIOTimeout time.Duration    `yaml:"clientIOTimeout" usage:"the longest a client may pause while sending a request payload"`
+	Cassandra       cassandra.Config `yaml:"cassandra"`
+	// SynchronizerTLS is the message processor's identity towards the
+	// synchronizer (a client certificate for apigee-runtime from the
+	// runtime plane's CA) and the CA it trusts for the synchronizer.
+	SynchronizerTLS SynchronizerTLS `yaml:"synchronizerTLS"`
+	// ContractEncryptionKeyPath is the org's contract encryption key (hybrid's
+	// defaults.org.contractEncryptionKey): base64 AES-256, which opens the
+	// keystore private keys the contract carries sealed.
+	ContractEncryptionKeyPath string `yaml:"contractEncryptionKeyPath" usage:"file holding the org's base64 contract encryption key, which opens keystore private keys in contracts"`
 	// RuntimeData tunes the caches in front of Cassandra.
 	RuntimeData RuntimeDataConfig `yaml:"runtimeData"`
+}
+
+// SynchronizerTLS are the files of the mutual TLS towards the synchronizer
+// (paths, never the secrets themselves).
+type SynchronizerTLS struct {
+	CAFile   string `yaml:"caFile" usage:"CA certificate (PEM file) that issued the synchronizer's server certificate"`
+	CertFile string `yaml:"certFile" usage:"this message processor's client certificate (PEM file, CN apigee-runtime)"`
+	KeyFile  string `yaml:"keyFile" usage:"the client certificate's private key (PEM file)"`
 }
 
 // RuntimeDataConfig tunes the message processor's runtime data caches.
@@ -37,16 +57,17 @@ type RuntimeDataConfig struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
-		Common:         service.DefaultCommon("127.0.0.1:8843"),
-		Org:            "hybrid",
-		Environments:   []string{"test"},
-		PodName:        "apigee-runtime-" + host,
-		TrafficListen:  "127.0.0.1:8998",
-		Synchronizer:   "http://127.0.0.1:8844",
-		PollWait:       30 * time.Second,
-		ConnectTimeout: 3 * time.Second,
-		IOTimeout:      120 * time.Second,
-		Cassandra:      cassandra.DefaultConfig(),
-		RuntimeData:    RuntimeDataConfig{KeyTTL: rtdata.DefaultKeyTTL, MaxEntries: rtdata.DefaultMaxEntries},
+		Common:          service.DefaultCommon("127.0.0.1:8843"),
+		Org:             "hybrid",
+		Environments:    []string{"test"},
+		PodName:         "apigee-runtime-" + host,
+		TrafficListen:   "127.0.0.1:8998",
+		Synchronizer:    "https://127.0.0.1:8848",
+		PollWait:        30 * time.Second,
+		ConnectTimeout:  3 * time.Second,
+		IOTimeout:       engine.DefaultIOTimeout,
+		ClientIOTimeout: engine.DefaultIOTimeout,
+		Cassandra:       cassandra.DefaultConfig(),
+		RuntimeData:     RuntimeDataConfig{KeyTTL: rtdata.DefaultKeyTTL, MaxEntries: rtdata.DefaultMaxEntries},
 	}
 }

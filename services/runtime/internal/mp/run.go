@@ -42,9 +42,10 @@ func Attach(svc *service.Service, cfg *Config) error {
 	log := svc.Logger()
 	opts := engine.DefaultOptions()
 	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
+	opts.ContractKeyPath = cfg.ContractEncryptionKeyPath
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
 	svc.OnStop("engine", eng.Close) // stops target health monitors
-	if _, err := svc.Listen("traffic", cfg.TrafficListen, eng); err != nil {
+	if _, err := svc.Listen("traffic", cfg.TrafficListen, clientDeadlines(eng, cfg.ClientIOTimeout), trafficServer); err != nil {
 		return err
 	}
 
@@ -76,7 +77,10 @@ func Attach(svc *service.Service, cfg *Config) error {
 		}
 		eng.SetEnvironment(env)
 	}
-	client := &http.Client{}
+	client, err := synchronizerClient(cfg)
+	if err != nil {
+		return err
+	}
 	for _, env := range cfg.Environments {
 		p := &contractsync.Poller{BaseURL: cfg.Synchronizer, Org: cfg.Org, Env: env, Wait: cfg.PollWait, Client: client, Log: log, Apply: apply}
 		svc.Go("contract "+env, p.Run)

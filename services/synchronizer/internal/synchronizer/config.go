@@ -8,16 +8,24 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 )
 
 // Config is the synchronizer's configuration.
 type Config struct {
 	service.Common `yaml:",inline"`
-	Org            string           `yaml:"org" usage:"Apigee organization"`
-	Environments   []string         `yaml:"environments" usage:"environments to synchronize"`
-	InstanceID     string           `yaml:"instanceID" usage:"name recorded with the contracts this synchronizer stores"`
-	ControlPlane   cpclient.Config  `yaml:"controlPlane"`
-	Cassandra      cassandra.Config `yaml:"cassandra"`
+	Org            string   `yaml:"org" usage:"Apigee organization"`
+	Environments   []string `yaml:"environments" usage:"environments to synchronize"`
+	InstanceID     string   `yaml:"instanceID" usage:"name recorded with the contracts this synchronizer stores"`
+	// RuntimeListen serves the contract endpoint to message processors,
+	// over TLS only, to clients presenting a certificate from
+	// RuntimeTLS.ClientCAFile for one of RuntimeTLS.ClientNames (hybrid's
+	// internal mTLS with apigee-ca). The main listener keeps the probes and
+	// metrics in plain HTTP, for the kubelet.
+	RuntimeListen string           `yaml:"runtimeListen" usage:"address of the contract endpoint for message processors (mutual TLS: a client certificate is required)"`
+	RuntimeTLS    RuntimeTLS       `yaml:"runtimeTLS"`
+	ControlPlane  cpclient.Config  `yaml:"controlPlane"`
+	Cassandra     cassandra.Config `yaml:"cassandra"`
 	// PollInterval is hybrid's synchronizer.pollInterval (60 s by default
 	// there). With LongPoll on, the synchronizer instead holds a request
 	// open and sees a deploy within milliseconds; PollInterval then only
@@ -30,6 +38,15 @@ type Config struct {
 	MaxControlPlaneErrors int `yaml:"maxControlPlaneErrors" usage:"consecutive control plane errors before readiness fails"`
 }
 
+// RuntimeTLS are the files of the contract endpoint's mutual TLS (paths,
+// never the secrets themselves).
+type RuntimeTLS struct {
+	CertFile     string   `yaml:"certFile" usage:"the synchronizer's server certificate (PEM file) for runtimeListen"`
+	KeyFile      string   `yaml:"keyFile" usage:"the server certificate's private key (PEM file)"`
+	ClientCAFile string   `yaml:"clientCAFile" usage:"CA certificate (PEM file) that issues the message processors' client certificates"`
+	ClientNames  []string `yaml:"clientNames" usage:"client certificate identities (common name, DNS or URI SAN) given contracts"`
+}
+
 // DefaultConfig is the local-mode configuration.
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
@@ -38,6 +55,8 @@ func DefaultConfig() Config {
 		Org:                   "hybrid",
 		Environments:          []string{"test"},
 		InstanceID:            "synchronizer-" + host + "-" + strconv.Itoa(os.Getpid()),
+		RuntimeListen:         "127.0.0.1:8848",
+		RuntimeTLS:            RuntimeTLS{ClientNames: []string{tlsca.RuntimeIdentity}},
 		ControlPlane:          cpclient.DefaultConfig(),
 		Cassandra:             cassandra.DefaultConfig(),
 		PollInterval:          60 * time.Second,

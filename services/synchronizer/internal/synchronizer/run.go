@@ -2,9 +2,13 @@ package synchronizer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -16,6 +20,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/schema"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
+	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 )
 
 // Run starts the synchronizer and blocks until ctx ends.
@@ -24,16 +29,25 @@ func Run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	Attach(svc, cfg)
+	if err := Attach(svc, cfg); err != nil {
+		svc.Close()
+		return err
+	}
 	return svc.Run(ctx)
 }
 
 // Attach adds the synchronizer to svc: nothing here blocks; Cassandra and
 // the control plane are reached in the start phase. A missing schema keeps
 // the synchronizer unready (the schema job may still be running) instead of
-// stopping it.
-func Attach(svc *service.Service, cfg *Config) {
+// stopping it. The contract endpoint has a listener of its own
+// (runtimeListen) that requires a message processor's client certificate;
+// it answers 503 until the start phase has made the syncer.
+func Attach(svc *service.Service, cfg *Config) error {
 	log := svc.Logger()
+	var ready atomic.Pointer[Syncer]
+	if err := listenRuntime(svc, cfg, &ready); err != nil {
+		return err
+	}
 	svc.Init("Cassandra", func(ctx context.Context) error {
 		session, err := cassandra.Connect(ctx, cfg.Cassandra)
 		if err != nil {
@@ -54,7 +68,7 @@ func Attach(svc *service.Service, cfg *Config) {
 		svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
 		svc.ReadyWhen("Schema", func(ctx context.Context) error { return schema.Check(ctx, session, cfg.Org) })
 		svc.ReadyWhen("ControlPlaneErrorMonitor", func(context.Context) error { return syncer.Healthy() })
-		svc.Handle("GET /v1/runtime/organizations/{org}/environments/{env}/contract", contractHandler(cfg.Org, syncer, log))
+		ready.Store(syncer)
 		for _, env := range cfg.Environments {
 			svc.Go("sync "+env, func(ctx context.Context) error {
 				if err := waitForSchema(ctx, session, cfg.Org, log); err != nil {
@@ -68,6 +82,34 @@ func Attach(svc *service.Service, cfg *Config) {
 		}
 		return nil
 	})
+	return nil
+}
+
+// ContractPath is the contract endpoint message processors poll.
+const ContractPath = "GET /v1/runtime/organizations/{org}/environments/{env}/contract"
+
+// listenRuntime binds the contract endpoint's mutual-TLS listener.
+func listenRuntime(svc *service.Service, cfg *Config, ready *atomic.Pointer[Syncer]) error {
+	conf, err := tlsca.MutualTLSServer(cfg.RuntimeTLS.CertFile, cfg.RuntimeTLS.KeyFile, cfg.RuntimeTLS.ClientCAFile, cfg.RuntimeTLS.ClientNames)
+	if err != nil {
+		return fmt.Errorf("synchronizer: runtimeTLS: %w (the contract endpoint serves message processors over mutual TLS only)", err)
+	}
+	log := svc.Logger()
+	mux := http.NewServeMux()
+	mux.Handle(ContractPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := ready.Load()
+		if s == nil {
+			http.Error(w, `{"error":"synchronizer starting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		contractHandler(cfg.Org, s, log).ServeHTTP(w, r)
+	}))
+	ln, err := net.Listen("tcp", cfg.RuntimeListen)
+	if err != nil {
+		return fmt.Errorf("synchronizer: listen runtime on %s: %w", cfg.RuntimeListen, err)
+	}
+	svc.AddListener("runtime", tls.NewListener(ln, conf), mux)
+	return nil
 }
 
 // waitForSchema returns once the org's keyspaces exist (the schema job has

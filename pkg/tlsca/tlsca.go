@@ -1,7 +1,10 @@
-// Package tlsca keeps a local certificate authority for the mock control
-// plane's HTTPS endpoint. apigeecli only speaks HTTPS; users trust the CA
-// with SSL_CERT_FILE=<dir>/ca.pem. The CA is made once and reused; the
-// server certificate is re-issued when it nears expiry or its names change.
+// Package tlsca keeps local certificate authorities: the mock control
+// plane's, for its HTTPS endpoint (apigeecli only speaks HTTPS; users
+// trust the CA with SSL_CERT_FILE=<dir>/ca.pem), and the runtime plane's,
+// which plays hybrid's apigee-ca (cert-manager) for internal mutual TLS
+// between the message processor and the synchronizer (runtime.go). A CA is
+// made once and reused; a certificate is re-issued when it nears expiry or
+// its names change. Private keys are written 0600.
 package tlsca
 
 import (
@@ -69,11 +72,12 @@ func Ensure(dir string, hosts []string, now time.Time) (*Material, error) {
 		return nil, err
 	}
 	m := &Material{CAPath: filepath.Join(dir, CAFile), CA: caCert}
-	if kp, ok := loadServer(dir, caCert, hosts, now); ok {
+	l := Leaf{File: "server", CommonName: "hybrid emulator control plane", Hosts: hosts, Server: true}
+	if kp, ok := loadLeaf(dir, caCert, l, now); ok {
 		m.Server = kp
 		return m, nil
 	}
-	kp, err := issueServer(dir, caCert, caKey, hosts, now)
+	kp, err := issueLeaf(dir, caCert, caKey, l, now)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +148,34 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.Privat
 	return cert, key, nil
 }
 
-func loadServer(dir string, ca *x509.Certificate, hosts []string, now time.Time) (tls.Certificate, bool) {
-	kp, err := tls.LoadX509KeyPair(filepath.Join(dir, ServerFile), filepath.Join(dir, ServerKeyFile))
+// Leaf describes a certificate issued by the CA.
+type Leaf struct {
+	// File is the base of the file names: File.pem and File-key.pem.
+	File string
+	// CommonName is the subject CN; for a client certificate it is the
+	// identity the server checks (e.g. apigee-runtime).
+	CommonName string
+	// Hosts are the DNS names and IP addresses of a server certificate.
+	Hosts []string
+	// Client and Server choose the extended key usages.
+	Client, Server bool
+}
+
+func (l Leaf) ekus() []x509.ExtKeyUsage {
+	var out []x509.ExtKeyUsage
+	if l.Server {
+		out = append(out, x509.ExtKeyUsageServerAuth)
+	}
+	if l.Client {
+		out = append(out, x509.ExtKeyUsageClientAuth)
+	}
+	return out
+}
+
+// loadLeaf returns the stored key pair of l if it is still good: signed by
+// ca, valid for 30 more days, with l's common name, usages and hosts.
+func loadLeaf(dir string, ca *x509.Certificate, l Leaf, now time.Time) (tls.Certificate, bool) {
+	kp, err := tls.LoadX509KeyPair(filepath.Join(dir, l.File+".pem"), filepath.Join(dir, l.File+"-key.pem"))
 	if err != nil || len(kp.Certificate) == 0 {
 		return tls.Certificate{}, false
 	}
@@ -153,10 +183,15 @@ func loadServer(dir string, ca *x509.Certificate, hosts []string, now time.Time)
 	if err != nil || now.Add(renewBefore).After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return tls.Certificate{}, false
 	}
-	if err := leaf.CheckSignatureFrom(ca); err != nil {
+	if err := leaf.CheckSignatureFrom(ca); err != nil || leaf.Subject.CommonName != l.CommonName {
 		return tls.Certificate{}, false
 	}
-	for _, h := range hosts {
+	for _, u := range l.ekus() {
+		if !slices.Contains(leaf.ExtKeyUsage, u) {
+			return tls.Certificate{}, false
+		}
+	}
+	for _, h := range l.Hosts {
 		if err := leaf.VerifyHostname(h); err != nil {
 			return tls.Certificate{}, false
 		}
@@ -165,20 +200,20 @@ func loadServer(dir string, ca *x509.Certificate, hosts []string, now time.Time)
 	return kp, true
 }
 
-func issueServer(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, hosts []string, now time.Time) (tls.Certificate, error) {
+func issueLeaf(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, l Leaf, now time.Time) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "hybrid emulator control plane", Organization: []string{"hybrid-emulator"}},
+		Subject:      pkix.Name{CommonName: l.CommonName, Organization: []string{"hybrid-emulator"}},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(serverValidity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  l.ekus(),
 	}
-	for _, h := range hosts {
+	for _, h := range l.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 		} else {
@@ -187,9 +222,9 @@ func issueServer(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, host
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("issue server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("issue certificate %s: %w", l.File, err)
 	}
-	certPath, keyPath := filepath.Join(dir, ServerFile), filepath.Join(dir, ServerKeyFile)
+	certPath, keyPath := filepath.Join(dir, l.File+".pem"), filepath.Join(dir, l.File+"-key.pem")
 	if err := writePair(certPath, keyPath, der, key); err != nil {
 		return tls.Certificate{}, err
 	}
@@ -199,6 +234,24 @@ func issueServer(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, host
 	}
 	kp.Leaf, _ = x509.ParseCertificate(der)
 	return kp, nil
+}
+
+// EnsureLeaf loads the CA in dir (creating it if missing) and l's key
+// pair, (re)issuing it when missing, expiring within 30 days, not signed
+// by the CA, or not matching l. The key file is written 0600.
+func EnsureLeaf(dir string, l Leaf, now time.Time) (tls.Certificate, bool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, false, fmt.Errorf("tls dir: %w", err)
+	}
+	caCert, caKey, err := loadOrCreateCA(dir, now)
+	if err != nil {
+		return tls.Certificate{}, false, err
+	}
+	if kp, ok := loadLeaf(dir, caCert, l, now); ok {
+		return kp, false, nil
+	}
+	kp, err := issueLeaf(dir, caCert, caKey, l, now)
+	return kp, err == nil, err
 }
 
 func serial() *big.Int {

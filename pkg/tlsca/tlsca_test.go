@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/tlsca"
+	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 )
 
 func read(tb testing.TB, dir, name string) []byte {

@@ -1,0 +1,61 @@
+package mp
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
+)
+
+// TrafficMaxHeaderBytes is the traffic listener's hard cap on the request
+// line plus headers. It sits well above Apigee's limits (7 KB request
+// line, 25 KB headers) so that the engine, not net/http, answers requests
+// between the two with Apigee's 414 protocol.http.TooBigLine and 431
+// protocol.http.TooBigHeaders; beyond it net/http refuses with a bare 431
+// before reading more.
+const TrafficMaxHeaderBytes = 2 * (engine.DefaultMaxRequestLine + engine.DefaultMaxRequestHeaders)
+
+// trafficServer tunes the traffic listener's http.Server. The service
+// defaults (header timeout, idle timeout) stay; there is deliberately no
+// ReadTimeout or WriteTimeout, which would cut streamed payloads:
+// clientDeadlines bounds pauses instead.
+func trafficServer(srv *http.Server) {
+	srv.MaxHeaderBytes = TrafficMaxHeaderBytes
+}
+
+// clientDeadlines gives each read of a request payload its own deadline
+// (http.ResponseController): a client may stream for as long as it keeps
+// sending, but a pause longer than d fails the read, which the engine
+// answers as a client error.
+func clientDeadlines(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &deadlineBody{rc: r.Body, ctl: http.NewResponseController(w), d: d}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+type deadlineBody struct {
+	rc  io.ReadCloser
+	ctl *http.ResponseController
+	d   time.Duration
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	_ = b.ctl.SetReadDeadline(time.Now().Add(b.d)) // not supported (e.g. a recorder): no deadline
+	n, err := b.rc.Read(p)
+	if err != nil {
+		// Payload done: lift the deadline, or net/http's background read
+		// of the idle connection would hit it and cancel the request
+		// while the target is still answering.
+		_ = b.ctl.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+func (b *deadlineBody) Close() error { return b.rc.Close() }

@@ -1,0 +1,95 @@
+package mp
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
+)
+
+func TestTrafficDefaults(t *testing.T) {
+	cfg := DefaultConfig()
+	require.Equal(t, 55*time.Second, cfg.IOTimeout, "Apigee's default I/O timeout")
+	require.Equal(t, 55*time.Second, cfg.ClientIOTimeout)
+
+	srv := &http.Server{}
+	trafficServer(srv)
+	require.Equal(t, TrafficMaxHeaderBytes, srv.MaxHeaderBytes)
+	require.Greater(t, TrafficMaxHeaderBytes, engine.DefaultMaxRequestLine+engine.DefaultMaxRequestHeaders,
+		"the engine must see requests over Apigee's limits to answer them with Apigee's faults")
+
+	s, err := service.NewWithLogger("runtime", service.DefaultCommon("127.0.0.1:0"), zaptest.NewLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	_, err = s.Listen("traffic", "127.0.0.1:0", http.NotFoundHandler(), trafficServer)
+	require.NoError(t, err)
+	traffic := s.Server("traffic")
+	require.Equal(t, TrafficMaxHeaderBytes, traffic.MaxHeaderBytes)
+	require.Equal(t, service.DefaultIdleTimeout, traffic.IdleTimeout)
+	require.Equal(t, service.DefaultReadHeaderTimeout, traffic.ReadHeaderTimeout)
+	require.Zero(t, traffic.ReadTimeout, "a whole-request read timeout would cut streamed uploads")
+}
+
+// TestClientDeadlines: a client that pauses mid-payload longer than the
+// deadline fails the read; one that keeps sending, however long in
+// total, does not.
+func TestClientDeadlines(t *testing.T) {
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	h := clientDeadlines(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		got <- result{string(b), err}
+	}), 100*time.Millisecond)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	// send streams chunks with a pause after each; it runs beside the
+	// handler, so it reports nothing itself.
+	send := func(chunks []string, pause time.Duration) <-chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+			for _, ch := range chunks {
+				_, _ = io.WriteString(c, strconv.FormatInt(int64(len(ch)), 16)+"\r\n"+ch+"\r\n")
+				time.Sleep(pause)
+			}
+			_, _ = io.WriteString(c, "0\r\n\r\n")
+			_, _ = http.ReadResponse(bufio.NewReader(c), nil)
+		}()
+		return done
+	}
+	t.Run("steady stream longer than the deadline", func(t *testing.T) {
+		done := send([]string{"a", "b", "c", "d", "e"}, 40*time.Millisecond) // 200 ms in all
+		r := <-got
+		<-done
+		require.NoError(t, r.err)
+		require.Equal(t, "abcde", r.body)
+	})
+	t.Run("pause longer than the deadline", func(t *testing.T) {
+		done := send([]string{"a"}, 300*time.Millisecond)
+		r := <-got
+		<-done
+		var ne net.Error
+		require.ErrorAs(t, r.err, &ne)
+		require.True(t, ne.Timeout())
+	})
+}
