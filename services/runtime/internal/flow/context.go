@@ -426,6 +426,23 @@ func (mc *MessageContext) setVar(name string, value any) {
 // variables a policy owns (e.g. servicecallout.<name>.failed).
 func (mc *MessageContext) SetVar(name string, value any) { mc.setVar(name, value) }
 
+// Var is a flow variable's name and value.
+type Var struct {
+	Name  string
+	Value any
+}
+
+// SetVars stores policy output variables like SetVar, in order; a policy
+// that sets many (VerifyAPIKey sets ~45) sizes the map once.
+func (mc *MessageContext) SetVars(vs []Var) {
+	if mc.vars == nil {
+		mc.vars = make(map[string]any, len(vs)+8)
+	}
+	for _, v := range vs {
+		mc.vars[v.Name] = v.Value
+	}
+}
+
 // Remove deletes a variable (or a header/parameter of a message).
 func (mc *MessageContext) Remove(name string) error {
 	if readOnly(name) {

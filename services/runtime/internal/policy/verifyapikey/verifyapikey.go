@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/apiproduct"
@@ -34,9 +35,46 @@ const (
 )
 
 type policy struct {
-	name string
-	ref  string
-	data *rtdata.Store
+	name   string
+	ref    string
+	prefix string // "verifyapikey.<name>."
+	data   *rtdata.Store
+	vars   varsCache
+}
+
+// varsCache keeps the variables of recently verified keys: they depend only
+// on the cached key lookup and the matched product and operation, so a hot
+// key costs map inserts, not ~45 string concatenations and conversions per
+// request (what the runtime-data profile showed). Entries die with the key
+// cache entry they point at; the map is bounded by clearing it when full.
+type varsCache struct {
+	mu sync.RWMutex
+	m  map[varsKey][]flow.Var
+}
+
+type varsKey struct {
+	info *store.KeyInfo
+	prod *store.APIProduct
+	op   *store.Operation
+}
+
+const maxCachedVarSets = 1024
+
+func (c *varsCache) get(k varsKey, build func() []flow.Var) []flow.Var {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = build()
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedVarSets {
+		c.m = make(map[varsKey][]flow.Var)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
 }
 
 // Compile compiles a <VerifyAPIKey> policy.
@@ -57,7 +95,7 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &policy{name: cc.Policy.Name, ref: ref, data: data}, nil
+	return &policy{name: cc.Policy.Name, ref: ref, prefix: "verifyapikey." + cc.Policy.Name + ".", data: data}, nil
 }
 
 func fault(code, msg string) *flow.Fault {
@@ -94,7 +132,7 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 	if m == nil {
 		return fault(CodeInvalidForResource, "Invalid ApiKey for given resource")
 	}
-	SetVariables(mc, "verifyapikey."+p.name+".", info, m)
+	mc.SetVars(p.vars.get(varsKey{info: info, prod: m.Product, op: m.Operation}, func() []flow.Var { return Variables(p.prefix, info, m) }))
 	return nil
 }
 
@@ -105,8 +143,15 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 // developer.app.name, developer.app.id, apiproduct.name, and
 // apiproduct.operation* when an operation matched).
 func SetVariables(mc *flow.MessageContext, prefix string, info *store.KeyInfo, m *apiproduct.Match) {
+	mc.SetVars(Variables(prefix, info, m))
+}
+
+// Variables lists what SetVariables sets, in order.
+func Variables(prefix string, info *store.KeyInfo, m *apiproduct.Match) []flow.Var {
 	cred, app, dev, prod := info.Credential, info.App, info.Developer, m.Product
-	set := func(name string, v any) { mc.SetVar(prefix+name, v) }
+	out := make([]flow.Var, 0, 64)
+	set := func(name string, v any) { out = append(out, flow.Var{Name: prefix + name, Value: v}) }
+	bare := func(name string, v any) { out = append(out, flow.Var{Name: name, Value: v}) }
 
 	set("client_id", cred.ConsumerKey)
 	set("client_secret", cred.ConsumerSecret)
@@ -165,18 +210,19 @@ func SetVariables(mc *flow.MessageContext, prefix string, info *store.KeyInfo, m
 	set("failed", false)
 
 	// Analytics and product-operation variables (no prefix).
-	mc.SetVar("client_id", cred.ConsumerKey)
-	mc.SetVar("developer.id", dev.DeveloperID)
-	mc.SetVar("developer.email", dev.Email)
-	mc.SetVar("developer.app.name", app.Name)
-	mc.SetVar("developer.app.id", app.AppID)
-	mc.SetVar("apiproduct.name", prod.Name)
+	bare("client_id", cred.ConsumerKey)
+	bare("developer.id", dev.DeveloperID)
+	bare("developer.email", dev.Email)
+	bare("developer.app.name", app.Name)
+	bare("developer.app.id", app.AppID)
+	bare("apiproduct.name", prod.Name)
 	if m.Operation != nil {
-		mc.SetVar("apiproduct.operation", m.Operation.Resource)
-		mc.SetVar("apiproduct.operation.resource", m.Operation.Resource)
-		mc.SetVar("apiproduct.operation.methods", strings.Join(m.Operation.Methods, ","))
+		bare("apiproduct.operation", m.Operation.Resource)
+		bare("apiproduct.operation.resource", m.Operation.Resource)
+		bare("apiproduct.operation.methods", strings.Join(m.Operation.Methods, ","))
 		for _, a := range m.Config.Attributes {
-			mc.SetVar("apiproduct.operation.attributes."+a.Name, a.Value)
+			bare("apiproduct.operation.attributes."+a.Name, a.Value)
 		}
 	}
+	return out
 }
