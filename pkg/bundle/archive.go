@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -159,6 +160,15 @@ func readEntry(f *zip.File) ([]byte, error) {
 	}
 }
 
+// Entry-name shape limits: a segment longer than a file system's
+// NAME_MAX cannot be extracted anywhere, and no bundle nests folders
+// anywhere near MaxNameDepth deep (apiproxy/resources/<type>/<file> is
+// four).
+const (
+	MaxNameSegmentBytes = 255
+	MaxNameDepth        = 32
+)
+
 // checkName rejects entry names that could escape an extraction directory or
 // that different tools would interpret differently.
 func checkName(name string) error {
@@ -183,10 +193,17 @@ func checkName(name string) error {
 			return bad("entry name contains a control character")
 		}
 	}
-	for _, seg := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+	segs := strings.Split(strings.TrimSuffix(name, "/"), "/")
+	for _, seg := range segs {
 		if seg == ".." {
 			return bad("entry name contains a \"..\" segment")
 		}
+		if len(seg) > MaxNameSegmentBytes {
+			return bad(fmt.Sprintf("entry name has a segment of %d bytes; the limit is %d (a file name no file system takes)", len(seg), MaxNameSegmentBytes))
+		}
+	}
+	if len(segs) > MaxNameDepth {
+		return bad(fmt.Sprintf("entry name is nested %d levels deep; the limit is %d", len(segs), MaxNameDepth))
 	}
 	if path.Clean(name) != strings.TrimSuffix(name, "/") {
 		return bad("entry name is not canonical (empty or \".\" segments)")

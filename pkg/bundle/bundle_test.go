@@ -1,9 +1,6 @@
 package bundle_test
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"encoding/xml"
 	"errors"
 	"io/fs"
@@ -275,57 +272,9 @@ func TestParseLenientInputs(t *testing.T) {
 	})
 }
 
-// rawEntry is a zip entry written with full control over its header.
-type rawEntry struct {
-	name string
-	data []byte
-	mode fs.FileMode
-	// declared, when > 0, replaces the uncompressed size in the header.
-	declared uint64
-}
-
-// rawZip writes entries deflated; with a declared size it writes the entry
-// raw (CRC 0, so only the size check can catch the lie).
-func rawZip(tb testing.TB, entries ...rawEntry) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, e := range entries {
-		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
-		if e.mode != 0 {
-			h.SetMode(e.mode)
-		}
-		if e.declared > 0 {
-			var c bytes.Buffer
-			fw, err := flate.NewWriter(&c, flate.BestCompression)
-			require.NoError(tb, err)
-			_, err = fw.Write(e.data)
-			require.NoError(tb, err)
-			require.NoError(tb, fw.Close())
-			h.CompressedSize64 = uint64(c.Len())
-			h.UncompressedSize64 = e.declared
-			w, err := zw.CreateRaw(h)
-			require.NoError(tb, err)
-			_, err = w.Write(c.Bytes())
-			require.NoError(tb, err)
-			continue
-		}
-		w, err := zw.CreateHeader(h)
-		require.NoError(tb, err)
-		_, err = w.Write(e.data)
-		require.NoError(tb, err)
-	}
-	require.NoError(tb, zw.Close())
-	return buf.Bytes()
-}
-
 // proxyEntries is the minimal proxy as raw entries plus extra ones.
-func proxyEntries(extra ...rawEntry) []rawEntry {
-	var out []rawEntry
-	for name, content := range proxyFiles() {
-		out = append(out, rawEntry{name: name, data: []byte(content)})
-	}
-	return append(out, extra...)
+func proxyEntries(extra ...bundletest.Entry) []bundletest.Entry {
+	return bundletest.Entries(proxyFiles(), extra...)
 }
 
 func incompressible(n int) []byte {
@@ -360,28 +309,32 @@ func TestParseRejects(t *testing.T) {
 		{name: "archive over the size limit", data: files(proxyFiles()), limits: bundle.Limits{MaxArchiveBytes: 100}, want: bundle.ErrTooLarge, msg: "limit is 100 bytes"},
 		{name: "too many files", data: files(proxyFiles("apiproxy/policies/A.xml", policy("A"), "apiproxy/policies/B.xml", policy("B"), "apiproxy/policies/C.xml", policy("C"))), limits: bundle.Limits{MaxFiles: 5}, want: bundle.ErrTooLarge, msg: "6 entries; the limit is 5"},
 		{name: "empty archive", data: files(map[string]string{}), want: bundle.ErrInvalidBundle, msg: "no files"},
-		{name: "zip bomb", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/big.js", data: zeros})...), want: bundle.ErrZipBomb, file: "apiproxy/resources/jsc/big.js"},
+		{name: "zip bomb", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/big.js", Data: zeros})...), want: bundle.ErrZipBomb, file: "apiproxy/resources/jsc/big.js"},
 		{name: "archive-wide ratio", data: raw(proxyEntries(
-			rawEntry{name: "apiproxy/resources/jsc/a.js", data: zeros[:900<<10]},
-			rawEntry{name: "apiproxy/resources/jsc/b.js", data: zeros[:900<<10]})...), want: bundle.ErrZipBomb, msg: "archive expands"},
-		{name: "header understates the size", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/lie.js", data: zeros[:5<<20], declared: 100})...), want: bundle.ErrZipBomb, file: "apiproxy/resources/jsc/lie.js", msg: "more than the 100 bytes its header declares"},
-		{name: "header overstates the size", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/lie.js", data: []byte("tiny"), declared: 1000})...), want: bundle.ErrNotZip, file: "apiproxy/resources/jsc/lie.js", msg: "corrupt"},
-		{name: "file over the per-file limit", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/java/x.jar", data: incompressible(2 << 20)})...), limits: bundle.Limits{MaxFileBytes: 1 << 20}, want: bundle.ErrTooLarge, file: "apiproxy/resources/java/x.jar", msg: "limit per file is 1048576"},
+			bundletest.Entry{Name: "apiproxy/resources/jsc/a.js", Data: zeros[:900<<10]},
+			bundletest.Entry{Name: "apiproxy/resources/jsc/b.js", Data: zeros[:900<<10]})...), want: bundle.ErrZipBomb, msg: "archive expands"},
+		{name: "header understates the size", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/lie.js", Data: zeros[:5<<20], Declared: 100})...), want: bundle.ErrZipBomb, file: "apiproxy/resources/jsc/lie.js", msg: "more than the 100 bytes its header declares"},
+		{name: "header overstates the size", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/lie.js", Data: []byte("tiny"), Declared: 1000})...), want: bundle.ErrNotZip, file: "apiproxy/resources/jsc/lie.js", msg: "corrupt"},
+		{name: "file over the per-file limit", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/java/x.jar", Data: incompressible(2 << 20)})...), limits: bundle.Limits{MaxFileBytes: 1 << 20}, want: bundle.ErrTooLarge, file: "apiproxy/resources/java/x.jar", msg: "limit per file is 1048576"},
 		{name: "total over the uncompressed limit", data: raw(proxyEntries(
-			rawEntry{name: "apiproxy/resources/java/a.jar", data: incompressible(700 << 10)},
-			rawEntry{name: "apiproxy/resources/java/b.jar", data: incompressible(700 << 10)})...), limits: bundle.Limits{MaxUncompressedBytes: 1 << 20}, want: bundle.ErrTooLarge, msg: "more than 1048576 bytes uncompressed"},
-		{name: "zip slip", data: raw(proxyEntries(rawEntry{name: "../evil", data: []byte("x")})...), want: bundle.ErrZipSlip, file: "../evil", msg: `".."`},
-		{name: "zip slip inside root", data: raw(proxyEntries(rawEntry{name: "apiproxy/../../evil.sh", data: []byte("x")})...), want: bundle.ErrZipSlip, file: "apiproxy/../../evil.sh"},
-		{name: "absolute path", data: raw(proxyEntries(rawEntry{name: "/etc/cron.d/evil", data: []byte("x")})...), want: bundle.ErrZipSlip, file: "/etc/cron.d/evil", msg: "absolute"},
-		{name: "backslash", data: raw(proxyEntries(rawEntry{name: `apiproxy\..\evil`, data: []byte("x")})...), want: bundle.ErrZipSlip, file: `apiproxy\..\evil`, msg: "backslash"},
-		{name: "drive letter", data: raw(proxyEntries(rawEntry{name: "C:/Windows/evil.dll", data: []byte("x")})...), want: bundle.ErrZipSlip, file: "C:/Windows/evil.dll", msg: "drive letter"},
-		{name: "NUL byte", data: raw(proxyEntries(rawEntry{name: "apiproxy/x\x00.xml", data: []byte("x")})...), want: bundle.ErrZipSlip, file: `apiproxy/x\x00.xml`, msg: "NUL"},
-		{name: "non-canonical name", data: raw(proxyEntries(rawEntry{name: "apiproxy//policies/x.xml", data: []byte("x")})...), want: bundle.ErrZipSlip, file: "apiproxy//policies/x.xml", msg: "canonical"},
-		{name: "symlink", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/link.js", data: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777})...), want: bundle.ErrZipSlip, file: "apiproxy/resources/jsc/link.js", msg: "symbolic link"},
-		{name: "duplicate entry", data: raw(proxyEntries(rawEntry{name: "apiproxy/hello.xml", data: []byte("<APIProxy/>")})...), want: bundle.ErrInvalidBundle, file: "apiproxy/hello.xml", msg: "more than once"},
-		{name: "entries differing only in case", data: raw(proxyEntries(rawEntry{name: "apiproxy/Hello.xml", data: []byte("<APIProxy/>")})...), want: bundle.ErrInvalidBundle, file: "apiproxy/Hello.xml", msg: "differs only in case from apiproxy/hello.xml"},
-		{name: "folders differing only in case", data: raw(proxyEntries(rawEntry{name: "apiproxy/Proxies/", mode: fs.ModeDir | 0o755}, rawEntry{name: "apiproxy/proxies/", mode: fs.ModeDir | 0o755})...), want: bundle.ErrInvalidBundle, file: "apiproxy/proxies/", msg: "differs only in case from apiproxy/Proxies"},
-		{name: "name not UTF-8", data: raw(proxyEntries(rawEntry{name: "apiproxy/resources/jsc/caf\xe9.js", data: []byte("1")})...), want: bundle.ErrZipSlip, file: `apiproxy/resources/jsc/caf\xe9.js`, msg: "not valid UTF-8"},
+			bundletest.Entry{Name: "apiproxy/resources/java/a.jar", Data: incompressible(700 << 10)},
+			bundletest.Entry{Name: "apiproxy/resources/java/b.jar", Data: incompressible(700 << 10)})...), limits: bundle.Limits{MaxUncompressedBytes: 1 << 20}, want: bundle.ErrTooLarge, msg: "more than 1048576 bytes uncompressed"},
+		{name: "zip slip", data: raw(proxyEntries(bundletest.Entry{Name: "../evil", Data: []byte("x")})...), want: bundle.ErrZipSlip, file: "../evil", msg: `".."`},
+		{name: "zip slip inside root", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/../../evil.sh", Data: []byte("x")})...), want: bundle.ErrZipSlip, file: "apiproxy/../../evil.sh"},
+		{name: "absolute path", data: raw(proxyEntries(bundletest.Entry{Name: "/etc/cron.d/evil", Data: []byte("x")})...), want: bundle.ErrZipSlip, file: "/etc/cron.d/evil", msg: "absolute"},
+		{name: "backslash", data: raw(proxyEntries(bundletest.Entry{Name: `apiproxy\..\evil`, Data: []byte("x")})...), want: bundle.ErrZipSlip, file: `apiproxy\..\evil`, msg: "backslash"},
+		{name: "drive letter", data: raw(proxyEntries(bundletest.Entry{Name: "C:/Windows/evil.dll", Data: []byte("x")})...), want: bundle.ErrZipSlip, file: "C:/Windows/evil.dll", msg: "drive letter"},
+		{name: "NUL byte", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/x\x00.xml", Data: []byte("x")})...), want: bundle.ErrZipSlip, file: `apiproxy/x\x00.xml`, msg: "NUL"},
+		{name: "non-canonical name", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy//policies/x.xml", Data: []byte("x")})...), want: bundle.ErrZipSlip, file: "apiproxy//policies/x.xml", msg: "canonical"},
+		{name: "symlink", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/link.js", Data: []byte("/etc/passwd"), Mode: fs.ModeSymlink | 0o777})...), want: bundle.ErrZipSlip, file: "apiproxy/resources/jsc/link.js", msg: "symbolic link"},
+		{name: "duplicate entry", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/hello.xml", Data: []byte("<APIProxy/>")})...), want: bundle.ErrInvalidBundle, file: "apiproxy/hello.xml", msg: "more than once"},
+		{name: "entries differing only in case", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/Hello.xml", Data: []byte("<APIProxy/>")})...), want: bundle.ErrInvalidBundle, file: "apiproxy/Hello.xml", msg: "differs only in case from apiproxy/hello.xml"},
+		{name: "folders differing only in case", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/Proxies/", Mode: fs.ModeDir | 0o755}, bundletest.Entry{Name: "apiproxy/proxies/", Mode: fs.ModeDir | 0o755})...), want: bundle.ErrInvalidBundle, file: "apiproxy/proxies/", msg: "differs only in case from apiproxy/Proxies"},
+		{name: "name segment over 255 bytes", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/" + strings.Repeat("n", 256) + ".js", Data: []byte("1")})...), want: bundle.ErrZipSlip, file: "apiproxy/resources/jsc/" + strings.Repeat("n", 256) + ".js", msg: "segment of 259 bytes; the limit is 255"},
+		{name: "name segment of 255 bytes", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/" + strings.Repeat("n", 252) + ".js", Data: []byte("1")}, bundletest.Entry{Name: "../x"})...), want: bundle.ErrZipSlip, file: "../x"},
+		{name: "deeply nested folders", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/" + strings.Repeat("d/", 29) + "x.js", Data: []byte("1")})...), want: bundle.ErrZipSlip, file: "apiproxy/resources/jsc/" + strings.Repeat("d/", 29) + "x.js", msg: "nested 33 levels deep; the limit is 32"},
+		{name: "nested 32 levels", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/" + strings.Repeat("d/", 28) + "x.js", Data: []byte("1")}, bundletest.Entry{Name: "../x"})...), want: bundle.ErrZipSlip, file: "../x"},
+		{name: "name not UTF-8", data: raw(proxyEntries(bundletest.Entry{Name: "apiproxy/resources/jsc/caf\xe9.js", Data: []byte("1")})...), want: bundle.ErrZipSlip, file: `apiproxy/resources/jsc/caf\xe9.js`, msg: "not valid UTF-8"},
 
 		// Layout.
 		{name: "file outside the root", data: files(proxyFiles("README.md", "hi")), want: bundle.ErrInvalidBundle, file: "README.md", msg: "outside apiproxy/"},
@@ -476,8 +429,8 @@ func files(f map[string]string) func(testing.TB) []byte {
 	return func(tb testing.TB) []byte { return zipOf(tb, f) }
 }
 
-func raw(entries ...rawEntry) func(testing.TB) []byte {
-	return func(tb testing.TB) []byte { return rawZip(tb, entries...) }
+func raw(entries ...bundletest.Entry) func(testing.TB) []byte {
+	return func(tb testing.TB) []byte { return bundletest.RawZip(tb, entries...) }
 }
 
 func TestValidationErrorFormat(t *testing.T) {

@@ -11,7 +11,9 @@ package bundletest
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/xml"
+	"io/fs"
 	"sort"
 	"strings"
 	"testing"
@@ -154,4 +156,83 @@ func esc(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// Entry is a zip entry RawZip writes with full control over its header:
+// any name (hostile ones included), a mode (fs.ModeSymlink, fs.ModeDir),
+// and optionally a false uncompressed size.
+type Entry struct {
+	Name string
+	Data []byte
+	Mode fs.FileMode
+	// Declared, when > 0, replaces the uncompressed size in the header.
+	Declared uint64
+}
+
+// RawZip writes entries deflated, in the order given; an entry with a
+// Declared size is written raw (CRC 0, so only the size check can catch
+// the lie). It is for archives Zip cannot express: zip slip, symlinks,
+// bombs, lying headers.
+func RawZip(tb testing.TB, entries ...Entry) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	fail := func(name string, err error) {
+		tb.Helper()
+		tb.Fatalf("bundletest.RawZip: %q: %v", name, err)
+	}
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e.Name, Method: zip.Deflate, Modified: modTime}
+		if e.Mode != 0 {
+			h.SetMode(e.Mode)
+		}
+		if e.Declared > 0 {
+			var c bytes.Buffer
+			fw, err := flate.NewWriter(&c, flate.BestCompression)
+			if err != nil {
+				fail(e.Name, err)
+			}
+			if _, err := fw.Write(e.Data); err != nil {
+				fail(e.Name, err)
+			}
+			if err := fw.Close(); err != nil {
+				fail(e.Name, err)
+			}
+			h.CompressedSize64 = uint64(c.Len())
+			h.UncompressedSize64 = e.Declared
+			w, err := zw.CreateRaw(h)
+			if err != nil {
+				fail(e.Name, err)
+			}
+			if _, err := w.Write(c.Bytes()); err != nil {
+				fail(e.Name, err)
+			}
+			continue
+		}
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			fail(e.Name, err)
+		}
+		if _, err := w.Write(e.Data); err != nil {
+			fail(e.Name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatalf("bundletest.RawZip: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// Entries turns files into entries in name order, followed by extra.
+func Entries(files map[string]string, extra ...Entry) []Entry {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]Entry, 0, len(names)+len(extra))
+	for _, n := range names {
+		out = append(out, Entry{Name: n, Data: []byte(files[n])})
+	}
+	return append(out, extra...)
 }

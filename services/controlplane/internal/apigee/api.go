@@ -57,6 +57,8 @@ type API struct {
 	// others holds the patterns of routes served beside the API on the
 	// same listener (AlsoRoutes), so a wrong method on them is a 405 too.
 	others *http.ServeMux
+	// routeList records every route registered, in order (Routes).
+	routeList []Route
 }
 
 // maxJSONBody bounds every request body that is not a bundle upload.
@@ -118,6 +120,7 @@ func New(opts Options) (*API, error) {
 func (a *API) AlsoRoutes(register func(handle func(pattern string, h http.Handler))) {
 	register(func(pattern string, _ http.Handler) {
 		a.others.Handle(pattern, http.NotFoundHandler())
+		a.addRoute(pattern, "", RouteBeside)
 	})
 }
 
@@ -130,7 +133,7 @@ func (a *API) allowedMethods(r *http.Request) []string {
 	for _, m := range probeMethods {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" {
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" && !verbMiss(pattern, probe) {
 			allow = append(allow, m)
 			continue
 		}
@@ -216,6 +219,7 @@ const msgInternal = "Internal error encountered."
 // that resource returns (e.g. the parent project of a create); an error
 // from resource is the answer, before any permission check.
 func (a *API) handleOn(pattern, permission string, resource func(r *http.Request) (string, error), h handlerFunc) {
+	a.addRoute(pattern, permission, RouteAPI)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		res, err := resource(r)
 		if err == nil {

@@ -144,6 +144,13 @@ func deploymentViewOf(o *state.Org, d *state.Deployment, now time.Time) deployme
 	return v
 }
 
+// deployedBefore orders deployments of a base path in an environment
+// group: the earlier one serves it (ties: the lower environment name).
+func deployedBefore(a, b *state.Deployment) bool {
+	return a.DeployStartTime < b.DeployStartTime ||
+		a.DeployStartTime == b.DeployStartTime && a.Environment < b.Environment
+}
+
 // routeConflicts lists the earlier deployments, in other environments of
 // the same environment groups, that already serve one of d's base paths.
 func routeConflicts(o *state.Org, d *state.Deployment, groups []*state.EnvGroup, paths []string) []routeConflictView {
@@ -156,9 +163,7 @@ func routeConflicts(o *state.Org, d *state.Deployment, groups []*state.EnvGroup,
 			for _, d2 := range o.DeploymentsWhere(func(x *state.Deployment) bool {
 				return x.Environment == at.Environment && x.Kind == state.KindProxy
 			}) {
-				earlier := d2.DeployStartTime < d.DeployStartTime ||
-					d2.DeployStartTime == d.DeployStartTime && d2.Environment < d.Environment
-				if !earlier {
+				if !deployedBefore(d2, d) {
 					continue
 				}
 				for _, p := range sharedBasePaths(paths, basePaths(o, d2)) {
@@ -173,6 +178,34 @@ func routeConflicts(o *state.Org, d *state.Deployment, groups []*state.EnvGroup,
 		}
 	}
 	return out
+}
+
+// checkDeploy applies the rules a deploy of rev in env must pass and
+// returns the deployment of name it would replace (nil if none): another
+// revision already deployed needs override (FAILED_PRECONDITION), and a
+// proxy's base path may not be served in env by another proxy
+// (ALREADY_EXISTS). The same revision without override is no change and
+// passes. The change reports share it.
+func checkDeploy(o *state.Org, c collection, env, name string, rev *state.Revision, override bool) (*state.Deployment, error) {
+	cur := o.FindDeployment(env, c.kind, name)
+	if cur != nil && cur.Revision == rev.Revision && !override {
+		return cur, nil // already there: nothing to check
+	}
+	if cur != nil && cur.Revision != rev.Revision && !override {
+		return cur, apierr.FailedPrecondition("revision %d of %s %s is already deployed in environment %s; deploy revision %d with override=true to replace it",
+			cur.Revision, c.noun, name, env, rev.Revision)
+	}
+	if c.kind == state.KindProxy {
+		for _, other := range o.DeploymentsWhere(func(x *state.Deployment) bool {
+			return x.Environment == env && x.Kind == state.KindProxy && x.Name != name
+		}) {
+			if shared := sharedBasePaths(rev.BasePaths, basePaths(o, other)); len(shared) > 0 {
+				return cur, apierr.AlreadyExists("base path %s is already served in environment %s by API proxy %s (revision %d); undeploy it or change the base path",
+					shared[0], env, other.Name, other.Revision)
+			}
+		}
+	}
+	return cur, nil
 }
 
 // deploy serves POST …/environments/{env}/{apis|sharedflows}/{name}/revisions/{rev}/deployments.
@@ -196,27 +229,17 @@ func (a *API) deploy(c collection) handlerFunc {
 			if err != nil {
 				return err
 			}
-			if cur := o.FindDeployment(env, c.kind, name); cur != nil {
+			cur, err := checkDeploy(o, c, env, name, rev, override)
+			if err != nil {
+				return err
+			}
+			if cur != nil {
 				if cur.Revision == rev.Revision && !override {
 					tx.Unchanged()
 					v = deploymentViewOf(o, cur, tx.Now)
 					return nil
 				}
-				if cur.Revision != rev.Revision && !override {
-					return apierr.FailedPrecondition("revision %d of %s %s is already deployed in environment %s; deploy revision %d with override=true to replace it",
-						cur.Revision, c.noun, name, env, rev.Revision)
-				}
 				o.RemoveDeployment(cur)
-			}
-			if c.kind == state.KindProxy {
-				for _, other := range o.DeploymentsWhere(func(x *state.Deployment) bool {
-					return x.Environment == env && x.Kind == state.KindProxy && x.Name != name
-				}) {
-					if shared := sharedBasePaths(rev.BasePaths, basePaths(o, other)); len(shared) > 0 {
-						return apierr.AlreadyExists("base path %s is already served in environment %s by API proxy %s (revision %d); undeploy it or change the base path",
-							shared[0], env, other.Name, other.Revision)
-					}
-				}
 			}
 			tx.Touch(o, env)
 			d := &state.Deployment{

@@ -18,6 +18,11 @@ func (a *API) routes() {
 	h("GET "+o, "apigee.organizations.get", a.getOrg)
 	h("PUT "+o, "apigee.organizations.update", a.updateOrg)
 	h("DELETE "+o, "apigee.organizations.delete", a.deleteOrg)
+	// Custom methods POST {o}:getSyncAuthorization, :setSyncAuthorization (syncauth.go).
+	a.orgVerbs(map[string]orgVerb{
+		"getSyncAuthorization": {PermGetSyncAuthorization, a.getSyncAuthorization},
+		"setSyncAuthorization": {PermSetSyncAuthorization, a.setSyncAuthorization},
+	})
 
 	h("GET "+o+"/operations", "apigee.operations.list", a.listOperations)
 	h("GET "+o+"/operations/{id}", "apigee.operations.get", a.getOperation)
@@ -26,6 +31,12 @@ func (a *API) routes() {
 	h("POST "+o+"/environments", "apigee.environments.create", a.createEnv)
 	h("GET "+o+"/environments/{env}", "apigee.environments.get", a.getEnv)
 	h("PUT "+o+"/environments/{env}", "apigee.environments.update", a.updateEnv)
+	// updateEnvironment, modifyEnvironment, deployedConfig, traceConfig (envupdates.go).
+	h("POST "+o+"/environments/{env}", "apigee.environments.update", a.updateEnv)
+	h("PATCH "+o+"/environments/{env}", "apigee.environments.update", a.modifyEnv)
+	h("GET "+o+"/environments/{env}/deployedConfig", "apigee.environments.get", a.getDeployedConfig)
+	h("GET "+o+"/environments/{env}/traceConfig", "apigee.traceconfig.get", a.getTraceConfig)
+	h("PATCH "+o+"/environments/{env}/traceConfig", "apigee.traceconfig.update", a.updateTraceConfig)
 	h("DELETE "+o+"/environments/{env}", "apigee.environments.delete", a.deleteEnv)
 
 	h("GET "+o+"/envgroups", "apigee.envgroups.list", a.listGroups)
@@ -105,12 +116,17 @@ func (a *API) routes() {
 		h("GET "+envBase+"/revisions/{rev}/deployments", deployPerm+".get", a.getDeployment(c))
 		h("DELETE "+envBase+"/revisions/{rev}/deployments", deployPerm+".delete", a.undeploy(c))
 	}
+	// Dry runs of a proxy deploy/undeploy (changereport.go).
+	deps := o + "/environments/{env}/apis/{name}/revisions/{rev}/deployments"
+	h("POST "+deps+":generateDeployChangeReport", "apigee.deployments.create", a.generateDeployChangeReport)
+	h("POST "+deps+":generateUndeployChangeReport", "apigee.deployments.delete", a.generateUndeployChangeReport)
 
 	// Runtime plane (internal): watchers report status, synchronizers fetch
 	// contracts.
 	h("POST "+o+"/environments/{env}/runtimeStatus", "apigee.runtime.reportStatus", a.runtimeStatus)
-	h("GET "+o+"/environments/{env}/contract/version", "apigee.runtime.getContract", a.contractVersion)
-	h("GET "+o+"/environments/{env}/contract", "apigee.runtime.getContract", a.getContract)
+	// A service account must also be in the org's sync authorization.
+	h("GET "+o+"/environments/{env}/contract/version", "apigee.runtime.getContract", a.syncAuthorized(a.contractVersion))
+	h("GET "+o+"/environments/{env}/contract", "apigee.runtime.getContract", a.syncAuthorized(a.getContract))
 }
 
 // Handler returns the API as an http.Handler.
@@ -123,6 +139,7 @@ func (a *API) Handler() http.Handler { return a }
 // and authorized here like every other.
 func (a *API) MountMART(h http.Handler) {
 	const o = "/v1/organizations/{org}"
+	defer a.markRoutes(len(a.routeList), RouteMART)
 	fwd := func(w http.ResponseWriter, r *http.Request) error {
 		h.ServeHTTP(w, r)
 		return nil
@@ -165,5 +182,7 @@ func (a *API) MountMART(h http.Handler) {
 // Callers are authenticated here; h checks apigeeconnect.connections.list
 // itself with the Connect service's Authorizer, which also audits it.
 func (a *API) MountConnections(h http.Handler) {
-	a.mux.Handle("GET /v1/projects/{project}/endpoints/{endpoint}/connections", h)
+	const pattern = "GET /v1/projects/{project}/endpoints/{endpoint}/connections"
+	a.addRoute(pattern, "apigeeconnect.connections.list", RouteConnect)
+	a.mux.Handle(pattern, h)
 }

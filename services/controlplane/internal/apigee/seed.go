@@ -17,6 +17,10 @@ type OrgSeed struct {
 	Properties   map[string]string `yaml:"properties"`
 	Environments []string          `yaml:"environments"`
 	EnvGroups    []EnvGroupSeed    `yaml:"envGroups"`
+	// SyncAuthorization lists the identities ("serviceAccount:{email}")
+	// allowed to fetch contracts, set when the org is created or has never
+	// had one (nil: the server's default, the seeded synchronizer accounts).
+	SyncAuthorization []string `yaml:"syncAuthorization"`
 }
 
 // EnvGroupSeed is an environment group of a seeded org.
@@ -48,12 +52,23 @@ func DefaultSeed() []OrgSeed {
 // the orgs it created.
 func Seed(store *state.Store, seeds []OrgSeed) ([]string, error) {
 	var created []string
+	changed := false
 	err := store.Update(func(tx *state.Tx) error {
 		for _, s := range seeds {
 			if err := checkName("organization", s.Name, orgNameRE); err != nil {
 				return fmt.Errorf("seed: %w", err)
 			}
-			if tx.Orgs[s.Name] != nil {
+			for _, id := range s.SyncAuthorization {
+				if !syncIdentityRE.MatchString(id) {
+					return fmt.Errorf("seed org %s: syncAuthorization identity %q is not serviceAccount:{email}", s.Name, id)
+				}
+			}
+			if o := tx.Orgs[s.Name]; o != nil {
+				if o.SyncAuthorization == nil && s.SyncAuthorization != nil {
+					// An org from before sync authorization existed.
+					o.SyncAuthorization = seedSyncAuthorization(tx, s.SyncAuthorization)
+					changed = true
+				}
 				continue
 			}
 			project := s.ProjectID
@@ -69,6 +84,9 @@ func Seed(store *state.Store, seeds []OrgSeed) ([]string, error) {
 			sort.Strings(names)
 			for _, n := range names {
 				o.Properties = append(o.Properties, state.Property{Name: n, Value: s.Properties[n]})
+			}
+			if s.SyncAuthorization != nil {
+				o.SyncAuthorization = seedSyncAuthorization(tx, s.SyncAuthorization)
 			}
 			tx.Orgs[s.Name] = o
 			for _, env := range s.Environments {
@@ -89,7 +107,7 @@ func Seed(store *state.Store, seeds []OrgSeed) ([]string, error) {
 			}
 			created = append(created, s.Name)
 		}
-		if len(created) == 0 {
+		if len(created) == 0 && !changed {
 			tx.Unchanged()
 		}
 		return nil

@@ -276,7 +276,8 @@ func TestWrongMethodIs405(t *testing.T) {
 		method, path, allow string
 	}{
 		{"PATCH", "/v1/organizations/hybrid", "GET, HEAD, PUT, DELETE"},
-		{"POST", "/v1/organizations/hybrid/environments/test", "GET, HEAD, PUT, DELETE"},
+		{"POST", "/v1/organizations/hybrid", "GET, HEAD, PUT, DELETE"}, // no :verb
+		{"PUT", "/v1/organizations/hybrid/environments/test/traceConfig", "GET, HEAD, PATCH"},
 		{"PUT", "/v1/organizations/hybrid/apis", "GET, HEAD, POST"},
 		{"DELETE", "/v1/organizations/hybrid/environments/test/contract", "GET, HEAD"},
 		{"PUT", "/v1/organizations/hybrid/developers", "GET, HEAD, POST"},

@@ -79,7 +79,7 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	created, err := apigee.Seed(store, cfg.Orgs)
+	created, err := apigee.Seed(store, withSyncDefaults(cfg.Orgs, cfg.IAM.ServiceAccounts))
 	if err != nil {
 		return nil, err
 	}

@@ -26,13 +26,16 @@ func (s *Store) ContractKeyPath(org string) string {
 // file is published with a hard link, which fails if it already exists.
 func (s *Store) ContractKey(org string) ([]byte, error) {
 	path := s.ContractKeyPath(org)
-	if key, err := contract.ReadKeyFile(path); err == nil {
+	key, err := contract.ReadKeyFile(path)
+	switch {
+	case err == nil:
 		return key, nil
-	} else if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
-		return nil, err // present but unreadable or malformed: never replace it
+	case !errors.Is(err, os.ErrNotExist):
+		// Present but unreadable or malformed: never replace it. (A stat
+		// after the read would race a concurrent first writer.)
+		return nil, err
 	}
-	key, err := seal.NewKey()
-	if err != nil {
+	if key, err = seal.NewKey(); err != nil {
 		return nil, err
 	}
 	dir := filepath.Dir(path)

@@ -42,6 +42,8 @@ type Org struct {
 	SharedFlows     map[string]*API         `json:"sharedFlows"`
 	Deployments     []*Deployment           `json:"deployments"`
 	Operations      []*Operation            `json:"operations"` // oldest first
+	// SyncAuthorization is nil until set (seeded orgs get theirs at start).
+	SyncAuthorization *SyncAuthorization `json:"syncAuthorization,omitempty"`
 }
 
 // Environment is one environment of an org.
@@ -69,6 +71,8 @@ type Environment struct {
 	References map[string]*Reference `json:"references,omitempty"`
 	// ResourceFiles by ResourceFileKey ("properties/myProps").
 	ResourceFiles map[string]*ResourceFile `json:"resourceFiles,omitempty"`
+	// TraceConfig is the environment's distributed trace configuration.
+	TraceConfig *TraceConfig `json:"traceConfig,omitempty"`
 }
 
 // InstanceReport is what one runtime instance last said about the environment.

@@ -1,0 +1,235 @@
+package apigee
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/hybrid-emulator/hybrid/pkg/apierr"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
+)
+
+// Sync authorization (hybrid only): the service accounts allowed to
+// download an org's runtime contracts, managed with
+// POST /v1/organizations/{org}:getSyncAuthorization and
+// :setSyncAuthorization. The permissions are the ones the API reference
+// names: apigee.organizations.get and apigee.organizations.update.
+const (
+	PermGetSyncAuthorization = "apigee.organizations.get"
+	PermSetSyncAuthorization = "apigee.organizations.update"
+)
+
+// syncAuthorizationView is Apigee's SyncAuthorization: etag is base64 (a
+// bytes field) of the list's version.
+type syncAuthorizationView struct {
+	Identities []string `json:"identities,omitempty"`
+	Etag       string   `json:"etag"`
+}
+
+// syncIdentityRE is "serviceAccount:" and an email address.
+var syncIdentityRE = regexp.MustCompile(`^serviceAccount:[^@\s:]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$`)
+
+func syncEtag(version int64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(version))
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+func syncView(sa *state.SyncAuthorization) syncAuthorizationView {
+	if sa == nil {
+		return syncAuthorizationView{Etag: syncEtag(0)}
+	}
+	return syncAuthorizationView{Identities: append([]string(nil), sa.Identities...), Etag: syncEtag(sa.Version)}
+}
+
+// orgVerbs serves POST /v1/organizations/{org}:{verb} — custom methods on
+// an organization, which ServeMux cannot match as a pattern (a wildcard
+// is a whole segment): the {org} segment is split at its last colon here
+// and the verb's own permission is checked on organizations/{org}.
+func (a *API) orgVerbs(verbs map[string]orgVerb) {
+	names := make([]string, 0, len(verbs))
+	for name := range verbs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a.addRoute("POST /v1/organizations/{org}:"+name, verbs[name].permission, RouteAPI)
+	}
+	a.mux.HandleFunc(orgVerbPattern, func(w http.ResponseWriter, r *http.Request) {
+		seg := r.PathValue("org")
+		i := strings.LastIndexByte(seg, ':')
+		if i <= 0 {
+			a.unmatched(w, r) // a plain POST {o}: 405 naming the methods {o} takes
+			return
+		}
+		v, found := verbs[seg[i+1:]]
+		if !found {
+			apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
+			return
+		}
+		r.SetPathValue("org", seg[:i])
+		a.guarded(v.permission, func(r *http.Request) (string, error) { return "organizations/" + seg[:i], nil }, v.h)(w, r)
+	})
+}
+
+// orgVerbPattern is where the organization custom methods are served.
+const orgVerbPattern = "POST /v1/organizations/{org}"
+
+// verbMiss reports that pattern is the custom-method route but r names
+// no custom method (so a 405 does not offer POST for a plain {o}).
+func verbMiss(pattern string, r *http.Request) bool {
+	if pattern != orgVerbPattern {
+		return false
+	}
+	seg := strings.TrimPrefix(r.URL.Path, "/v1/organizations/")
+	return strings.LastIndexByte(seg, ':') <= 0
+}
+
+type orgVerb struct {
+	permission string
+	h          handlerFunc
+}
+
+// guarded is handleOn's check-then-serve as a handler (for routes the mux
+// cannot register as patterns).
+func (a *API) guarded(permission string, resource func(r *http.Request) (string, error), h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, err := resource(r)
+		if err == nil {
+			err = a.authz.Authorize(r.Context(), principalOf(r.Context()), permission, res)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			e := apierr.From(err)
+			if e.Code >= 500 {
+				a.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+			}
+			if e.Code == http.StatusInternalServerError {
+				e = apierr.Internal(msgInternal)
+			}
+			apierr.Write(w, e)
+		}
+	}
+}
+
+// getSyncAuthorization serves POST {o}:getSyncAuthorization (empty body).
+func (a *API) getSyncAuthorization(w http.ResponseWriter, r *http.Request) error {
+	var in struct{}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	var v syncAuthorizationView
+	err := a.viewOrg(r, func(o *state.Org) error {
+		v = syncView(o.SyncAuthorization)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return ok(w, v)
+}
+
+// setSyncAuthorization serves POST {o}:setSyncAuthorization: the list is
+// replaced; a non-empty etag must be the current one (else 409 ABORTED),
+// an empty one overwrites whatever is there.
+func (a *API) setSyncAuthorization(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Identities []string `json:"identities"`
+		Etag       string   `json:"etag"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	ids := []string{}
+	for _, id := range in.Identities {
+		if !syncIdentityRE.MatchString(id) {
+			return apierr.InvalidArgument("Invalid identity %q: each identity must be serviceAccount:{email}, e.g. serviceAccount:apigee-synchronizer@my-project.iam.gserviceaccount.com.", id)
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if in.Etag != "" {
+		if _, err := base64.StdEncoding.DecodeString(in.Etag); err != nil {
+			return apierr.InvalidArgument("Invalid value at 'sync_authorization.etag' (TYPE_BYTES), Base64 decoding failed for %q", in.Etag)
+		}
+	}
+	var v syncAuthorizationView
+	err := a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
+		cur := o.SyncAuthorization
+		var curVersion int64
+		if cur != nil {
+			curVersion = cur.Version
+		}
+		if in.Etag != "" && in.Etag != syncEtag(curVersion) {
+			return apierr.Aborted("The sync authorization of organization %s was changed since etag %s was read (current etag %s); get it again and retry.", o.Name, in.Etag, syncEtag(curVersion))
+		}
+		o.SyncAuthorization = &state.SyncAuthorization{Identities: ids, Version: nextSyncVersion(tx, curVersion)}
+		v = syncView(o.SyncAuthorization)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return ok(w, v)
+}
+
+// nextSyncVersion is a microsecond timestamp, above the previous version.
+func nextSyncVersion(tx *state.Tx, prev int64) int64 {
+	return max(prev+1, tx.Now.UnixMicro())
+}
+
+// MsgSyncNotAuthorized is the refusal of a contract fetch by a service
+// account missing from the org's sync authorization.
+const MsgSyncNotAuthorized = "%s is not authorized to access the organization %s: it is not in the organization's sync authorization (see setSyncAuthorization)."
+
+// syncAuthorized guards the synchronizer's contract routes: a service
+// account caller must be in the org's sync authorization, as hybrid's
+// control plane requires; other principals (the admin token, users,
+// legacy static tokens) are not affected.
+func (a *API) syncAuthorized(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p := principalOf(r.Context())
+		if p.Admin || !strings.HasPrefix(p.Member, "serviceAccount:") {
+			return h(w, r)
+		}
+		org := r.PathValue("org")
+		allowed, exists := false, false
+		_ = a.store.View(func(d *state.Data) error {
+			o := d.Orgs[org]
+			if o == nil {
+				return nil
+			}
+			exists = true
+			if o.SyncAuthorization != nil {
+				for _, id := range o.SyncAuthorization.Identities {
+					if strings.EqualFold(id, p.Member) {
+						allowed = true
+					}
+				}
+			}
+			return nil
+		})
+		if exists && !allowed {
+			return apierr.PermissionDenied(MsgSyncNotAuthorized, strings.TrimPrefix(p.Member, "serviceAccount:"), org)
+		}
+		return h(w, r)
+	}
+}
+
+// SyncIdentity is the sync authorization entry of a service account email.
+func SyncIdentity(email string) string { return "serviceAccount:" + email }
+
+// seedSyncAuthorization is a seeded org's sync authorization.
+func seedSyncAuthorization(tx *state.Tx, ids []string) *state.SyncAuthorization {
+	return &state.SyncAuthorization{Identities: append([]string{}, ids...), Version: nextSyncVersion(tx, 0)}
+}
