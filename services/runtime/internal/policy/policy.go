@@ -15,7 +15,9 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/cors"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/extractvariables"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/flowcallout"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/hmac"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/javascript"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/jwt"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/kvm"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/messagelogging"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/oauthv2"
@@ -65,6 +67,14 @@ var compilers = map[string]Compiler{
 	"SpikeArrest":           spikearrest.Compile,
 	"KeyValueMapOperations": kvm.Compile,
 	"CORS":                  cors.Compile,
+	// JOSE and HMAC.
+	"GenerateJWT": jwt.CompileGenerateJWT,
+	"VerifyJWT":   jwt.CompileVerifyJWT,
+	"DecodeJWT":   jwt.CompileDecodeJWT,
+	"GenerateJWS": jwt.CompileGenerateJWS,
+	"VerifyJWS":   jwt.CompileVerifyJWS,
+	"DecodeJWS":   jwt.CompileDecodeJWS,
+	"HMAC":        hmac.Compile,
 }
 
 // namespaces are the prefixes of "<ns>.<policy>.failed" that differ from
@@ -79,6 +89,12 @@ var namespaces = map[string]string{
 	"Quota":                       "ratelimit",
 	"SpikeArrest":                 "ratelimit",
 	"KeyValueMapOperations":       "keyvaluemap",
+	"GenerateJWT":                 "jwt",
+	"VerifyJWT":                   "jwt",
+	"DecodeJWT":                   "jwt",
+	"GenerateJWS":                 "jws",
+	"VerifyJWS":                   "jws",
+	"DecodeJWS":                   "jws",
 }
 
 // Compile compiles cc.Policy. An unsupported type is a compile error that
