@@ -50,6 +50,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./services/runtime/internal/xslt -run '^$$' -fuzz FuzzXPath -fuzztime $(FUZZTIME)
 	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseProperties$$' -fuzztime $(FUZZTIME)
 	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzBundleFiles$$' -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/mp -run '^$$' -fuzz '^FuzzFramingConn$$' -fuzztime $(FUZZTIME)
 
 .PHONY: oracle
 oracle: ## check the XSLT golden files against Saxon-HE (fetched from Maven Central; needs java and mvn)

@@ -45,7 +45,7 @@ func Attach(svc *service.Service, cfg *Config) error {
 	opts.ContractKeyPath = cfg.ContractEncryptionKeyPath
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
 	svc.OnStop("engine", eng.Close) // stops target health monitors
-	if _, err := svc.Listen("traffic", cfg.TrafficListen, clientDeadlines(eng, cfg.ClientIOTimeout), trafficServer); err != nil {
+	if _, err := listenTraffic(svc, cfg.TrafficListen, clientDeadlines(eng, cfg.ClientIOTimeout)); err != nil {
 		return err
 	}
 

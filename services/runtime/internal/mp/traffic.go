@@ -1,10 +1,13 @@
 package mp
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
 )
 
@@ -12,9 +15,22 @@ import (
 // line plus headers. It sits well above Apigee's limits (7 KB request
 // line, 25 KB headers) so that the engine, not net/http, answers requests
 // between the two with Apigee's 414 protocol.http.TooBigLine and 431
-// protocol.http.TooBigHeaders; beyond it net/http refuses with a bare 431
-// before reading more.
+// protocol.http.TooBigHeaders; beyond it the framing guard refuses with
+// the same faults before net/http reads the head (framing.go).
 const TrafficMaxHeaderBytes = 2 * (engine.DefaultMaxRequestLine + engine.DefaultMaxRequestHeaders)
+
+// listenTraffic binds the traffic listener and serves h on it through
+// the strict framing guard (framing.go), with the traffic server's
+// settings. HTTP/1.x only: the listener is plain TCP and the server
+// enables no unencrypted HTTP/2.
+func listenTraffic(svc *service.Service, addr string, h http.Handler) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen traffic on %s: %w", svc.Name(), addr, err)
+	}
+	gln, gh := guardTraffic(ln, h)
+	return svc.AddListener("traffic", gln, gh, trafficServer), nil
+}
 
 // trafficServer tunes the traffic listener's http.Server. The service
 // defaults (header timeout, idle timeout) stay; there is deliberately no

@@ -32,7 +32,7 @@ func TestTrafficDefaults(t *testing.T) {
 	s, err := service.NewWithLogger("runtime", service.DefaultCommon("127.0.0.1:0"), zaptest.NewLogger(t))
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
-	_, err = s.Listen("traffic", "127.0.0.1:0", http.NotFoundHandler(), trafficServer)
+	_, err = listenTraffic(s, "127.0.0.1:0", http.NotFoundHandler())
 	require.NoError(t, err)
 	traffic := s.Server("traffic")
 	require.Equal(t, TrafficMaxHeaderBytes, traffic.MaxHeaderBytes)
