@@ -243,6 +243,8 @@ func TestMARTBadInputThroughConnect(t *testing.T) {
 		{"app with unknown product", http.MethodPost, org + "/developers/cy@example.com/apps", `{"name":"other","apiProducts":["nope"]}`, 400},
 		{"malformed JSON", http.MethodPost, org + "/developers", `{"email":`, 400},
 		{"huge body", http.MethodPost, org + "/developers", `{"email":"big@example.com","firstName":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
+		{"unknown attribute", http.MethodGet, org + "/developers/cy@example.com/apps/cy-app/attributes/nope", "", 404},
+		{"duplicate attribute names", http.MethodPost, org + "/developers/cy@example.com/attributes", `{"attribute":[{"name":"a","value":"1"},{"name":"a","value":"2"}]}`, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +256,16 @@ func TestMARTBadInputThroughConnect(t *testing.T) {
 	apps, err := svc.Organizations.Developers.Apps.List("organizations/" + c.Org + "/developers/cy@example.com").Do()
 	require.NoError(t, err)
 	require.Len(t, apps.App, 1, "no half-created app")
+	// An attribute written through the attributes sub-resource comes back
+	// through it and on the app.
+	appName := "organizations/" + c.Org + "/developers/cy@example.com/apps/cy-app"
+	_, err = svc.Organizations.Developers.Apps.Attributes_.UpdateDeveloperAppAttribute(appName+"/attributes/tier",
+		&apigee.GoogleCloudApigeeV1Attribute{Name: "tier", Value: "gold"}).Do()
+	require.NoError(t, err)
+	attrs, err := svc.Organizations.Developers.Apps.Attributes_.List(appName).Do()
+	require.NoError(t, err)
+	require.Len(t, attrs.Attribute, 1)
+	require.Equal(t, "gold", attrs.Attribute[0].Value)
 	devs, err := svc.Organizations.Developers.List("organizations/" + c.Org).Do()
 	require.NoError(t, err)
 	require.Len(t, devs.Developer, 1, "no developer from the rejected bodies")

@@ -158,8 +158,19 @@ func (a *API) MountMART(h http.Handler) {
 	}
 	collection(o+"/developers", "apigee.developers")
 	item(o+"/developers/{developer}", "apigee.developers")
-	item(o+"/developers/{developer}/attributes", "apigee.developers")
-	item(o+"/developers/{developer}/attributes/{rest...}", "apigee.developers")
+	// Attributes sub-resources, with the permissions Apigee documents for
+	// them (apigee.developerattributes.*, …): list and replace-all on the
+	// collection, get, update and delete on one attribute.
+	attributes := func(path, perm string) {
+		a.handle("GET "+path, perm+".list", fwd)
+		a.handle("POST "+path, perm+".createOrUpdateAll", fwd)
+		a.handle("GET "+path+"/{attribute}", perm+".get", fwd)
+		a.handle("POST "+path+"/{attribute}", perm+".update", fwd)
+		a.handle("DELETE "+path+"/{attribute}", perm+".delete", fwd)
+	}
+	attributes(o+"/developers/{developer}/attributes", "apigee.developerattributes")
+	attributes(o+"/developers/{developer}/apps/{app}/attributes", "apigee.developerappattributes")
+	attributes(o+"/apiproducts/{product}/attributes", "apigee.apiproductattributes")
 	collection(o+"/developers/{developer}/apps", "apigee.developerapps")
 	item(o+"/developers/{developer}/apps/{rest...}", "apigee.developerapps")
 	a.handle("GET "+o+"/apps", "apigee.apps.list", fwd)

@@ -8,6 +8,7 @@ func (a *API) routes() {
 	const dev = org + "/developers/{developer}"
 	const app = dev + "/apps/{app}"
 	const key = app + "/keys/{key}"
+	const product = org + "/apiproducts/{product}"
 
 	a.handle("GET "+org+"/developers", a.listDevelopers)
 	a.handle("POST "+org+"/developers", a.createDeveloper)
@@ -15,6 +16,12 @@ func (a *API) routes() {
 	a.handle("PUT "+dev, a.updateDeveloper)
 	a.handle("DELETE "+dev, a.deleteDeveloper)
 	a.handle("POST "+dev, a.setDeveloperStatus) // ?action=active|inactive
+	developerAttributes := a.developerAttributes()
+	a.handle("GET "+dev+"/attributes", a.listAttributes(developerAttributes))
+	a.handle("POST "+dev+"/attributes", a.replaceAttributes(developerAttributes))
+	a.handle("GET "+dev+"/attributes/{attribute}", a.getAttribute(developerAttributes))
+	a.handle("POST "+dev+"/attributes/{attribute}", a.setAttribute(developerAttributes))
+	a.handle("DELETE "+dev+"/attributes/{attribute}", a.deleteAttribute(developerAttributes))
 
 	a.handle("GET "+dev+"/apps", a.listDeveloperApps)
 	a.handle("POST "+dev+"/apps", a.createApp)
@@ -22,6 +29,12 @@ func (a *API) routes() {
 	a.handle("PUT "+app, a.updateApp)
 	a.handle("DELETE "+app, a.deleteApp)
 	a.handle("POST "+app, a.appAction) // ?action=approve|revoke, or generate a key pair
+	appAttributes := a.appAttributes()
+	a.handle("GET "+app+"/attributes", a.listAttributes(appAttributes))
+	a.handle("POST "+app+"/attributes", a.replaceAttributes(appAttributes))
+	a.handle("GET "+app+"/attributes/{attribute}", a.getAttribute(appAttributes))
+	a.handle("POST "+app+"/attributes/{attribute}", a.setAttribute(appAttributes))
+	a.handle("DELETE "+app+"/attributes/{attribute}", a.deleteAttribute(appAttributes))
 
 	a.handle("POST "+app+"/keys", a.createKey)        // CreateDeveloperAppKey
 	a.handle("POST "+app+"/keys/create", a.createKey) // the older import path
@@ -40,6 +53,12 @@ func (a *API) routes() {
 	a.handle("GET "+org+"/apiproducts/{product}", a.getProduct)
 	a.handle("PUT "+org+"/apiproducts/{product}", a.updateProduct)
 	a.handle("DELETE "+org+"/apiproducts/{product}", a.deleteProduct)
+	productAttributes := a.productAttributes()
+	a.handle("GET "+product+"/attributes", a.listAttributes(productAttributes))
+	a.handle("POST "+product+"/attributes", a.replaceAttributes(productAttributes))
+	a.handle("GET "+product+"/attributes/{attribute}", a.getAttribute(productAttributes))
+	a.handle("POST "+product+"/attributes/{attribute}", a.setAttribute(productAttributes))
+	a.handle("DELETE "+product+"/attributes/{attribute}", a.deleteAttribute(productAttributes))
 
 	a.kvmRoutes(org, orgScope)
 	a.kvmRoutes(org+"/environments/{env}", envScope)

@@ -268,25 +268,9 @@ type entryOut struct {
 
 // Validation.
 
-// maxAttributes is Apigee's custom attribute limit per entity.
-const maxAttributes = 18
-
-func checkAttributes(attrs []store.Attribute) error {
-	if len(attrs) > maxAttributes {
-		return apierr.InvalidArgument("At most %d custom attributes are allowed, got %d.", maxAttributes, len(attrs))
-	}
-	seen := map[string]bool{}
-	for _, at := range attrs {
-		if at.Name == "" {
-			return apierr.InvalidArgument("Attribute names must not be empty.")
-		}
-		if seen[at.Name] {
-			return apierr.InvalidArgument("Attribute %q appears more than once.", at.Name)
-		}
-		seen[at.Name] = true
-	}
-	return nil
-}
+// checkAttributes enforces Apigee's custom attribute rules (at most
+// store.MaxAttributes, names non-empty and unique): 400 otherwise.
+func checkAttributes(attrs []store.Attribute) error { return store.CheckAttributes(attrs) }
 
 func checkEmail(email string) error {
 	if email == "" {
