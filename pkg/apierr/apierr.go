@@ -1,6 +1,8 @@
 // Package apierr is the Google API error model the emulator's HTTP APIs
 // answer with: {"error":{"code":N,"message":"…","status":"…"}}, the shape
-// googleapi.CheckResponse and apigeecli parse.
+// googleapi.CheckResponse and apigeecli parse, plus "details":[…] (google.rpc
+// ErrorInfo / BadRequest / ResourceInfo in their JSON Any form) when an
+// error carries any.
 package apierr
 
 import (
@@ -15,6 +17,9 @@ type Error struct {
 	Code    int    // HTTP status
 	Status  string // canonical code name, e.g. NOT_FOUND
 	Message string
+	// Details are google.rpc detail messages (ErrorInfo, BadRequest,
+	// ResourceInfo) that go out as error.details[]; omitted when empty.
+	Details []any
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, e.Status, e.Message) }
@@ -72,6 +77,73 @@ func Internal(format string, args ...any) *Error {
 	return New(http.StatusInternalServerError, "INTERNAL", format, args...)
 }
 
+// ErrorInfo is google.rpc.ErrorInfo in its JSON (Any) form.
+type ErrorInfo struct {
+	Type     string            `json:"@type"`
+	Reason   string            `json:"reason"`
+	Domain   string            `json:"domain"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// FieldViolation is one google.rpc.BadRequest.FieldViolation.
+type FieldViolation struct {
+	Field       string `json:"field"`
+	Description string `json:"description"`
+}
+
+// BadRequest is google.rpc.BadRequest in its JSON (Any) form.
+type BadRequest struct {
+	Type            string           `json:"@type"`
+	FieldViolations []FieldViolation `json:"fieldViolations"`
+}
+
+// ResourceInfo is google.rpc.ResourceInfo in its JSON (Any) form.
+type ResourceInfo struct {
+	Type         string `json:"@type"`
+	ResourceType string `json:"resourceType,omitempty"`
+	ResourceName string `json:"resourceName,omitempty"`
+	Owner        string `json:"owner,omitempty"`
+	Description  string `json:"description,omitempty"`
+}
+
+// Type URLs of the detail messages.
+const (
+	TypeErrorInfo    = "type.googleapis.com/google.rpc.ErrorInfo"
+	TypeBadRequest   = "type.googleapis.com/google.rpc.BadRequest"
+	TypeResourceInfo = "type.googleapis.com/google.rpc.ResourceInfo"
+)
+
+// With returns a copy of e with details appended.
+func (e *Error) With(details ...any) *Error {
+	c := *e
+	c.Details = append(append([]any(nil), e.Details...), details...)
+	return &c
+}
+
+// InvalidField is INVALID_ARGUMENT about one request field: the message
+// is the formatted text and a google.rpc.BadRequest names the field with
+// the same text as its description.
+func InvalidField(field, format string, args ...any) *Error {
+	e := InvalidArgument(format, args...)
+	e.Details = []any{BadRequest{Type: TypeBadRequest, FieldViolations: []FieldViolation{{Field: field, Description: e.Message}}}}
+	return e
+}
+
+// IAMPermissionDenied is PERMISSION_DENIED with the google.rpc.ErrorInfo
+// Google's IAM attaches (reason IAM_PERMISSION_DENIED, domain
+// iam.googleapis.com, metadata naming the permission and resource).
+func IAMPermissionDenied(permission, resource, format string, args ...any) *Error {
+	e := PermissionDenied(format, args...)
+	e.Details = []any{ErrorInfo{Type: TypeErrorInfo, Reason: "IAM_PERMISSION_DENIED", Domain: "iam.googleapis.com",
+		Metadata: map[string]string{"permission": permission, "resource": resource}}}
+	return e
+}
+
+// Resource is google.rpc.ResourceInfo naming a resource.
+func Resource(resourceType, resourceName string) ResourceInfo {
+	return ResourceInfo{Type: TypeResourceInfo, ResourceType: resourceType, ResourceName: resourceName}
+}
+
 // From turns any error into an *Error; unknown errors become INTERNAL.
 func From(err error) *Error {
 	var e *Error
@@ -87,6 +159,7 @@ type Body struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 		Status  string `json:"status"`
+		Details []any  `json:"details,omitempty"`
 	} `json:"error"`
 }
 
@@ -94,6 +167,7 @@ type Body struct {
 func (e *Error) Body() Body {
 	var b Body
 	b.Error.Code, b.Error.Message, b.Error.Status = e.Code, e.Message, e.Status
+	b.Error.Details = e.Details
 	return b
 }
 

@@ -75,3 +75,41 @@ func TestWriterFraming(t *testing.T) {
 	require.Empty(t, w.Header().Get("WWW-Authenticate"))
 	require.Equal(t, `{"error":{"code":401,"message":"no realm","status":"UNAUTHENTICATED"}}`, w.Body.String())
 }
+
+func TestDetailsJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    *apierr.Error
+		want string
+	}{
+		{"none", apierr.NotFound("gone"),
+			`{"error":{"code":404,"message":"gone","status":"NOT_FOUND"}}`},
+		{"empty slice", &apierr.Error{Code: 400, Status: "INVALID_ARGUMENT", Message: "x", Details: []any{}},
+			`{"error":{"code":400,"message":"x","status":"INVALID_ARGUMENT"}}`},
+		{"bad request", apierr.InvalidField("name", "Invalid name %q.", "a b"),
+			`{"error":{"code":400,"message":"Invalid name \"a b\".","status":"INVALID_ARGUMENT","details":[` +
+				`{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":"name","description":"Invalid name \"a b\"."}]}]}}`},
+		{"error info", apierr.IAMPermissionDenied("apigee.developers.create", "organizations/x", "Permission '%s' denied.", "apigee.developers.create"),
+			`{"error":{"code":403,"message":"Permission 'apigee.developers.create' denied.","status":"PERMISSION_DENIED","details":[` +
+				`{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"IAM_PERMISSION_DENIED","domain":"iam.googleapis.com",` +
+				`"metadata":{"permission":"apigee.developers.create","resource":"organizations/x"}}]}}`},
+		{"resource info", apierr.NotFound("Proxy p not found.").With(apierr.Resource("apiproxy", "organizations/x/apis/p")),
+			`{"error":{"code":404,"message":"Proxy p not found.","status":"NOT_FOUND","details":[` +
+				`{"@type":"type.googleapis.com/google.rpc.ResourceInfo","resourceType":"apiproxy","resourceName":"organizations/x/apis/p"}]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			apierr.Writer{}.Write(w, tc.e)
+			require.Equal(t, tc.e.Code, w.Code)
+			require.Equal(t, tc.want, w.Body.String())
+		})
+	}
+}
+
+func TestWithCopies(t *testing.T) {
+	base := apierr.NotFound("gone")
+	d := base.With(apierr.Resource("t", "n"))
+	require.Nil(t, base.Details)
+	require.Len(t, d.Details, 1)
+	require.Equal(t, base.Message, d.Message)
+}

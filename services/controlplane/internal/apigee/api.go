@@ -304,13 +304,13 @@ const maxNameLen = 255
 
 func checkName(kind, name string, re *regexp.Regexp) error {
 	if name == "" {
-		return apierr.InvalidArgument("%s name is required.", kind)
+		return apierr.InvalidField("name", "%s name is required.", kind)
 	}
 	if n := utf8.RuneCountInString(name); n > maxNameLen {
-		return apierr.InvalidArgument("Invalid %s name %q…: it is %d characters long; the limit is %d.", kind, truncate(name, 32), n, maxNameLen)
+		return apierr.InvalidField("name", "Invalid %s name %q…: it is %d characters long; the limit is %d.", kind, truncate(name, 32), n, maxNameLen)
 	}
 	if name == "." || name == ".." || !re.MatchString(name) {
-		return apierr.InvalidArgument("Invalid %s name %q: it must match %s.", kind, name, re.String())
+		return apierr.InvalidField("name", "Invalid %s name %q: it must match %s.", kind, name, re.String())
 	}
 	return nil
 }

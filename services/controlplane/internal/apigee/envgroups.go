@@ -164,7 +164,7 @@ func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	org, name := r.PathValue("org"), r.PathValue("group")
 	for _, f := range strings.Split(r.URL.Query().Get("updateMask"), ",") {
 		if f = strings.TrimSpace(f); f != "" && f != "hostnames" {
-			return apierr.InvalidArgument("updateMask field %q cannot be changed; only hostnames can", f)
+			return apierr.InvalidField("update_mask", "updateMask field %q cannot be changed; only hostnames can", f)
 		}
 	}
 	var in groupInput

@@ -42,7 +42,7 @@ func parseMask(mask, resource string, allowed map[string]string) (map[string]boo
 				names = append(names, n)
 			}
 			sort.Strings(names)
-			return nil, apierr.InvalidArgument("Invalid update mask path %q for %s: the paths that can be updated are %s.", p, resource, strings.Join(names, ", "))
+			return nil, apierr.InvalidField("update_mask", "Invalid update mask path %q for %s: the paths that can be updated are %s.", p, resource, strings.Join(names, ", "))
 		}
 		out[f] = true
 	}
@@ -56,7 +56,7 @@ func (a *API) modifyEnv(w http.ResponseWriter, r *http.Request) error {
 	org, env := r.PathValue("org"), r.PathValue("env")
 	mask := r.URL.Query().Get("updateMask")
 	if strings.TrimSpace(mask) == "" {
-		return apierr.InvalidArgument("updateMask is required: name the fields to change (displayName, description, properties).")
+		return apierr.InvalidField("update_mask", "updateMask is required: name the fields to change (displayName, description, properties).")
 	}
 	fields, err := parseMask(mask, "Environment", envMaskFields)
 	if err != nil {

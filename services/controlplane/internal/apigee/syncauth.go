@@ -3,6 +3,7 @@ package apigee
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -149,9 +150,9 @@ func (a *API) setSyncAuthorization(w http.ResponseWriter, r *http.Request) error
 	}
 	seen := map[string]bool{}
 	ids := []string{}
-	for _, id := range in.Identities {
+	for i, id := range in.Identities {
 		if !syncIdentityRE.MatchString(id) {
-			return apierr.InvalidArgument("Invalid identity %q: each identity must be serviceAccount:{email}, e.g. serviceAccount:apigee-synchronizer@my-project.iam.gserviceaccount.com.", id)
+			return apierr.InvalidField(fmt.Sprintf("identities[%d]", i), "Invalid identity %q: each identity must be serviceAccount:{email}, e.g. serviceAccount:apigee-synchronizer@my-project.iam.gserviceaccount.com.", id)
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -160,7 +161,7 @@ func (a *API) setSyncAuthorization(w http.ResponseWriter, r *http.Request) error
 	}
 	if in.Etag != "" {
 		if _, err := base64.StdEncoding.DecodeString(in.Etag); err != nil {
-			return apierr.InvalidArgument("Invalid value at 'sync_authorization.etag' (TYPE_BYTES), Base64 decoding failed for %q", in.Etag)
+			return apierr.InvalidField("etag", "Invalid value at 'sync_authorization.etag' (TYPE_BYTES), Base64 decoding failed for %q", in.Etag)
 		}
 	}
 	var v syncAuthorizationView

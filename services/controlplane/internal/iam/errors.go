@@ -3,6 +3,7 @@ package iam
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -54,7 +55,8 @@ func insufficientScope() *Error {
 // may not exist).").
 func denied(permission, fullResource string) *Error {
 	return &Error{
-		API:        apierr.PermissionDenied("Permission '%s' denied on resource '%s' (or it may not exist).", permission, fullResource),
+		API: apierr.IAMPermissionDenied(permission, relativeName(fullResource),
+			"Permission '%s' denied on resource '%s' (or it may not exist).", permission, fullResource),
 		GRPCCode:   codes.PermissionDenied,
 		GRPCMsg:    fmt.Sprintf("Permission denied on resource '%s' (or it may not exist).", fullResource),
 		Permission: permission, Resource: fullResource,
@@ -65,4 +67,16 @@ func denied(permission, fullResource string) *Error {
 func IsPermissionDenied(err error) bool {
 	e := apierr.From(err)
 	return e.Code == http.StatusForbidden
+}
+
+// relativeName strips the "//service.googleapis.com/" prefix of a full
+// resource name: ErrorInfo metadata names the resource relatively
+// ("organizations/hybrid").
+func relativeName(full string) string {
+	if rest, ok := strings.CutPrefix(full, "//"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return rest[i+1:]
+		}
+	}
+	return full
 }

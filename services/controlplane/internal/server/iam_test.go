@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,25 @@ func requireDenied(tb testing.TB, err error, permission, resource string) {
 	require.Equal(tb, http.StatusForbidden, ge.Code, ge.Body)
 	require.Equal(tb, "Permission '"+permission+"' denied on resource '"+resource+"' (or it may not exist).", ge.Message)
 	require.Contains(tb, ge.Body, `"status":"PERMISSION_DENIED"`)
+	requireErrorInfo(tb, ge, permission, resource)
+}
+
+// requireErrorInfo asserts the google.rpc.ErrorInfo Google's IAM attaches
+// to a refusal: reason IAM_PERMISSION_DENIED, the permission, and the
+// resource's relative name (fullResource without "//service/").
+func requireErrorInfo(tb testing.TB, ge *googleapi.Error, permission, fullResource string) {
+	tb.Helper()
+	rel := fullResource
+	if rest, ok := strings.CutPrefix(rel, "//"); ok {
+		rel = rest[strings.IndexByte(rest, '/')+1:]
+	}
+	require.Len(tb, ge.Details, 1, ge.Body)
+	d, ok := ge.Details[0].(map[string]any)
+	require.True(tb, ok, "%T", ge.Details[0])
+	require.Equal(tb, map[string]any{
+		"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED", "domain": "iam.googleapis.com",
+		"metadata": map[string]any{"permission": permission, "resource": rel},
+	}, d)
 }
 
 // TestIAMWithGoogleClients drives the emulated IAM with Google's own
