@@ -220,25 +220,7 @@ const msgInternal = "Internal error encountered."
 // from resource is the answer, before any permission check.
 func (a *API) handleOn(pattern, permission string, resource func(r *http.Request) (string, error), h handlerFunc) {
 	a.addRoute(pattern, permission, RouteAPI)
-	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		res, err := resource(r)
-		if err == nil {
-			err = a.authz.Authorize(r.Context(), principalOf(r.Context()), permission, res)
-		}
-		if err == nil {
-			err = h(w, r)
-		}
-		if err != nil {
-			e := apierr.From(err)
-			if e.Code >= 500 {
-				a.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
-			}
-			if e.Code == http.StatusInternalServerError {
-				e = apierr.Internal(msgInternal)
-			}
-			apierr.Write(w, e)
-		}
-	})
+	a.mux.HandleFunc(pattern, a.guarded(permission, resource, h))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) error {

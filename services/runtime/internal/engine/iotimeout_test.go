@@ -131,18 +131,7 @@ func TestMalformedChunkedBodyIsAClientError(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
 	t.Cleanup(backend.Close)
-	stepped := proxyWithTarget("stepped", "/stepped", `<URL>`+backend.URL+`</URL>`)
-	stepped["apiproxy/policies/AM-H.xml"] = `<AssignMessage name="AM-H"><Set><Headers><Header name="X-Step">yes</Header></Headers></Set></AssignMessage>`
-	stepped["apiproxy/proxies/default.xml"] = strings.Replace(stepped["apiproxy/proxies/default.xml"], "<Request/>", "<Request><Step><Name>AM-H</Name></Step></Request>", 1)
-	e := New(zaptest.NewLogger(t), DefaultOptions())
-	t.Cleanup(e.Close)
-	e.SetEnvironment(e.Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261204.100000.000", Hostnames: []string{"127.0.0.1"},
-		APIProxies: []contract.Deployment{
-			deployment(t, "plain", "1", proxyWithTarget("plain", "/plain", `<URL>`+backend.URL+`</URL>`)),
-			deployment(t, "stepped", "1", stepped),
-		}}, nil))
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
+	srv := plainAndStepped(t, backend.URL)
 	for _, path := range []string{"/plain", "/stepped"} {
 		t.Run(path, func(t *testing.T) {
 			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))

@@ -21,18 +21,7 @@ func TestRequestLimits(t *testing.T) {
 	var calls atomic.Int32
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	t.Cleanup(backend.Close)
-	stepped := proxyWithTarget("stepped", "/stepped", `<URL>`+backend.URL+`</URL>`)
-	stepped["apiproxy/policies/AM-H.xml"] = `<AssignMessage name="AM-H"><Set><Headers><Header name="X-Step">yes</Header></Headers></Set></AssignMessage>`
-	stepped["apiproxy/proxies/default.xml"] = strings.Replace(stepped["apiproxy/proxies/default.xml"], "<Request/>", "<Request><Step><Name>AM-H</Name></Step></Request>", 1)
-	e := New(zaptest.NewLogger(t), DefaultOptions())
-	t.Cleanup(e.Close)
-	e.SetEnvironment(e.Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261204.100000.000", Hostnames: []string{"127.0.0.1"},
-		APIProxies: []contract.Deployment{
-			deployment(t, "plain", "1", proxyWithTarget("plain", "/plain", `<URL>`+backend.URL+`</URL>`)),
-			deployment(t, "stepped", "1", stepped),
-		}}, nil))
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
+	srv := plainAndStepped(t, backend.URL)
 
 	const line = len("GET  HTTP/1.1") // the request line around the URI
 	manyHeaders := func(n int) http.Header {
@@ -84,4 +73,29 @@ func TestRequestLimits(t *testing.T) {
 			})
 		}
 	}
+}
+
+// serveProxies deploys proxies (served on Host 127.0.0.1) into a real
+// engine behind a real HTTP server.
+func serveProxies(t *testing.T, proxies ...contract.Deployment) *httptest.Server {
+	t.Helper()
+	e := New(zaptest.NewLogger(t), DefaultOptions())
+	t.Cleanup(e.Close)
+	e.SetEnvironment(e.Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261204.100000.000", Hostnames: []string{"127.0.0.1"},
+		APIProxies: proxies}, nil))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// plainAndStepped serves /plain (pass-through) and /stepped (one
+// AssignMessage step) in front of target.
+func plainAndStepped(t *testing.T, target string) *httptest.Server {
+	t.Helper()
+	stepped := proxyWithTarget("stepped", "/stepped", `<URL>`+target+`</URL>`)
+	stepped["apiproxy/policies/AM-H.xml"] = `<AssignMessage name="AM-H"><Set><Headers><Header name="X-Step">yes</Header></Headers></Set></AssignMessage>`
+	stepped["apiproxy/proxies/default.xml"] = strings.Replace(stepped["apiproxy/proxies/default.xml"], "<Request/>", "<Request><Step><Name>AM-H</Name></Step></Request>", 1)
+	return serveProxies(t,
+		deployment(t, "plain", "1", proxyWithTarget("plain", "/plain", `<URL>`+target+`</URL>`)),
+		deployment(t, "stepped", "1", stepped))
 }

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
-
-	"github.com/hybrid-emulator/hybrid/pkg/contract"
 )
 
 // The gateway part of the security suite (docs/SECURITY.md): hostile
@@ -54,15 +51,9 @@ func securityGateway(t *testing.T) (addr string, backend *seenRequests) {
 	inj := proxyWithTarget("inj", "/inj", `<URL>`+be.URL+`</URL>`)
 	inj["apiproxy/policies/AM-Inject.xml"] = `<AssignMessage name="AM-Inject"><Set><Headers><Header name="X-Inj">{request.queryparam.v}</Header></Headers></Set></AssignMessage>`
 	inj["apiproxy/proxies/default.xml"] = strings.Replace(inj["apiproxy/proxies/default.xml"], "<Request/>", "<Request><Step><Name>AM-Inject</Name></Step></Request>", 1)
-	e := New(zaptest.NewLogger(t), DefaultOptions())
-	t.Cleanup(e.Close)
-	e.SetEnvironment(e.Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261204.100000.000", Hostnames: []string{"127.0.0.1"},
-		APIProxies: []contract.Deployment{
-			deployment(t, "gw", "1", proxyWithTarget("gw", "/gw", `<URL>`+be.URL+`</URL>`)),
-			deployment(t, "inj", "1", inj),
-		}}, nil))
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
+	srv := serveProxies(t,
+		deployment(t, "gw", "1", proxyWithTarget("gw", "/gw", `<URL>`+be.URL+`</URL>`)),
+		deployment(t, "inj", "1", inj))
 	return srv.Listener.Addr().String(), backend
 }
 

@@ -56,9 +56,9 @@ func TestClientDeadlines(t *testing.T) {
 	}), 100*time.Millisecond)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	// send streams chunks with a pause after each; it runs beside the
+	// send streams chunks, calling gap after each; it runs beside the
 	// handler, so it reports nothing itself.
-	send := func(chunks []string, pause time.Duration) <-chan struct{} {
+	send := func(chunks []string, gap func()) <-chan struct{} {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -70,7 +70,7 @@ func TestClientDeadlines(t *testing.T) {
 			_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
 			for _, ch := range chunks {
 				_, _ = io.WriteString(c, strconv.FormatInt(int64(len(ch)), 16)+"\r\n"+ch+"\r\n")
-				time.Sleep(pause)
+				gap()
 			}
 			_, _ = io.WriteString(c, "0\r\n\r\n")
 			_, _ = http.ReadResponse(bufio.NewReader(c), nil)
@@ -78,15 +78,21 @@ func TestClientDeadlines(t *testing.T) {
 		return done
 	}
 	t.Run("steady stream longer than the deadline", func(t *testing.T) {
-		done := send([]string{"a", "b", "c", "d", "e"}, 40*time.Millisecond) // 200 ms in all
+		// The client's pacing is the behaviour under test: a chunk every
+		// 40 ms, 200 ms in all, longer than the 100 ms deadline.
+		done := send([]string{"a", "b", "c", "d", "e"}, func() { time.Sleep(40 * time.Millisecond) })
 		r := <-got
 		<-done
 		require.NoError(t, r.err)
 		require.Equal(t, "abcde", r.body)
 	})
 	t.Run("pause longer than the deadline", func(t *testing.T) {
-		done := send([]string{"a"}, 300*time.Millisecond)
+		// After one chunk the client goes quiet until the handler's read
+		// has failed: no fixed pause.
+		failed := make(chan struct{})
+		done := send([]string{"a"}, func() { <-failed })
 		r := <-got
+		close(failed)
 		<-done
 		var ne net.Error
 		require.ErrorAs(t, r.err, &ne)
