@@ -9,6 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,8 +25,8 @@ func TestComposeFile(t *testing.T) {
 	require.NoError(t, err)
 
 	// One-shot jobs: others wait for them to complete, they have no healthcheck.
-	jobs := map[string]bool{"schema": true, "pki": true}
-	for _, want := range []string{"cassandra", "schema", "pki", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent"} {
+	jobs := map[string]bool{"schema": true, "pki": true, "keys": true}
+	for _, want := range []string{"cassandra", "schema", "pki", "keys", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent"} {
 		_, err := project.GetService(want)
 		require.NoError(t, err, "compose must define %s", want)
 	}
@@ -52,6 +53,16 @@ func TestComposeFile(t *testing.T) {
 				out, err := exec.Command(filepath.Join(h.BinDir, "hybridctl"), args...).CombinedOutput()
 				require.NoError(t, err, "%s", out)
 				require.Contains(t, string(out), "runtime.pem")
+			}
+			if name == "keys" {
+				args := append([]string{}, svc.Command...)
+				file := filepath.Join(t.TempDir(), "hybrid.yaml")
+				require.Equal(t, "/var/lib/hybrid/keys/hybrid.yaml", args[len(args)-1])
+				args[len(args)-1] = file
+				out, err := exec.Command(filepath.Join(h.BinDir, "hybridctl"), args...).CombinedOutput()
+				require.NoError(t, err, "%s", out)
+				_, err = store.ReadEncryptionKeys(file)
+				require.NoError(t, err)
 			}
 			if jobs[name] {
 				return
@@ -91,5 +102,18 @@ func TestComposeFile(t *testing.T) {
 			mounts = append(mounts, v.Source+":"+v.Target)
 		}
 		require.Contains(t, mounts, "pki:/var/lib/hybrid/pki", svc.Name)
+	}
+
+	// MART seals and the message processor opens with the keys job's file.
+	mart, err := project.GetService("mart")
+	require.NoError(t, err)
+	for _, svc := range []types.ServiceConfig{mart, rt} {
+		require.Contains(t, strings.Join(svc.Command, " "), "--encryptionKeysPath /var/lib/hybrid/keys/hybrid.yaml", svc.Name)
+		var mounts []string
+		for _, v := range svc.Volumes {
+			mounts = append(mounts, v.Source+":"+v.Target)
+		}
+		require.Contains(t, mounts, "keys:/var/lib/hybrid/keys", svc.Name)
+		require.Equal(t, types.ServiceConditionCompletedSuccessfully, svc.DependsOn["keys"].Condition, svc.Name)
 	}
 }

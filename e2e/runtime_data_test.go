@@ -251,7 +251,7 @@ func seedKey(tb testing.TB, org, env, key string, proxies ...string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	kms := store.NewKMS(h.Session())
+	kms := store.NewKMS(h.Session(), h.EncryptionKeys(tb, org))
 	_, err := kms.CreateProduct(ctx, org, store.APIProduct{Name: "bench", ApprovalType: store.ApprovalAuto, Environments: []string{env},
 		Proxies: proxies, APIResources: []string{"/**"}})
 	require.NoError(tb, err)

@@ -16,6 +16,8 @@ if ! scripts/cassandra.sh status >/dev/null 2>&1; then scripts/cassandra.sh star
 trap '[[ $started == 1 ]] && scripts/cassandra.sh stop' EXIT
 
 export HYBRID_CASSANDRA="${CASSANDRA_HOST:-127.0.0.1}:${CASSANDRA_PORT:-9042}"
+HYBRID_CASSANDRA_CREDENTIALS="$(scripts/cassandra.sh credentials)"
+export HYBRID_CASSANDRA_CREDENTIALS
 export BENCH_REPORT="${BENCH_REPORT:-$root/.run/bench-report.md}"
 mkdir -p "$(dirname "$BENCH_REPORT")"
 go test -tags bench -count=1 -run TestBenchmarkReport -v -timeout 30m ./e2e/

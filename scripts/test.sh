@@ -16,6 +16,8 @@ cleanup() { if [[ $started == 1 ]]; then scripts/cassandra.sh stop; fi; }
 trap cleanup EXIT
 
 export HYBRID_CASSANDRA="${CASSANDRA_HOST:-127.0.0.1}:${CASSANDRA_PORT:-9042}"
+HYBRID_CASSANDRA_CREDENTIALS="$(scripts/cassandra.sh credentials)"
+export HYBRID_CASSANDRA_CREDENTIALS
 mapfile -t pkgs < <(go list -m -f '{{.Dir}}/...')
 go vet -tags integration "${pkgs[@]}"
 go test -tags integration -count=1 -timeout 20m "${pkgs[@]}"

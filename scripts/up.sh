@@ -22,6 +22,9 @@ say "building services into $bin"
 done && go build -o "$bin/hybridctl" ./cmd/hybridctl)
 
 "$root/scripts/cassandra.sh" start
+# The CQL login scripts/cassandra.sh made (0600); every service reads it.
+cassandra_credentials="$("$root/scripts/cassandra.sh" credentials)"
+export HYBRID_CASSANDRA_CREDENTIALS="$cassandra_credentials"
 
 say "applying schema for org $org"
 "$bin/hybridctl" schema apply --orgs "$org"
@@ -55,6 +58,12 @@ chmod 600 "$secret_file"  # the *_FILE variables refuse a file others can read
 keys="$run/controlplane/service-accounts"
 
 common=(--org "$org" --environments "$env")
+cql=(--cassandra.credentialsFile "$cassandra_credentials")
+# The org's data encryption keys (hybrid's kmsEncryptionKey/kvmEncryptionKey),
+# kept out of Cassandra: MART seals consumer secrets and KVM values with
+# them, the message processor opens them.
+data_keys="$run/encryption-keys/$org.yaml"
+"$bin/hybridctl" keys --file "$data_keys" >/dev/null
 # The runtime plane's own CA (hybrid's apigee-ca): the synchronizer serves
 # contracts only over mutual TLS to the message processor's certificate.
 pki="$run/pki"
@@ -68,13 +77,13 @@ contract_key="$run/controlplane/contract-keys/$org.key"
 export HYBRID_MART_AUTH_SHAREDSECRET_FILE="$secret_file"
 export HYBRID_CONTROLPLANE_MART_SHAREDSECRET_FILE="$secret_file"
 export HYBRID_CONNECT_AGENT_MARTSECRET_FILE="$secret_file"
-start mart --org "$org"
+start mart --org "$org" --encryptionKeysPath "$data_keys" "${cql[@]}"
 start controlplane --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
 wait_ready controlplane
 start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json" \
-  --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem"
+  --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem" "${cql[@]}"
 wait_ready synchronizer
-start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" \
+start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql[@]}" \
   --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem"
 start udca --org "$org" --dataDir "$run/udca" --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
 start watcher "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-watcher.json"
@@ -98,7 +107,7 @@ The local hybrid runtime plane is up.
   UDCA                         http://127.0.0.1:8846
   Watcher                      http://127.0.0.1:8847
   Connect agent (metrics)      http://127.0.0.1:7070
-  Cassandra (CQL)              127.0.0.1:9042
+  Cassandra (CQL)              127.0.0.1:9042   login: cqlsh --credentials $cassandra_credentials
 Organization "$org", environment "$env"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
 Trust the control plane's CA for HTTPS clients: export SSL_CERT_FILE=$ca
 Service account key files (emulated IAM): $keys

@@ -23,6 +23,8 @@ type command struct {
 var commands = []command{
 	{"status", "report each service's readiness (exit 0 only when all are ready)", runStatus},
 	{"schema", "schema apply: apply the runtime plane's Cassandra schema", runSchema},
+	{"cassandra", "cassandra secure: replace the default superuser of a fresh node by a role with a random password (scripts/cassandra.sh runs it)", runCassandra},
+	{"keys", "make an organization's data encryption keys file (kmsEncryptionKey, kvmEncryptionKey) for MART and the message processor", runKeys},
 	{"pki", "make the runtime plane's CA and the synchronizer/runtime mutual TLS certificates", runPKI},
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -75,4 +76,28 @@ func TestPKI(t *testing.T) {
 	}
 	require.Equal(t, 2, run(context.Background(), []string{"pki", "--dir", dir, "--help"}, &out, &errOut))
 	require.Equal(t, 1, run(context.Background(), []string{"pki", "--nope"}, &out, &errOut))
+}
+
+func TestKeys(t *testing.T) {
+	file := t.TempDir() + "/keys/hybrid.yaml"
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"keys", "--file", file}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "(new, 0600)")
+	first, err := store.ReadEncryptionKeys(file)
+	require.NoError(t, err)
+
+	// A second run keeps the keys: new ones would orphan every sealed value.
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"keys", "--file", file}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "(kept)")
+	again, err := store.ReadEncryptionKeys(file)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+
+	// A file others can read is refused, not replaced.
+	require.NoError(t, os.Chmod(file, 0o644))
+	errOut.Reset()
+	require.Equal(t, 1, run(context.Background(), []string{"keys", "--file", file}, &out, &errOut))
+	require.Contains(t, errOut.String(), "chmod 600")
+	require.Equal(t, 1, run(context.Background(), []string{"keys"}, &out, &errOut))
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +18,12 @@ import (
 
 func runSchema(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "apply" {
-		return errors.New("usage: hybridctl schema apply [--orgs o1,o2] [--cassandra host:port] [--replication dc1:1,dc2:1]")
+		return errors.New("usage: hybridctl schema apply [--orgs o1,o2] [--cassandra host:port] [--cassandra-credentials FILE] [--replication dc1:1,dc2:1]")
 	}
 	fs := flag.NewFlagSet("schema apply", flag.ContinueOnError)
 	orgs := fs.String("orgs", "hybrid", "comma-separated organizations whose keyspaces to create")
 	hosts := fs.String("cassandra", "127.0.0.1:9042", "Cassandra contact point host:port")
+	creds := fs.String("cassandra-credentials", os.Getenv(credentialsEnv), "CQL credentials file (cqlsh format, 0600); default $"+credentialsEnv)
 	repl := fs.String("replication", "dc1:1", "datacenter:factor pairs for NetworkTopologyStrategy")
 	timeout := fs.Duration("timeout", 3*time.Minute, "overall time limit, including waiting for Cassandra")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -31,12 +33,10 @@ func runSchema(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := cassandra.DefaultConfig()
-	host, port, err := splitHostPort(*hosts)
+	cfg, err := cassandraConfig(*hosts, *creds, *timeout)
 	if err != nil {
 		return err
 	}
-	cfg.Hosts, cfg.Port, cfg.StartupWait = []string{host}, port, *timeout
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	session, err := cassandra.Connect(ctx, cfg)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -65,8 +64,8 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 	if opts.All {
 		// MART needs only Cassandra; starting it first lets the control plane
 		// know its address for the Connect-off (hostAlias) path.
-		c.MART = h.Start(tb, "mart", "--org", c.Org, "--listen", "127.0.0.1:0",
-			"--cassandra.hosts", h.CassandraHost, "--cassandra.port", strconv.Itoa(h.CassandraPort))
+		c.MART = h.Start(tb, "mart", append([]string{"--org", c.Org, "--listen", "127.0.0.1:0",
+			"--encryptionKeysPath", h.EncryptionKeysPath(tb, c.Org)}, h.CassandraArgs()...)...)
 		cpArgs = append(cpArgs, "--mart.hostAlias", c.MART.URL("main"))
 	}
 	c.ControlPlane = h.Start(tb, "controlplane", cpArgs...)
@@ -109,16 +108,14 @@ func (c *Cluster) StartSynchronizer(tb testing.TB, addr string) *Process {
 	if c.Synchronizer != nil && c.Synchronizer.Addr("main") == addr {
 		runtimeAddr = c.Synchronizer.Addr("runtime")
 	}
-	p := c.h.Start(tb, "synchronizer", c.orgArgs(
+	p := c.h.Start(tb, "synchronizer", append(c.orgArgs(
 		"--listen", addr,
 		"--runtimeListen", runtimeAddr,
 		"--runtimeTLS.certFile", c.PKI.SynchronizerCert(),
 		"--runtimeTLS.keyFile", c.PKI.SynchronizerKey(),
 		"--runtimeTLS.clientCAFile", c.PKI.CA(),
 		"--controlPlane.url", c.ControlPlane.URL("main"),
-		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer"),
-		"--cassandra.hosts", c.h.CassandraHost,
-		"--cassandra.port", strconv.Itoa(c.h.CassandraPort))...)
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer")), c.h.CassandraArgs()...)...)
 	p.WaitLive(tb, readyTimeout)
 	return p
 }
@@ -160,8 +157,7 @@ func (c *Cluster) StartRuntime(tb testing.TB, extra ...string) *Process {
 		"--synchronizerTLS.certFile", c.PKI.RuntimeCert(),
 		"--synchronizerTLS.keyFile", c.PKI.RuntimeKey(),
 		"--contractEncryptionKeyPath", c.ContractKeyPath(),
-		"--cassandra.hosts", c.h.CassandraHost,
-		"--cassandra.port", strconv.Itoa(c.h.CassandraPort)}, extra...)...)...)
+		"--encryptionKeysPath", c.h.EncryptionKeysPath(tb, c.Org)}, append(c.h.CassandraArgs(), extra...)...)...)...)
 }
 
 // APIURL is the control plane's Apigee API base (http).

@@ -26,6 +26,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra/cassandratest"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
 // Binaries are the commands the harness builds, by name.
@@ -44,7 +45,12 @@ type Harness struct {
 	BinDir        string
 	CassandraHost string
 	CassandraPort int
-	session       *gocql.Session
+	// CassandraCredentials is the CQL credentials file ("" for a node
+	// without authentication).
+	CassandraCredentials string
+	session              *gocql.Session
+	keysDir              string // organizations' data encryption keys
+	keysMu               sync.Mutex
 }
 
 // Setup builds the binaries, makes sure Cassandra is up (reusing a running
@@ -59,12 +65,18 @@ func Setup(ctx context.Context) (*Harness, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &Harness{Root: root, BinDir: bin}
+	keysDir, err := os.MkdirTemp("", "hybrid-e2e-keys-")
+	if err != nil {
+		os.RemoveAll(bin)
+		return nil, nil, err
+	}
+	h := &Harness{Root: root, BinDir: bin, keysDir: keysDir}
 	cleanup := func() {
 		if h.session != nil {
 			h.session.Close()
 		}
 		os.RemoveAll(bin)
+		os.RemoveAll(keysDir)
 	}
 	for _, b := range Binaries {
 		pkg := "./services/" + b
@@ -96,8 +108,9 @@ func Setup(ctx context.Context) (*Harness, func(), error) {
 			return nil, nil, fmt.Errorf("start cassandra: %w", err)
 		}
 	}
+	h.CassandraCredentials = cassandratest.CredentialsFile()
 	cfg := cassandra.DefaultConfig()
-	cfg.Hosts, cfg.Port = []string{h.CassandraHost}, h.CassandraPort
+	cfg.Hosts, cfg.Port, cfg.CredentialsFile = []string{h.CassandraHost}, h.CassandraPort, h.CassandraCredentials
 	if h.session, err = cassandra.Connect(ctx, cfg); err != nil {
 		cleanup()
 		return nil, nil, err
@@ -124,6 +137,47 @@ func repoRoot() (string, error) {
 
 // Session is the harness's Cassandra session (for asserting on stored data).
 func (h *Harness) Session() *gocql.Session { return h.session }
+
+// CassandraArgs are the flags that point a service at the harness's
+// Cassandra, login included.
+func (h *Harness) CassandraArgs() []string {
+	args := []string{"--cassandra.hosts", h.CassandraHost, "--cassandra.port", strconv.Itoa(h.CassandraPort)}
+	if h.CassandraCredentials != "" {
+		args = append(args, "--cassandra.credentialsFile", h.CassandraCredentials)
+	}
+	return args
+}
+
+// EncryptionKeysPath is the org's data encryption keys file (0600), made on
+// first use; MART and the message processor of the org share it.
+func (h *Harness) EncryptionKeysPath(tb testing.TB, org string) string {
+	tb.Helper()
+	h.keysMu.Lock()
+	defer h.keysMu.Unlock()
+	path := filepath.Join(h.keysDir, org+".yaml")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	keys, err := store.GenerateEncryptionKeys()
+	if err == nil {
+		err = store.WriteEncryptionKeys(path, keys)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// EncryptionKeys are the org's data encryption keys, for tests that write
+// sealed runtime data straight into Cassandra.
+func (h *Harness) EncryptionKeys(tb testing.TB, org string) store.EncryptionKeys {
+	tb.Helper()
+	keys, err := store.ReadEncryptionKeys(h.EncryptionKeysPath(tb, org))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
 
 // NewOrg returns a fresh organization name with its schema applied, so
 // tests sharing one Cassandra never see each other's data. Its keyspaces

@@ -14,15 +14,19 @@ import (
 
 // Config is the `cassandra` block of a service's configuration.
 type Config struct {
-	Hosts          []string      `yaml:"hosts" usage:"Cassandra contact points"`
-	Port           int           `yaml:"port" usage:"CQL native transport port"`
-	LocalDC        string        `yaml:"localDC" usage:"datacenter to prefer (multi-region)"`
-	Username       string        `yaml:"username" usage:"CQL user (empty: no auth)"`
-	Password       string        `yaml:"password" secret:"true" usage:"CQL password"`
-	Timeout        time.Duration `yaml:"timeout" usage:"per-query timeout"`
-	ConnectTimeout time.Duration `yaml:"connectTimeout" usage:"per-connection dial timeout"`
-	Retries        int           `yaml:"retries" usage:"retries of idempotent queries"`
-	StartupWait    time.Duration `yaml:"startupWait" usage:"how long to keep trying to reach Cassandra at start"`
+	Hosts    []string `yaml:"hosts" usage:"Cassandra contact points"`
+	Port     int      `yaml:"port" usage:"CQL native transport port"`
+	LocalDC  string   `yaml:"localDC" usage:"datacenter to prefer (multi-region)"`
+	Username string   `yaml:"username" usage:"CQL user (empty: no auth)"`
+	Password string   `yaml:"password" secret:"true" usage:"CQL password"`
+	// CredentialsFile is a cqlsh-style credentials file (0600) holding
+	// both; it is how local mode hands every service the login that
+	// scripts/cassandra.sh made.
+	CredentialsFile string        `yaml:"credentialsFile" usage:"cqlsh-style credentials file (0600) with the CQL username and password; overrides username/password"`
+	Timeout         time.Duration `yaml:"timeout" usage:"per-query timeout"`
+	ConnectTimeout  time.Duration `yaml:"connectTimeout" usage:"per-connection dial timeout"`
+	Retries         int           `yaml:"retries" usage:"retries of idempotent queries"`
+	StartupWait     time.Duration `yaml:"startupWait" usage:"how long to keep trying to reach Cassandra at start"`
 	// ReconnectInterval is how often a node seen down is tried again, so a
 	// service finds a restarted Cassandra again without being restarted.
 	ReconnectInterval time.Duration `yaml:"reconnectInterval" usage:"how often to retry a Cassandra node that is down"`
@@ -49,6 +53,13 @@ func DefaultConfig() Config {
 func Connect(ctx context.Context, cfg Config, opts ...Option) (*gocql.Session, error) {
 	if len(cfg.Hosts) == 0 {
 		return nil, errors.New("cassandra: no hosts configured")
+	}
+	if cfg.CredentialsFile != "" {
+		c, err := ReadCredentials(cfg.CredentialsFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Username, cfg.Password = c.Username, c.Password
 	}
 	cluster := gocql.NewCluster(cfg.Hosts...)
 	for _, o := range opts {

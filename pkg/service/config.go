@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hybrid-emulator/hybrid/pkg/secretfile"
 )
 
 // LoadConfig fills cfg (a pointer to a struct whose fields carry `yaml`
@@ -111,14 +113,7 @@ var ErrSecretFlag = errors.New("secret given as a flag")
 
 // readSecretFile reads a secret from a file only its owner may read.
 func readSecretFile(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s is readable by group or others (mode %04o); chmod 600 it", path, st.Mode().Perm())
-	}
-	data, err := os.ReadFile(path)
+	data, err := secretfile.Read(path)
 	if err != nil {
 		return "", err
 	}

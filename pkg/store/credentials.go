@@ -52,7 +52,7 @@ func (k *KMS) credRow(ctx context.Context, org, key string) (*credRow, error) {
 
 // open returns the credential with its secret unsealed.
 func (k *KMS) open(ctx context.Context, org string, r *credRow) (*Credential, error) {
-	s, err := k.keys.sealer(ctx, org, keyPurposeKMS)
+	s, err := k.keys.consumerSecrets()
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (k *KMS) insertCredential(ctx context.Context, org string, devID, appID goc
 	if err != nil {
 		return nil, err
 	}
-	s, err := k.keys.sealer(ctx, org, keyPurposeKMS)
+	s, err := k.keys.consumerSecrets()
 	if err != nil {
 		return nil, err
 	}

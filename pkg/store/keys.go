@@ -1,75 +1,113 @@
 package store
 
 import (
-	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
-	"sync"
+	"strings"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"gopkg.in/yaml.v3"
 
+	"github.com/hybrid-emulator/hybrid/pkg/atomicfile"
 	"github.com/hybrid-emulator/hybrid/pkg/seal"
+	"github.com/hybrid-emulator/hybrid/pkg/secretfile"
 )
 
-// Purposes of the per-org data-encryption keys in kms_<org>.encryption_keys.
-const (
-	keyPurposeKVM = "kvm" // key value map entry values
-	keyPurposeKMS = "kms" // consumer secrets
-)
-
-// keyring hands out the org's sealers. Each key is created once per org and
-// purpose by whichever process needs it first (a lightweight transaction),
-// so every MART and message processor, in every region, seals and opens
-// with the same key; processes cache it once read.
-type keyring struct {
-	session *gocql.Session
-	mu      sync.Mutex
-	sealers map[string]*seal.Sealer
+// EncryptionKeys are an organization's data encryption keys. Hybrid keeps
+// them outside Cassandra, in the org's Kubernetes secret (overrides:
+// kmsEncryptionKey, kvmEncryptionKey); here they live in a 0600 file that
+// MART and the message processor read (encryptionKeysPath), so a copy of
+// Cassandra's data holds only ciphertext.
+type EncryptionKeys struct {
+	// KMS seals consumer secrets.
+	KMS []byte `yaml:"kmsEncryptionKey"`
+	// KVM seals key value map entry values.
+	KVM []byte `yaml:"kvmEncryptionKey"`
 }
 
-func newKeyring(s *gocql.Session) *keyring {
-	return &keyring{session: s, sealers: map[string]*seal.Sealer{}}
-}
+// ErrNoEncryptionKeys is returned by reads and writes of sealed values when
+// the store was made without keys.
+var ErrNoEncryptionKeys = errors.New("store: no data encryption keys configured (encryptionKeysPath)")
 
-func (k *keyring) sealer(ctx context.Context, org, purpose string) (*seal.Sealer, error) {
-	id := kmsKS(org) + "/" + purpose
-	k.mu.Lock()
-	s, ok := k.sealers[id]
-	k.mu.Unlock()
-	if ok {
-		return s, nil
-	}
-	var key []byte
-	err := k.session.Query(fmt.Sprintf(`SELECT key FROM %s.encryption_keys WHERE purpose = ?`, kmsKS(org)), purpose).
-		ScanContext(ctx, &key)
-	switch {
-	case isNotFound(err):
-		fresh, err := seal.NewKey()
-		if err != nil {
-			return nil, err
-		}
-		prev := map[string]any{}
-		applied, err := k.session.Query(fmt.Sprintf(
-			`INSERT INTO %s.encryption_keys (purpose, key, created_at) VALUES (?, ?, toUnixTimestamp(now())) IF NOT EXISTS`, kmsKS(org)),
-			purpose, fresh).MapScanCASContext(ctx, prev)
-		if err != nil {
-			return nil, fmt.Errorf("store: create %s encryption key for %s: %w", purpose, org, err)
-		}
-		if applied {
-			key = fresh
-		} else if b, ok := prev["key"].([]byte); ok {
-			key = b // another process created it first: use theirs
-		} else {
-			return nil, fmt.Errorf("store: %s encryption key for %s: unexpected LWT result %v", purpose, org, prev)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("store: read %s encryption key for %s: %w", purpose, org, err)
-	}
-	s, err = seal.New(key)
+// GenerateEncryptionKeys returns fresh random keys.
+func GenerateEncryptionKeys() (EncryptionKeys, error) {
+	kms, err := seal.NewKey()
 	if err != nil {
-		return nil, fmt.Errorf("store: %s encryption key for %s: %w", purpose, org, err)
+		return EncryptionKeys{}, err
 	}
-	k.mu.Lock()
-	k.sealers[id] = s
-	k.mu.Unlock()
+	kvm, err := seal.NewKey()
+	if err != nil {
+		return EncryptionKeys{}, err
+	}
+	return EncryptionKeys{KMS: kms, KVM: kvm}, nil
+}
+
+type encryptionKeysFile struct {
+	KMS string `yaml:"kmsEncryptionKey"`
+	KVM string `yaml:"kvmEncryptionKey"`
+}
+
+// WriteEncryptionKeys writes keys to path (mode 0600, atomically), base64 as
+// in hybrid's overrides.
+func WriteEncryptionKeys(path string, keys EncryptionKeys) error {
+	text := fmt.Sprintf("# Data encryption keys of one organization (base64 AES-256). Keep this file 0600.\nkmsEncryptionKey: %s\nkvmEncryptionKey: %s\n",
+		base64.StdEncoding.EncodeToString(keys.KMS), base64.StdEncoding.EncodeToString(keys.KVM))
+	return atomicfile.Write(path, []byte(text), 0o600)
+}
+
+// ReadEncryptionKeys reads a file written by WriteEncryptionKeys. It must
+// be 0600 (or stricter) and hold both keys.
+func ReadEncryptionKeys(path string) (EncryptionKeys, error) {
+	data, err := secretfile.Read(path)
+	if err != nil {
+		return EncryptionKeys{}, fmt.Errorf("encryption keys: %w", err)
+	}
+	var f encryptionKeysFile
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return EncryptionKeys{}, fmt.Errorf("encryption keys %s: %w", path, err)
+	}
+	var keys EncryptionKeys
+	for _, k := range []struct {
+		field string
+		text  string
+		dst   *[]byte
+	}{{"kmsEncryptionKey", f.KMS, &keys.KMS}, {"kvmEncryptionKey", f.KVM, &keys.KVM}} {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k.text))
+		if err != nil || len(b) != seal.KeySize {
+			return EncryptionKeys{}, fmt.Errorf("encryption keys %s: %s: want base64 of %d bytes", path, k.field, seal.KeySize)
+		}
+		*k.dst = b
+	}
+	return keys, nil
+}
+
+// keyring holds the sealers of the configured keys; a missing or malformed
+// key fails the first read or write that needs it, naming the key.
+type keyring struct {
+	kms, kvm *seal.Sealer
+	kmsErr   error
+	kvmErr   error
+}
+
+func newKeyring(keys EncryptionKeys) *keyring {
+	k := &keyring{}
+	k.kms, k.kmsErr = sealerFor("kmsEncryptionKey", keys.KMS)
+	k.kvm, k.kvmErr = sealerFor("kvmEncryptionKey", keys.KVM)
+	return k
+}
+
+func sealerFor(name string, key []byte) (*seal.Sealer, error) {
+	if key == nil {
+		return nil, fmt.Errorf("%w: %s missing", ErrNoEncryptionKeys, name)
+	}
+	s, err := seal.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", name, err)
+	}
 	return s, nil
 }
+
+func (k *keyring) consumerSecrets() (*seal.Sealer, error) { return k.kms, k.kmsErr }
+func (k *keyring) mapValues() (*seal.Sealer, error)       { return k.kvm, k.kvmErr }

@@ -50,7 +50,7 @@ import (
 // KMS entities for 180 s).
 //
 // Consumer secrets are sealed with AES-256-GCM under the org's "kms" key
-// (kms_<org>.encryption_keys) and opened on read.
+// (EncryptionKeys, kept out of Cassandra) and opened on read.
 type KMS struct {
 	session *gocql.Session
 	keys    *keyring
@@ -58,9 +58,9 @@ type KMS struct {
 	Now func() time.Time
 }
 
-// NewKMS returns the KMS data access for a session.
-func NewKMS(s *gocql.Session) *KMS {
-	return &KMS{session: s, keys: newKeyring(s), Now: time.Now}
+// NewKMS returns the KMS data access for a session, sealing with keys.
+func NewKMS(s *gocql.Session, keys EncryptionKeys) *KMS {
+	return &KMS{session: s, keys: newKeyring(keys), Now: time.Now}
 }
 
 func (k *KMS) now() int64 { return millis(k.Now()) }

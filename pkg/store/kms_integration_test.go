@@ -17,15 +17,17 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra/cassandratest"
 	"github.com/hybrid-emulator/hybrid/pkg/schema"
+	"github.com/hybrid-emulator/hybrid/pkg/seal"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
 type env struct {
-	ctx context.Context
-	s   *gocql.Session
-	org string
-	kms *store.KMS
-	kvm *store.KVM
+	ctx  context.Context
+	s    *gocql.Session
+	org  string
+	kms  *store.KMS
+	kvm  *store.KVM
+	keys store.EncryptionKeys
 }
 
 func setup(t *testing.T) *env {
@@ -37,7 +39,9 @@ func setup(t *testing.T) *env {
 	t.Cleanup(func() { dropOrg(s, org) })
 	_, err := schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, zaptest.NewLogger(t))
 	require.NoError(t, err)
-	return &env{ctx: ctx, s: s, org: org, kms: store.NewKMS(s), kvm: store.NewKVM(s)}
+	keys, err := store.GenerateEncryptionKeys()
+	require.NoError(t, err)
+	return &env{ctx: ctx, s: s, org: org, kms: store.NewKMS(s, keys), kvm: store.NewKVM(s, keys), keys: keys}
 }
 
 // dropOrg removes a test org's keyspaces: every org costs Cassandra about
@@ -509,11 +513,35 @@ func TestConsumerSecretsAreEncryptedAtRest(t *testing.T) {
 	require.NotEmpty(t, raw)
 	require.NotContains(t, string(raw), c.ConsumerSecret)
 
-	// Another process (its own session and key cache) reads the same secret.
-	other := store.NewKMS(cassandratest.Session(t))
+	// Another process (its own session) with the same keys reads the
+	// secret; one with other keys cannot, and without keys nothing opens.
+	other := store.NewKMS(cassandratest.Session(t), e.keys)
 	got, err := other.GetCredential(e.ctx, e.org, d.Email, "app", c.ConsumerKey)
 	require.NoError(t, err)
 	require.Equal(t, c.ConsumerSecret, got.ConsumerSecret)
+	wrong, err := store.GenerateEncryptionKeys()
+	require.NoError(t, err)
+	_, err = store.NewKMS(e.s, wrong).GetCredential(e.ctx, e.org, d.Email, "app", c.ConsumerKey)
+	require.ErrorIs(t, err, seal.ErrOpen)
+	_, err = store.NewKMS(e.s, store.EncryptionKeys{}).GetCredential(e.ctx, e.org, d.Email, "app", c.ConsumerKey)
+	require.ErrorIs(t, err, store.ErrNoEncryptionKeys)
+}
+
+// The keys that seal consumer secrets and KVM values never reach
+// Cassandra: no table of the org's keyspaces holds key material.
+func TestEncryptionKeysAreNotInCassandra(t *testing.T) {
+	e := setup(t)
+	var n int
+	for _, concern := range []string{"kms", "kvm", "rtc"} {
+		iter := e.s.Query(`SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?`, cassandra.Keyspace(concern, e.org)).IterContext(e.ctx)
+		var table string
+		for iter.Scan(&table) {
+			n++
+			require.NotContains(t, table, "key", "table %s.%s", concern, table)
+		}
+		require.NoError(t, iter.Close())
+	}
+	require.Positive(t, n, "the org's keyspaces exist")
 }
 
 func TestProducts(t *testing.T) {

@@ -66,7 +66,7 @@ type KeyValueEntry struct {
 }
 
 // KVM is the key value map data in kvm_<org>. Entry values are sealed with
-// AES-256-GCM under the org's "kvm" key (kms_<org>.encryption_keys), bound
+// AES-256-GCM under the org's "kvm" key (EncryptionKeys, kept out of Cassandra), bound
 // to the map's id and the entry's name, and opened on read. MART manages
 // maps and entries through the API; the message processor's
 // KeyValueMapOperations policy uses GetEntry, PutEntry and DeleteEntry.
@@ -77,9 +77,9 @@ type KVM struct {
 	Now func() time.Time
 }
 
-// NewKVM returns the KVM data access for a session.
-func NewKVM(s *gocql.Session) *KVM {
-	return &KVM{session: s, keys: newKeyring(s), Now: time.Now}
+// NewKVM returns the KVM data access for a session, sealing with keys.
+func NewKVM(s *gocql.Session, keys EncryptionKeys) *KVM {
+	return &KVM{session: s, keys: newKeyring(keys), Now: time.Now}
 }
 
 func entryAAD(mapID gocql.UUID, name string) []byte {
@@ -171,7 +171,7 @@ func (v *KVM) ListMaps(ctx context.Context, org string, scope Scope) ([]string, 
 }
 
 func (v *KVM) seal(ctx context.Context, org string, m *KeyValueMap, name, value string) ([]byte, error) {
-	s, err := v.keys.sealer(ctx, org, keyPurposeKVM)
+	s, err := v.keys.mapValues()
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (v *KVM) seal(ctx context.Context, org string, m *KeyValueMap, name, value 
 }
 
 func (v *KVM) open(ctx context.Context, org string, m *KeyValueMap, name string, sealed []byte) (string, error) {
-	s, err := v.keys.sealer(ctx, org, keyPurposeKVM)
+	s, err := v.keys.mapValues()
 	if err != nil {
 		return "", err
 	}

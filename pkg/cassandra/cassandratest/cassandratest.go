@@ -1,6 +1,9 @@
 // Package cassandratest connects integration tests to the real Cassandra
 // that `make test` starts (address in HYBRID_CASSANDRA, default
-// 127.0.0.1:9042). There is no fake: without Cassandra these tests fail.
+// 127.0.0.1:9042; login from the credentials file in
+// HYBRID_CASSANDRA_CREDENTIALS, default the one scripts/cassandra.sh writes
+// under the workspace's .run). There is no fake: without Cassandra these
+// tests fail.
 package cassandratest
 
 import (
@@ -9,6 +12,7 @@ import (
 	"encoding/hex"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -34,7 +38,38 @@ func Config(tb testing.TB) cassandra.Config {
 		cfg.Hosts = []string{host}
 		cfg.Port, _ = strconv.Atoi(port)
 	}
+	cfg.CredentialsFile = CredentialsFile()
 	return cfg
+}
+
+// CredentialsEnv names the CQL credentials file of the test Cassandra.
+const CredentialsEnv = "HYBRID_CASSANDRA_CREDENTIALS"
+
+// CredentialsFile is the CQL credentials file for tests: $HYBRID_CASSANDRA_CREDENTIALS,
+// else .run/cassandra/credentials at the root of the Go workspace the test
+// runs in if that file exists, else "" (a node without authentication).
+func CredentialsFile() string {
+	if f, ok := os.LookupEnv(CredentialsEnv); ok {
+		return f
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			f := filepath.Join(dir, ".run", "cassandra", "credentials")
+			if _, err := os.Stat(f); err == nil {
+				return f
+			}
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // Session opens a session closed at the end of the test.

@@ -92,7 +92,7 @@ func TestChecks(t *testing.T) {
 
 // Requests that fail before reaching the store: no Cassandra needed.
 func TestRequestsRejectedBeforeTheStore(t *testing.T) {
-	a, err := NewAPI(Options{Org: "org1", SharedSecret: "s", KMS: store.NewKMS(nil), KVM: store.NewKVM(nil), MaxBodyBytes: 64})
+	a, err := NewAPI(Options{Org: "org1", SharedSecret: "s", KMS: store.NewKMS(nil, store.EncryptionKeys{}), KVM: store.NewKVM(nil, store.EncryptionKeys{}), MaxBodyBytes: 64})
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name, method, path, body string

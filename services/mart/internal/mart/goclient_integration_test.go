@@ -284,7 +284,7 @@ func TestGoClientKeyValueMaps(t *testing.T) {
 	e, err := orgs.Environments.Keyvaluemaps.Entries.Get(env + "/keyvaluemaps/hidden/entries/pw").Context(ctx).Do()
 	require.NoError(t, err)
 	require.Equal(t, "*****", e.Value)
-	plain, err := store.NewKVM(m.session).GetEntry(ctx, m.org, store.EnvScope("test"), "hidden", "pw")
+	plain, err := store.NewKVM(m.session, m.keys).GetEntry(ctx, m.org, store.EnvScope("test"), "hidden", "pw")
 	require.NoError(t, err)
 	require.Equal(t, "hunter2", plain.Value, "the runtime reads the real value")
 

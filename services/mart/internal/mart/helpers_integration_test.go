@@ -47,6 +47,7 @@ type martT struct {
 	url     string
 	org     string
 	session *gocql.Session
+	keys    store.EncryptionKeys
 	kms     *store.KMS
 	logs    *observer.ObservedLogs
 	http    *http.Client // adds the shared secret
@@ -83,7 +84,9 @@ func startMART(t *testing.T, applySchema bool, mutate ...func(*mart.Config)) *ma
 	core, logs := observer.New(zap.InfoLevel)
 	svc, err := service.NewWithLogger("mart", cfg.Common, zap.New(core))
 	require.NoError(t, err)
-	_, err = mart.New(svc, &cfg, s)
+	keys, err := store.GenerateEncryptionKeys()
+	require.NoError(t, err)
+	_, err = mart.New(svc, &cfg, s, keys)
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -91,7 +94,7 @@ func startMART(t *testing.T, applySchema bool, mutate ...func(*mart.Config)) *ma
 
 	base := &http.Transport{}
 	m := &martT{
-		t: t, ctx: ctx, url: "http://" + svc.Addr("main"), org: org, session: s, kms: store.NewKMS(s), logs: logs,
+		t: t, ctx: ctx, url: "http://" + svc.Addr("main"), org: org, session: s, keys: keys, kms: store.NewKMS(s, keys), logs: logs,
 		http:  &http.Client{Transport: secretTransport{base: base}, Timeout: time.Minute},
 		plain: &http.Client{Transport: base, Timeout: time.Minute},
 	}

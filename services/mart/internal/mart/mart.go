@@ -8,6 +8,7 @@ package mart
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -26,6 +27,9 @@ type Config struct {
 	Cassandra      cassandra.Config `yaml:"cassandra"`
 	Auth           AuthConfig       `yaml:"auth"`
 	MaxBodyBytes   int64            `yaml:"maxBodyBytes" usage:"largest request body accepted (larger: 413)"`
+	// EncryptionKeysPath names the org's data encryption keys (hybrid's
+	// kmsEncryptionKey/kvmEncryptionKey), kept out of Cassandra.
+	EncryptionKeysPath string `yaml:"encryptionKeysPath" usage:"0600 file with the org's data encryption keys, which seal consumer secrets and KVM values (hybridctl keys makes one)"`
 }
 
 // AuthConfig says who may call MART's /v1 API.
@@ -48,6 +52,10 @@ func DefaultConfig() Config {
 
 // Run starts MART and blocks until ctx ends.
 func Run(ctx context.Context, cfg *Config) error {
+	keys, err := store.ReadEncryptionKeys(cfg.EncryptionKeysPath)
+	if err != nil {
+		return fmt.Errorf("encryptionKeysPath: %w", err)
+	}
 	svc, err := service.New("mart", cfg.Common)
 	if err != nil {
 		return err
@@ -58,21 +66,21 @@ func Run(ctx context.Context, cfg *Config) error {
 			return err
 		}
 		svc.OnStop("cassandra session", session.Close)
-		_, err = New(svc, cfg, session)
+		_, err = New(svc, cfg, session, keys)
 		return err
 	})
 	return svc.Run(ctx)
 }
 
 // New attaches MART's API and readiness checks to svc (whose main listener
-// is bound); the caller runs svc.
-func New(svc *service.Service, cfg *Config, session *gocql.Session) (*API, error) {
+// is bound); the caller runs svc. keys seal consumer secrets and KVM values.
+func New(svc *service.Service, cfg *Config, session *gocql.Session, keys store.EncryptionKeys) (*API, error) {
 	log := svc.Logger().With(zap.String("org", cfg.Org))
 	api, err := NewAPI(Options{
 		Org:          cfg.Org,
 		SharedSecret: cfg.Auth.SharedSecret,
-		KMS:          store.NewKMS(session),
-		KVM:          store.NewKVM(session),
+		KMS:          store.NewKMS(session, keys),
+		KVM:          store.NewKVM(session, keys),
 		Log:          log,
 		Registerer:   svc.Registry(),
 		MaxBodyBytes: cfg.MaxBodyBytes,

@@ -29,11 +29,15 @@ import (
 func BenchmarkRuntimeDataChain(b *testing.B) {
 	session := cassandratest.Session(b)
 	org := cassandratest.NewOrg(b, session)
-	data := rtdata.New(session, org, rtdata.Options{})
+	keys, err := store.GenerateEncryptionKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := rtdata.New(session, org, rtdata.Options{Keys: keys})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	kms := data.KMS()
-	_, err := kms.CreateProduct(ctx, org, store.APIProduct{Name: "bench", ApprovalType: store.ApprovalAuto, APIResources: []string{"/**"}})
+	_, err = kms.CreateProduct(ctx, org, store.APIProduct{Name: "bench", ApprovalType: store.ApprovalAuto, APIResources: []string{"/**"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,15 +32,19 @@ func TestBehaviourCasesWithRuntimeData(t *testing.T) {
 			t.Parallel()
 			org := cassandratest.NewOrg(t, session)
 			clock := &testClock{now: time.Now()}
-			data := rtdata.New(session, org, rtdata.Options{Now: clock.Now})
-			seedRuntimeData(t, data, "test", cf.RuntimeData, clock)
+			keys, err := store.GenerateEncryptionKeys()
+			require.NoError(t, err)
+			data := rtdata.New(session, org, rtdata.Options{Now: clock.Now, Keys: keys})
+			seedRuntimeData(t, data, store.NewKVM(session, keys), "test", cf.RuntimeData, clock)
 			runCase(t, dir, cf, caseEnv{org: org, data: data, clock: clock})
 		})
 	}
 	require.NotZero(t, n)
 }
 
-func seedRuntimeData(t *testing.T, data *rtdata.Store, env string, rd *caseRuntimeData, clock *testClock) {
+// seedRuntimeData writes the case's data as MART would (kvm shares the
+// data store's encryption keys).
+func seedRuntimeData(t *testing.T, data *rtdata.Store, kvm *store.KVM, env string, rd *caseRuntimeData, clock *testClock) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -96,7 +100,6 @@ func seedRuntimeData(t *testing.T, data *rtdata.Store, env string, rd *caseRunti
 			}
 		}
 	}
-	kvm := store.NewKVM(data.Session())
 	for _, m := range rd.KVMs {
 		scope := store.OrgScope()
 		switch {

@@ -35,6 +35,10 @@ type Config struct {
 	// defaults.org.contractEncryptionKey): base64 AES-256, which opens the
 	// keystore private keys the contract carries sealed.
 	ContractEncryptionKeyPath string `yaml:"contractEncryptionKeyPath" usage:"file holding the org's base64 contract encryption key, which opens keystore private keys in contracts"`
+	// EncryptionKeysPath names the org's data encryption keys (hybrid's
+	// kmsEncryptionKey/kvmEncryptionKey), kept out of Cassandra; the same
+	// file as MART's.
+	EncryptionKeysPath string `yaml:"encryptionKeysPath" usage:"0600 file with the org's data encryption keys, which open consumer secrets and KVM values (hybridctl keys makes one)"`
 	// RuntimeData tunes the caches in front of Cassandra.
 	RuntimeData RuntimeDataConfig `yaml:"runtimeData"`
 }

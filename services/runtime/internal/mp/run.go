@@ -14,6 +14,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
 	"github.com/hybrid-emulator/hybrid/pkg/schema"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/contractsync"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
@@ -40,6 +41,10 @@ func Run(ctx context.Context, cfg *Config) error {
 // polled (and compiled, with the runtime data store) only after it.
 func Attach(svc *service.Service, cfg *Config) error {
 	log := svc.Logger()
+	keys, err := store.ReadEncryptionKeys(cfg.EncryptionKeysPath)
+	if err != nil {
+		return fmt.Errorf("encryptionKeysPath: %w", err)
+	}
 	opts := engine.DefaultOptions()
 	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
 	opts.ContractKeyPath = cfg.ContractEncryptionKeyPath
@@ -60,7 +65,7 @@ func Attach(svc *service.Service, cfg *Config) error {
 		// checks turn readiness red while it is away.
 		svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
 		svc.ReadyWhen("Schema", func(ctx context.Context) error { return schema.Check(ctx, session, cfg.Org) })
-		eng.SetRuntimeData(rtdata.New(session, cfg.Org, rtdata.Options{KeyTTL: cfg.RuntimeData.KeyTTL, MaxEntries: cfg.RuntimeData.MaxEntries}))
+		eng.SetRuntimeData(rtdata.New(session, cfg.Org, rtdata.Options{KeyTTL: cfg.RuntimeData.KeyTTL, MaxEntries: cfg.RuntimeData.MaxEntries, Keys: keys}))
 		return nil
 	})
 

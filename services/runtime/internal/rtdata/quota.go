@@ -546,5 +546,6 @@ func (q *QuotaStore) Reset(ctx context.Context, k CounterKey) error {
 // memory and are not reached. MART offers it to the control plane through
 // store.KMS.ResetQuotaCounter, which deletes the same rows.
 func ResetQuotaCounter(ctx context.Context, session *gocql.Session, org string, k CounterKey) error {
-	return store.NewKMS(session).ResetQuotaCounter(ctx, org, store.QuotaCounter{Env: k.Env, Proxy: k.Proxy, Policy: k.Policy, Identifier: k.Identifier})
+	// Counters are not sealed: no encryption keys needed.
+	return store.NewKMS(session, store.EncryptionKeys{}).ResetQuotaCounter(ctx, org, store.QuotaCounter{Env: k.Env, Proxy: k.Proxy, Policy: k.Policy, Identifier: k.Identifier})
 }

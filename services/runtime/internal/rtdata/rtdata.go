@@ -44,6 +44,8 @@ type Options struct {
 	MaxEntries int
 	// Now is the clock (tests inject one; expiry never needs a sleep).
 	Now func() time.Time
+	// Keys open consumer secrets and KVM values (MART seals them).
+	Keys store.EncryptionKeys
 }
 
 // Store is one organization's runtime data as the message processor sees it.
@@ -91,9 +93,9 @@ func New(session *gocql.Session, org string, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	kms := store.NewKMS(session)
+	kms := store.NewKMS(session, opts.Keys)
 	kms.Now = opts.Now
-	s := &Store{org: org, session: session, kms: kms, kvm: store.NewKVM(session), opts: opts}
+	s := &Store{org: org, session: session, kms: kms, kvm: store.NewKVM(session, opts.Keys), opts: opts}
 	s.keys = newCache[string, keyResult](opts.MaxEntries, opts.Now)
 	s.products = newCache[string, productResult](opts.MaxEntries, opts.Now)
 	s.entries = newCache[entryKey, entryResult](opts.MaxEntries, opts.Now)
@@ -194,6 +196,12 @@ func (s *Store) KVMDelete(ctx context.Context, scope store.Scope, mapName, key s
 		return nil
 	}
 	return err
+}
+
+// KVMMap reads a map's definition (uncached); a missing map is an error
+// wrapping store.ErrNotFound.
+func (s *Store) KVMMap(ctx context.Context, scope store.Scope, mapName string) (*store.KeyValueMap, error) {
+	return s.kvm.GetMap(ctx, s.org, scope, mapName)
 }
 
 func (s *Store) ensureMap(ctx context.Context, scope store.Scope, mapName string) error {

@@ -375,7 +375,7 @@ func (p *policy) run(ctx context.Context, mc *flow.MessageContext, mapName strin
 }
 
 func (p *policy) mapExists(ctx context.Context, mapName string) (bool, error) {
-	_, err := store.NewKVM(p.data.Session()).GetMap(ctx, p.data.Org(), p.scope, mapName)
+	_, err := p.data.KVMMap(ctx, p.scope, mapName)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
