@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"strings"
 
@@ -10,14 +11,41 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/xmltree"
 )
 
-// Encrypted JWTs (<Type>Encrypted</Type>): RSA-OAEP or RSA-OAEP-256 key
-// encryption with A128GCM, A192GCM or A256GCM content encryption, by
-// go-jose. GenerateJWT encrypts to <PublicKey><Value ref> (PEM); VerifyJWT
-// decrypts with <PrivateKey><Value ref> (and <Password>).
+// Encrypted JWTs (<Type>Encrypted</Type>), by go-jose: RSA-OAEP and
+// RSA-OAEP-256 key encryption to an RSA key, ECDH-ES (direct key agreement)
+// and ECDH-ES+A128KW/A192KW/A256KW to an EC key (P-256, P-384, P-521); GCM
+// or CBC-HMAC content encryption. GenerateJWT encrypts to
+// <PublicKey><Value ref> (PEM); VerifyJWT decrypts with
+// <PrivateKey><Value ref> (and <Password>).
 var (
-	keyAlgs     = map[string]bool{"RSA-OAEP": true, "RSA-OAEP-256": true}
-	contentAlgs = map[string]bool{"A128GCM": true, "A192GCM": true, "A256GCM": true}
+	keyAlgs = map[string]keyType{
+		"RSA-OAEP": rsaKey, "RSA-OAEP-256": rsaKey,
+		"ECDH-ES": ecKey, "ECDH-ES+A128KW": ecKey, "ECDH-ES+A192KW": ecKey, "ECDH-ES+A256KW": ecKey,
+	}
+	contentAlgs = map[string]bool{
+		"A128GCM": true, "A192GCM": true, "A256GCM": true,
+		"A128CBC-HS256": true, "A192CBC-HS384": true, "A256CBC-HS512": true,
+	}
 )
+
+// keyType is the kind of key a key encryption algorithm works with.
+type keyType uint8
+
+const (
+	rsaKey keyType = iota + 1
+	ecKey
+)
+
+// fits reports whether k (a parsed public or private key) is of kind t.
+func (t keyType) fits(k any) bool {
+	switch k.(type) {
+	case *rsa.PublicKey, *rsa.PrivateKey:
+		return t == rsaKey
+	case *ecdsa.PublicKey, *ecdsa.PrivateKey:
+		return t == ecKey
+	}
+	return false
+}
 
 func compileEncrypted(_ *flow.CompileContext, root *xmltree.Element, p *policy, typ string) (flow.Policy, error) {
 	el := func(n string) string { return typ + "/" + n }
@@ -30,14 +58,14 @@ func compileEncrypted(_ *flow.CompileContext, root *xmltree.Element, p *policy, 
 	if p.keyAlg == "" {
 		return nil, flow.Invalid(el("Algorithms/Key"), "MissingConfigurationElement: the key encryption algorithm is required")
 	}
-	if !keyAlgs[p.keyAlg] {
-		return nil, flow.Invalid(el("Algorithms/Key"), "key encryption algorithm %q is not supported by this runtime (RSA-OAEP, RSA-OAEP-256)", p.keyAlg)
+	if keyAlgs[p.keyAlg] == 0 {
+		return nil, flow.Invalid(el("Algorithms/Key"), "key encryption algorithm %q is not supported by this runtime (RSA-OAEP, RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW, ECDH-ES+A256KW)", p.keyAlg)
 	}
 	if p.contentAlg == "" {
 		p.contentAlg = "A256GCM"
 	}
 	if !contentAlgs[p.contentAlg] {
-		return nil, flow.Invalid(el("Algorithms/Content"), "content encryption algorithm %q is not supported by this runtime (A128GCM, A192GCM, A256GCM)", p.contentAlg)
+		return nil, flow.Invalid(el("Algorithms/Content"), "content encryption algorithm %q is not supported by this runtime (A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384, A256CBC-HS512)", p.contentAlg)
 	}
 	if p.act == generate {
 		pk := root.Child("PublicKey")
@@ -70,7 +98,7 @@ func (p *policy) encrypt(mc *flow.MessageContext, payload []byte, headers map[st
 	if perr != nil {
 		return "", p.fault("KeyParsingFailed", "Failed to parse key: policy(%s): %v", p.name, perr)
 	}
-	if _, isRSA := k.(*rsa.PublicKey); !isRSA {
+	if !keyAlgs[p.keyAlg].fits(k) {
 		return "", p.fault("WrongKeyType", "Wrong key type for algorithm %s: policy(%s)", p.keyAlg, p.name)
 	}
 	kid, _, err := p.resolve(mc, p.keyID)
@@ -119,7 +147,7 @@ func (p *policy) decrypt(mc *flow.MessageContext, token string, header map[strin
 	if perr != nil {
 		return nil, p.fault("KeyParsingFailed", "Failed to parse key: policy(%s): %v", p.name, perr)
 	}
-	if _, isRSA := k.(*rsa.PrivateKey); !isRSA {
+	if !keyAlgs[p.keyAlg].fits(k) {
 		return nil, p.fault("WrongKeyType", "Wrong key type for algorithm %s: policy(%s)", p.keyAlg, p.name)
 	}
 	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.KeyAlgorithm(p.keyAlg)},
