@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -148,14 +147,22 @@ func (p *jsonPolicy) walk(d *json.Decoder, depth int) error {
 }
 
 func lineOf(body []byte, off int64) int {
+	line, _ := lineAndColumn(body, off)
+	return line
+}
+
+// lineAndColumn is the 1-based line of a byte offset and the offset's
+// character position within that line.
+func lineAndColumn(body []byte, off int64) (line, col int) {
 	if off > int64(len(body)) {
 		off = int64(len(body))
 	}
-	return bytes.Count(body[:off], []byte("\n")) + 1
+	before := body[:off]
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return bytes.Count(before, []byte("\n")) + 1, utf8.RuneCount(before[start:])
 }
 
 func (p *jsonPolicy) fail(what string, off int64, body []byte) error {
 	reason := fmt.Sprintf("JSONThreatProtection[%s]: %s at line %d", p.name, what, lineOf(body, off))
-	return flow.Errorf(http.StatusInternalServerError, "steps.jsonthreatprotection.ExecutionFailed",
-		"JSONThreatProtection[%s]: Execution failed. reason: %s", p.name, reason)
+	return fault("steps.jsonthreatprotection.ExecutionFailed", "JSONThreatProtection[%s]: Execution failed. reason: %s", p.name, reason)
 }

@@ -2,7 +2,6 @@ package threatprotection
 
 import (
 	"context"
-	"net/http"
 	"regexp"
 	"strings"
 
@@ -106,7 +105,7 @@ func (p *regexPolicy) Execute(_ context.Context, mc *flow.MessageContext) error 
 		if p.ignore {
 			return nil
 		}
-		return flow.Errorf(http.StatusInternalServerError, "steps.regexprotection.SourceMessageNotAvailable", "%s message is not available for RegularExpressionProtection: %s", p.source, p.name)
+		return fault("steps.regexprotection.SourceMessageNotAvailable", "%s message is not available for RegularExpressionProtection: %s", p.source, p.name)
 	}
 	for _, c := range p.checks {
 		var inputs []string
@@ -144,7 +143,7 @@ func (p *regexPolicy) Execute(_ context.Context, mc *flow.MessageContext) error 
 		for _, in := range inputs {
 			for _, re := range c.patterns {
 				if re.MatchString(in) {
-					return flow.Errorf(http.StatusBadRequest, CodeThreatDetected, "Regular Expression Threat Detected in %s: regex: %s input: %s", p.name, re.String(), in)
+					return fault(CodeThreatDetected, "Regular Expression Threat Detected in %s: regex: %s input: %s", p.name, re.String(), in)
 				}
 			}
 		}

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
-	"net/http"
 	"unicode/utf8"
 
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
@@ -74,9 +74,12 @@ func (p *xmlPolicy) Execute(_ context.Context, mc *flow.MessageContext) error {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	depth := 0
 	var children []int
-	check := func(limit, n int, code, what string) error {
+	// kind is the violation's name in Apigee's troubleshooting guide; every
+	// violation is the one fault code ExecutionFailed, told apart by its
+	// faultstring.
+	check := func(limit, n int, kind, what string) error {
 		if limit > 0 && n > limit {
-			return p.fail(code, what, body, d.InputOffset())
+			return p.fail(fmt.Sprintf("XMLThreatProtection stepDefinition %s: %s (%d)", p.name, what, limit), body, d.InputOffset())
 		}
 		return nil
 	}
@@ -93,7 +96,7 @@ func (p *xmlPolicy) Execute(_ context.Context, mc *flow.MessageContext) error {
 			return nil
 		}
 		if err != nil {
-			return p.fail("ExecutionFailed", "Malformed XML: "+err.Error(), body, d.InputOffset())
+			return p.fail("Malformed XML: "+err.Error(), body, d.InputOffset())
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -124,13 +127,13 @@ func (p *xmlPolicy) Execute(_ context.Context, mc *flow.MessageContext) error {
 					continue
 				}
 				attrs++
-				if err := check(p.attrCount, attrs, "AttrCountExceeded", "Attribute count exceeded"); err != nil {
+				if err := check(p.attrCount, attrs, "AttributeCountExceeded", "Attribute count exceeded"); err != nil {
 					return err
 				}
-				if err := check(p.attrName, utf8.RuneCountInString(a.Name.Local), "AttrNameExceeded", "Attribute name length exceeded"); err != nil {
+				if err := check(p.attrName, utf8.RuneCountInString(a.Name.Local), "AttributeNameExceeded", "Attribute name length exceeded"); err != nil {
 					return err
 				}
-				if err := check(p.attrValue, utf8.RuneCountInString(a.Value), "AttrValueExceeded", "Attribute value length exceeded"); err != nil {
+				if err := check(p.attrValue, utf8.RuneCountInString(a.Value), "AttributeValueExceeded", "Attribute value length exceeded"); err != nil {
 					return err
 				}
 			}
@@ -173,8 +176,11 @@ func (p *xmlPolicy) Execute(_ context.Context, mc *flow.MessageContext) error {
 	}
 }
 
-// fail raises XMLThreatProtection's per-violation error code.
-func (p *xmlPolicy) fail(code, what string, body []byte, off int64) error {
-	return flow.Errorf(http.StatusInternalServerError, "steps.xmlthreatprotection."+code,
-		"XMLThreatProtection[%s]: Execution failed. reason: XMLThreatProtection[%s]: %s at line %d", p.name, p.name, what, lineOf(body, off))
+// fail raises XMLThreatProtection's fault, in the shape Apigee's
+// troubleshooting guide shows: "... Execution failed. reason: <why> at line
+// N(possibly around char M)".
+func (p *xmlPolicy) fail(why string, body []byte, off int64) error {
+	line, col := lineAndColumn(body, off)
+	return fault("steps.xmlthreatprotection.ExecutionFailed",
+		"XMLThreatProtection stepDefinition %s: Execution failed. reason: %s at line %d(possibly around char %d)", p.name, why, line, col)
 }
