@@ -21,6 +21,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/pkg/httplog"
+	"github.com/hybrid-emulator/hybrid/pkg/lenientjson"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -258,7 +259,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := lenientjson.Unmarshal(body, v); err != nil {
 		return apierr.InvalidArgument("Invalid JSON payload received. %v", err)
 	}
 	return nil

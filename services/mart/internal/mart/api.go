@@ -17,6 +17,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/httplog"
+	"github.com/hybrid-emulator/hybrid/pkg/lenientjson"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
 
@@ -249,6 +250,14 @@ func (a *API) handle(pattern string, h handlerFunc) {
 			writeError(w, apierr.NotFound("Organization %s is not served by this MART (it serves %s).", org, a.org))
 			return
 		}
+		// apigeecli query-escapes a developer's email and then the URL is
+		// escaped again ("a%2540b.com"); Apigee takes that as the email, so
+		// the segment is unescaped once more when it still holds escapes.
+		if d := r.PathValue("developer"); strings.Contains(d, "%") {
+			if u, err := url.PathUnescape(d); err == nil {
+				r.SetPathValue("developer", u)
+			}
+		}
 		if err := h(w, r); err != nil {
 			e := toAPIError(err)
 			if e.Code >= 500 {
@@ -273,7 +282,7 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if strings.TrimSpace(string(body)) == "" {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := lenientjson.Unmarshal(body, v); err != nil {
 		return apierr.InvalidArgument("Invalid JSON payload received. %v", err)
 	}
 	return nil
