@@ -164,7 +164,12 @@ func (a *API) parseBundle(c collection, zip []byte) (*bundle.Bundle, error) {
 	if len(zip) == 0 {
 		return nil, apierr.InvalidArgument("bundle: the request carries no bundle (send the zip as multipart field \"file\", as JSON {\"contentType\",\"data\"} or as the raw body)")
 	}
-	b, err := bundle.Parse(zip, c.bkind, a.limits)
+	// A revision is imported into the organization, not an environment, so
+	// a resource the bundle references but does not hold may be one of the
+	// environment's resource files: as in Apigee, that is decided where the
+	// revision is deployed (the message processor fails the deployment
+	// naming the resource), not at import.
+	b, err := bundle.ParseWithOptions(zip, c.bkind, bundle.Options{Limits: a.limits, ResourceExists: func(string) bool { return true }})
 	if err != nil {
 		// A *bundle.ValidationError's text names the file, the kind of
 		// problem and the detail ("apiproxy/x.xml: malformed XML: line 3: …").

@@ -177,6 +177,10 @@ func (a *API) MountMART(h http.Handler) {
 	a.handle("GET "+o+"/apps/{app}", "apigee.apps.get", fwd)
 	collection(o+"/apiproducts", "apigee.apiproducts")
 	item(o+"/apiproducts/{rest...}", "apigee.apiproducts")
+	// organizations.environments.caches.delete, the only method Apigee has
+	// on environment caches: the cache policies' entries live in the
+	// runtime plane's Cassandra, so MART clears them.
+	a.handle("DELETE "+o+"/environments/{env}/caches/{cache}", "apigee.caches.delete", fwd)
 	// The emulator's own quota reset (no Apigee equivalent): the counters
 	// live in the runtime plane's Cassandra, so MART resets them.
 	a.handle("POST "+o+"/environments/{env}/apis/{api}/quotaCounters:reset", iam.PermResetQuota, fwd)

@@ -64,6 +64,10 @@ func (a *API) routes() {
 	a.kvmRoutes(org+"/environments/{env}", envScope)
 	a.kvmRoutes(org+"/apis/{api}", proxyScope)
 
+	// Environment caches: the entries of the cache policies live in the
+	// runtime plane's Cassandra, so clearing one is MART's.
+	a.handle("DELETE "+org+"/environments/{env}/caches/{cache}", a.deleteCache)
+
 	// Not an Apigee API: the emulator's way for tests to start a
 	// distributed quota afresh (Apigee offers only the ResetQuota policy).
 	a.handle("POST "+org+"/environments/{env}/apis/{api}/quotaCounters:reset", a.resetQuotaCounter)

@@ -45,6 +45,9 @@ type caseFile struct {
 	// EnvironmentPropertySets are the environment's property sets
 	// (resource files of type properties): set name → file content.
 	EnvironmentPropertySets map[string]string `yaml:"environmentPropertySets"`
+	// EnvironmentResourceFiles are the environment's other resource files
+	// (jsc, xsl, oas…): resource URL ("jsc://lib.js") → file content.
+	EnvironmentResourceFiles map[string]string `yaml:"environmentResourceFiles"`
 	// Deploy lists expected deployment errors per revision name (substring
 	// match); revisions not listed must be READY.
 	DeployErrors map[string][]string `yaml:"deployErrors"`
@@ -248,6 +251,17 @@ func runCase(t *testing.T, dir string, cf *caseFile, ce caseEnv) {
 	}
 	for set, content := range cf.EnvironmentPropertySets {
 		c.ResourceFiles = append(c.ResourceFiles, contract.ResourceFile{Type: "properties", Name: set + ".properties", Content: []byte(content)})
+	}
+	urls := make([]string, 0, len(cf.EnvironmentResourceFiles))
+	for u := range cf.EnvironmentResourceFiles {
+		urls = append(urls, u)
+	}
+	sort.Strings(urls)
+	for _, u := range urls {
+		typ, name, ok := strings.Cut(u, "://")
+		require.True(t, ok && typ != "" && name != "" && typ != "properties",
+			"environmentResourceFiles: %q must be <type>://<file> (property sets go in environmentPropertySets)", u)
+		c.ResourceFiles = append(c.ResourceFiles, contract.ResourceFile{Type: typ, Name: name, Content: []byte(repl.Replace(cf.EnvironmentResourceFiles[u]))})
 	}
 	e := New(zaptest.NewLogger(t), DefaultOptions())
 	t.Cleanup(e.Close)

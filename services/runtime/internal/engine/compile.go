@@ -214,6 +214,9 @@ type envCompiler struct {
 	data *rtdata.Store
 	// envSets are the environment's property sets.
 	envSets map[string]map[string]string
+	// envRes are the environment's resource files by resource URL
+	// (resources.go).
+	envRes map[string][]byte
 }
 
 func newCompiler(e *Engine, log *zap.Logger, opts Options) *envCompiler {
@@ -233,6 +236,7 @@ func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environ
 	env.envDigest = envDigest(c)
 	env.servers = newServerSet(c.TargetServers)
 	ec.envSets = envPropertySets(c, ec.log)
+	ec.envRes = envResources(c)
 	ec.keystores = map[string]contract.Keystore{}
 	for _, ks := range c.Keystores {
 		ec.keystores[ks.Name] = ks
@@ -324,8 +328,9 @@ func envDigest(c *contract.Contract) [32]byte {
 			fmt.Fprintf(h, "ka %s %x %x\n", a.Name, sha256.Sum256([]byte(a.CertPEM)), sha256.Sum256([]byte(a.KeyPEM)))
 		}
 	}
-	// Environment resource files: property sets are resolved at compile
-	// time (and checked against the bundles' references).
+	// Environment resource files: property sets and jsc/xsl/oas resources
+	// are resolved at compile time (and checked against the bundles'
+	// references).
 	for _, rf := range c.ResourceFiles {
 		fmt.Fprintf(h, "rf %s %s %x\n", rf.Type, rf.Name, sha256.Sum256(rf.Content))
 	}
@@ -363,7 +368,7 @@ func (ec *envCompiler) sharedFlow(name string) (*SharedFlow, error) {
 }
 
 func (ec *envCompiler) compileSharedFlow(d contract.Deployment) (*SharedFlow, error) {
-	b, err := bundle.Parse(d.Bundle, bundle.KindSharedFlow, bundle.DefaultLimits())
+	b, err := bundle.ParseWithOptions(d.Bundle, bundle.KindSharedFlow, ec.parseOptions())
 	if err != nil {
 		return nil, fmt.Errorf("sharedflow %s revision %s: %w", d.Name, d.Revision, err)
 	}
@@ -401,12 +406,15 @@ func (ec *envCompiler) bundleCompiler(b *bundle.Bundle, kind string, d contract.
 }
 
 func (ec *envCompiler) compileProxy(d contract.Deployment, digest [32]byte) (*Proxy, error) {
-	b, err := bundle.Parse(d.Bundle, bundle.KindProxy, bundle.DefaultLimits())
+	b, err := bundle.ParseWithOptions(d.Bundle, bundle.KindProxy, ec.parseOptions())
 	if err != nil {
 		return nil, fmt.Errorf("apiproxy %s revision %s: %w", d.Name, d.Revision, err)
 	}
 	p := &Proxy{Name: d.Name, Revision: d.Revision, digest: digest, envDigest: ec.env.envDigest}
 	c := ec.bundleCompiler(b, "apiproxy", d)
+	if err := c.checkResponseCache(); err != nil {
+		return nil, err
+	}
 	targets := map[string]*TargetEndpoint{}
 	for _, te := range b.TargetEndpoints {
 		t, err := c.target(te)
@@ -668,6 +676,7 @@ func (c *compiler) policy(pol *bundle.Policy) (flow.Policy, error) {
 		SharedFlow:    c.sharedFlowRunner,
 		TargetServers: c.ec.env.servers.byName,
 		Data:          c.ec.data,
+		Resources:     c.resource,
 	}
 	p, err := policy.Compile(cc)
 	if err != nil {

@@ -76,12 +76,13 @@ func (c *compiler) checkPolicyPropertySets(pol *bundle.Policy) error {
 		return err
 	}
 	for _, ref := range pol.ResourceURLs {
-		typ, name, _ := strings.Cut(ref, "://")
-		if typ != "jsc" {
+		if !strings.HasPrefix(ref, "jsc://") {
 			continue
 		}
-		if data, ok := c.bundle.Resources[ref]; ok {
-			if err := c.checkPropertySets(c.bundle.Kind.Root()+"/resources/jsc/"+name, "", string(data)); err != nil {
+		// The script the policy will run: the bundle's, else the
+		// environment's.
+		if data, ok := c.resource(ref); ok {
+			if err := c.checkPropertySets(c.resourceFile(ref), "", string(data)); err != nil {
 				return err
 			}
 		}

@@ -48,6 +48,24 @@ type CompileContext struct {
 	// counters) in Cassandra; nil where the engine runs without it (unit
 	// tests, tools), and then policies that need it refuse to compile.
 	Data *rtdata.Store
+	// Resources resolves a resource URL ("jsc://a.js", "xsl://t.xsl",
+	// "oas://spec.yaml") as Apigee does: the bundle's own resources first,
+	// then the environment's resource files. Nil means the bundle only
+	// (unit tests); policies call Resource, not this.
+	Resources func(url string) ([]byte, bool)
+}
+
+// Resource returns a resource's content through Resources, or from the
+// bundle alone when there is no resolver.
+func (cc *CompileContext) Resource(url string) ([]byte, bool) {
+	if cc.Resources != nil {
+		return cc.Resources(url)
+	}
+	if cc.Bundle == nil {
+		return nil, false
+	}
+	data, ok := cc.Bundle.Resources[url]
+	return data, ok
 }
 
 // NeedData returns cc.Data, or a compile error naming the policy type when

@@ -12,6 +12,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/assertcondition"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/assignmessage"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/basicauth"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/cache"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/cors"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/extractvariables"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/flowcallout"
@@ -20,6 +21,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/jwt"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/kvm"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/messagelogging"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/oasvalidation"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/oauthv2"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/quota"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/raisefault"
@@ -53,6 +55,7 @@ var compilers = map[string]Compiler{
 	"RegularExpressionProtection": threatprotection.CompileRegex,
 	"JSONThreatProtection":        threatprotection.CompileJSON,
 	"XMLThreatProtection":         threatprotection.CompileXML,
+	"OASValidation":               oasvalidation.Compile,
 	// Runtime data (Cassandra through rtdata).
 	"VerifyAPIKey":          verifyapikey.Compile,
 	"AccessEntity":          accessentity.Compile,
@@ -66,6 +69,10 @@ var compilers = map[string]Compiler{
 	"ResetQuota":            quota.CompileReset,
 	"SpikeArrest":           spikearrest.Compile,
 	"KeyValueMapOperations": kvm.Compile,
+	"PopulateCache":         cache.CompilePopulate,
+	"LookupCache":           cache.CompileLookup,
+	"InvalidateCache":       cache.CompileInvalidate,
+	"ResponseCache":         cache.CompileResponse,
 	"CORS":                  cors.Compile,
 	// JOSE and HMAC.
 	"GenerateJWT": jwt.CompileGenerateJWT,

@@ -15,7 +15,8 @@
 // through the policy clears that entry from this MP's cache at once (other
 // MPs see it when their cached copy expires, as in Apigee). OAuth tokens
 // are never cached: a token revoked on one MP is refused by every MP on the
-// next call.
+// next call. The cache policies' entries (caches.go) are shared through
+// Cassandra and held in this MP's memory for at most L1TTL (1 s).
 package rtdata
 
 import (
@@ -61,6 +62,7 @@ type Store struct {
 	products *cache[string, productResult]
 	entries  *cache[entryKey, entryResult]
 	quotas   *QuotaStore
+	caches   *Caches
 }
 
 type keyResult struct {
@@ -100,6 +102,7 @@ func New(session *gocql.Session, org string, opts Options) *Store {
 	s.products = newCache[string, productResult](opts.MaxEntries, opts.Now)
 	s.entries = newCache[entryKey, entryResult](opts.MaxEntries, opts.Now)
 	s.quotas = NewQuotaStore(session, org, opts.Now)
+	s.caches = newCaches(s)
 	return s
 }
 

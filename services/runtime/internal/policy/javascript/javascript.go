@@ -67,9 +67,11 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 		p.properties[pr.Attr("name")] = pr.Text
 	}
 	load := func(element, url string) error {
-		src, ok := cc.Bundle.Resources[url]
+		// The proxy revision's script, else the environment's (Apigee's
+		// resource resolution order).
+		src, ok := cc.Resource(url)
 		if !ok {
-			return flow.Invalid("Javascript/"+element, "resource %s is not in the bundle", url)
+			return flow.Invalid("Javascript/"+element, "resource %s is neither in the bundle nor an environment resource file", url)
 		}
 		prog, err := goja.Compile(strings.TrimPrefix(url, "jsc://"), string(src), false)
 		if err != nil {

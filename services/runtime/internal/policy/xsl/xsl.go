@@ -65,9 +65,11 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 		// Apigee's XSLInvalidResourceType.
 		return nil, flow.Invalid("XSL/ResourceURL", "XSL %s: Resource type must be xsl. Context %s", p.name, p.resource)
 	}
-	src, ok := cc.Bundle.Resources[p.resource]
+	// The proxy revision's stylesheet, else the environment's (Apigee's
+	// resource resolution order).
+	src, ok := cc.Resource(p.resource)
 	if !ok {
-		return nil, flow.Invalid("XSL/ResourceURL", "resource %s is not in the bundle", p.resource)
+		return nil, flow.Invalid("XSL/ResourceURL", "resource %s is neither in the bundle nor an environment resource file", p.resource)
 	}
 	if p.sheet, err = xslt.Compile(src, xslt.Options{}); err != nil {
 		return nil, flow.Invalid("XSL/ResourceURL", "%s: %v", p.resource, err)

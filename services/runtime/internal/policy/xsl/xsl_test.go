@@ -33,7 +33,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{"empty resource URL", `<XSL name="XSL-1"><ResourceURL></ResourceURL></XSL>`, "XSL/ResourceURL: Resource Url cannot be empty in XSL XSL-1", nil},
 		{"wrong resource type", `<XSL name="XSL-1"><ResourceURL>jsc://a.js</ResourceURL></XSL>`, "XSL/ResourceURL: XSL XSL-1: Resource type must be xsl. Context jsc://a.js", nil},
-		{"missing resource", `<XSL name="XSL-1"><ResourceURL>xsl://a.xsl</ResourceURL></XSL>`, "resource xsl://a.xsl is not in the bundle", nil},
+		{"missing resource", `<XSL name="XSL-1"><ResourceURL>xsl://a.xsl</ResourceURL></XSL>`, "resource xsl://a.xsl is neither in the bundle nor an environment resource file", nil},
 		{"unsupported stylesheet", `<XSL name="XSL-1"><ResourceURL>xsl://a.xsl</ResourceURL></XSL>`, "XSL/ResourceURL: xsl://a.xsl: line 1: <xsl:template>: match: invalid pattern",
 			map[string]string{"xsl://a.xsl": `<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"><xsl:template match="ancestor::a"/></xsl:stylesheet>`}},
 		{"parameter without name", `<XSL name="XSL-1"><ResourceURL>xsl://u.xsl</ResourceURL><Parameters><Parameter value="1"/></Parameters></XSL>`, "<Parameter> needs a name attribute", map[string]string{"xsl://u.xsl": upper}},
