@@ -254,10 +254,14 @@ func (a *API) importBundle(c collection) handlerFunc {
 
 func (a *API) listAPIs(c collection) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		opts, err := apiListOptions(r)
+		if err != nil {
+			return err
+		}
 		list := []apiView{}
-		err := a.viewOrg(r, func(o *state.Org) error {
+		err = a.viewOrg(r, func(o *state.Org) error {
 			for _, api := range o.Collection(c.kind) {
-				list = append(list, apiViewOf(api))
+				list = append(list, opts.apply(apiViewOf(api)))
 			}
 			return nil
 		})

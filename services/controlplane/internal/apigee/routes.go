@@ -104,6 +104,9 @@ func (a *API) routes() {
 		h("GET "+base, perm+".list", a.listAPIs(c))
 		h("GET "+base+"/{name}", perm+".get", a.getAPI(c))
 		h("DELETE "+base+"/{name}", perm+".delete", a.deleteAPI(c))
+		if c.kind == proxies.kind { // shared flows have no patch method
+			h("PATCH "+base+"/{name}", perm+".update", a.patchAPI)
+		}
 		h("GET "+base+"/{name}/revisions", perm+".get", a.listRevisions(c))
 		h("GET "+base+"/{name}/revisions/{rev}", perm+".get", a.getRevision(c))
 		h("DELETE "+base+"/{name}/revisions/{rev}", perm+".delete", a.deleteRevision(c))

@@ -96,6 +96,7 @@ type apiView struct {
 	LatestRevisionID string              `json:"latestRevisionId,omitempty"`
 	MetaData         *entityMetadataView `json:"metaData,omitempty"`
 	APIProxyType     string              `json:"apiProxyType,omitempty"`
+	Labels           map[string]string   `json:"labels,omitempty"`
 }
 
 type resourceFileView struct {
@@ -275,6 +276,7 @@ func apiViewOf(a *state.API) apiView {
 	v := apiView{
 		Name: a.Name, Revision: revisionStrings(a),
 		MetaData: &entityMetadataView{CreatedAt: a.CreatedAt, LastModifiedAt: a.LastModifiedAt, SubType: subType(a.Kind)},
+		Labels:   a.Labels,
 	}
 	if l := a.Latest(); l > 0 {
 		v.LatestRevisionID = strconv.Itoa(l)

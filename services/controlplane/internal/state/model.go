@@ -125,6 +125,8 @@ type API struct {
 	LastModifiedAt int64             `json:"lastModifiedAt"`
 	NextRevision   int               `json:"nextRevision"`
 	Revisions      map[int]*Revision `json:"revisions"`
+	// Labels are the API proxy's user labels (apis.patch).
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Revision is one imported bundle revision; its zip is stored as a file.
