@@ -51,10 +51,17 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseProperties$$' -fuzztime $(FUZZTIME)
 	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzBundleFiles$$' -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/mp -run '^$$' -fuzz '^FuzzFramingConn$$' -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/jsonpath -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/policy/oasvalidation -run '^$$' -fuzz '^FuzzCompileSpec$$' -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/policy/oasvalidation -run '^$$' -fuzz '^FuzzValidateRequest$$' -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/policy/cache -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME)
+	go test ./services/runtime/internal/policy/cache -run '^$$' -fuzz '^FuzzParseCacheControl$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/lenientjson -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME)
 
 .PHONY: oracle
-oracle: ## check the XSLT golden files against Saxon-HE (fetched from Maven Central; needs java and mvn)
+oracle: ## check the XSLT golden files against Saxon-HE and the JSONPath golden table against Jayway JsonPath (fetched from Maven Central; needs a JDK and mvn)
 	@scripts/oracle.sh
+	@scripts/oracle-jayway.sh
 
 .PHONY: bench
 bench: ## deploy latency and gateway throughput vs a bare reverse proxy (see docs/BENCHMARKS.md)

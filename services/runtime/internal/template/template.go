@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"html"
@@ -28,9 +29,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/ohler55/ojg/jp"
-	"github.com/ohler55/ojg/oj"
 
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/jsonpath"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/message"
 )
 
@@ -57,7 +57,7 @@ type call struct {
 	fn   string
 	args []arg
 	re   *regexp.Regexp // precompiled for replaceAll/replaceFirst with a literal pattern
-	jp   jp.Expr        // precompiled for jsonPath with a literal path
+	jp   *jsonpath.Path // precompiled for jsonPath with a literal path
 }
 
 type arg struct {
@@ -204,6 +204,9 @@ func parseRef(inner string) (part, bool, error) {
 	}
 	fn := s[:open]
 	args, ok := splitArgs(s[open+1 : len(s)-1])
+	if !ok && fn == "jsonPath" {
+		args, ok = splitJSONPathArgs(s[open+1 : len(s)-1])
+	}
 	if !ok {
 		return part{}, false, nil
 	}
@@ -228,7 +231,7 @@ func parseRef(inner string) (part, bool, error) {
 			return part{}, false, fmt.Errorf("message template %q: jsonPath takes a path and a variable", inner)
 		}
 		if args[0].isLit {
-			x, err := jp.ParseString(args[0].lit)
+			x, err := jsonpath.Compile(args[0].lit)
 			if err != nil {
 				return part{}, false, fmt.Errorf("message template %q: %w", inner, err)
 			}
@@ -236,6 +239,43 @@ func parseRef(inner string) (part, bool, error) {
 		}
 	}
 	return part{call: c}, true, nil
+}
+
+// splitJSONPathArgs splits the arguments of jsonPath() when the path is
+// written bare, as Apigee documents it: {jsonPath($.a[?(@.b == 'x')],json)}.
+// The path runs to the first comma outside brackets, parentheses and
+// quotes; the rest are ordinary arguments.
+func splitJSONPathArgs(s string) ([]arg, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || (s[0] != '$' && s[0] != '@') {
+		return nil, false
+	}
+	depth := 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '[' || c == '(' || c == '{':
+			depth++
+		case c == ']' || c == ')' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			rest, ok := splitArgs(s[i+1:])
+			if !ok || len(rest) == 0 {
+				return nil, false
+			}
+			return append([]arg{{lit: strings.TrimSpace(s[:i]), isLit: true}}, rest...), true
+		}
+	}
+	return nil, false
 }
 
 // splitArgs splits a comma-separated argument list; arguments are variable
@@ -409,43 +449,43 @@ func init() {
 		"timeFormatMs":    timeFormat(true, time.Local),
 		"timeFormatUTC":   timeFormat(false, time.UTC),
 		"timeFormatUTCMs": timeFormat(true, time.UTC),
+		// jsonPath(path, json[, want-array]) gives Jayway's result as
+		// Apigee prints it: the value of a definite path (nothing when it
+		// finds none). When the result is a list — what an indefinite path
+		// finds, or an array value — Apigee's message template reference
+		// gives only its zeroth element unless want-array is "true"; then
+		// the whole list as JSON.
 		"jsonPath": func(c *call, _ Resolver, a []string) (string, error) {
 			x := c.jp
 			if x == nil {
 				var err error
-				if x, err = jp.ParseString(a[0]); err != nil {
+				if x, err = jsonpath.Compile(a[0]); err != nil {
 					return "", err
 				}
 			}
-			doc, err := oj.ParseString(a[1])
+			doc, err := jsonpath.Decode([]byte(a[1]))
 			if err != nil {
 				return "", err
 			}
-			res := x.Get(doc)
-			switch len(res) {
-			case 0:
+			v, err := x.Eval(doc)
+			if errors.Is(err, jsonpath.ErrNotFound) {
 				return "", nil
-			case 1:
-				return JSONValueString(res[0]), nil
 			}
-			return oj.JSON(res), nil
+			if err != nil {
+				return "", err
+			}
+			if list, isList := v.([]any); isList && !(len(a) > 2 && strings.TrimSpace(a[2]) == "true") {
+				if len(list) == 0 {
+					return "", nil
+				}
+				v = list[0]
+			}
+			return jsonpath.String(v), nil
 		},
 	}
 	// firstnonnull needs the unresolved-ness of each argument, so it is
 	// handled in eval; it is registered for name checking.
 	functions["firstnonnull"] = nil
-}
-
-// JSONValueString prints a decoded JSON value as Apigee's JSONPath does:
-// strings bare, everything else as JSON.
-func JSONValueString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return "null"
-	}
-	return oj.JSON(v)
 }
 
 func one(f func(string) string) fnImpl {

@@ -31,6 +31,23 @@ func TestExecute(t *testing.T) {
 		{"{encodeBase64('hi')}|{decodeBase64('aGk=')}", "aGk=|hi", ""},
 		{"{sha256Hex('abc')}", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", ""},
 		{"{jsonPath('$.x.y[1]',json)}", "2", ""},
+		// JSONPath is Jayway's (internal/jsonpath): a definite path gives the
+		// value, an indefinite one the JSON list of what it found, even one.
+		{"{jsonPath($.x.y[1],json)}", "2", ""}, // the path bare, as Apigee documents it
+		{"{jsonPath($.x['y','z'],json)}", `{"y":[1,2]}`, ""},
+		// A list result gives its zeroth element unless want-array is true.
+		{"{jsonPath('$.x.y[*]',json)}", "1", ""},
+		{"{jsonPath('$.x.y[*]',json,'true')}", "[1,2]", ""},
+		{"{jsonPath('$.x.y[*]',json,'false')}", "1", ""},
+		{"{jsonPath('$.x.y',json)}", "1", ""},
+		{"{jsonPath($.x.y[?(@ > 1)],json)}", "2", ""},
+		{"{jsonPath($.x.y[?(@ > 1)],json,'true')}", "[2]", ""},
+		{"{jsonPath('$.x',json)}", `{"y":[1,2]}`, ""},
+		{"{jsonPath('$.x.missing',json)}", "", ""},
+		{"{jsonPath('$..nothing',json)}", "", ""},
+		{"{jsonPath('$..nothing',json,'true')}", "[]", ""},
+		{"{jsonPath('$.x.y.length()',json)}", "2", ""},
+		{"{jsonPath('$.x',missing)}", "", "jsonPath"},
 		{"{timeFormatUTCMs('yyyy-MM-dd HH:mm:ss.SSS','0')}", "1970-01-01 00:00:00.000", ""},
 		{"{ not a ref }", "{ not a ref }", ""},
 		{"{unclosed", "{unclosed", ""},
@@ -52,6 +69,11 @@ func TestDelimsAndErrors(t *testing.T) {
 	require.ErrorContains(t, err, "unknown function nosuchfunc()")
 	_, err = Compile("{replaceAll(a,'(','x')}")
 	require.Error(t, err)
+	// A path Jayway refuses fails the deployment, bare or quoted.
+	_, err = Compile("{jsonPath('$.',json)}")
+	require.ErrorContains(t, err, `invalid JSONPath "$."`)
+	_, err = Compile("{jsonPath($.a b,json)}")
+	require.ErrorContains(t, err, "invalid JSONPath")
 	require.True(t, MustCompile("static").Static())
 }
 

@@ -5,6 +5,7 @@ package extractvariables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -13,13 +14,11 @@ import (
 
 	"github.com/antchfx/xmlquery"
 	"github.com/antchfx/xpath"
-	"github.com/ohler55/ojg/jp"
-	"github.com/ohler55/ojg/oj"
 
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/jsonpath"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/message"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/xmltree"
-	"github.com/hybrid-emulator/hybrid/services/runtime/internal/template"
 )
 
 // Error codes of ExtractVariables.
@@ -46,7 +45,7 @@ type extractor struct {
 
 type jsonVar struct {
 	name, typ string
-	path      jp.Expr
+	path      *jsonpath.Path // Jayway's dialect, as Apigee evaluates it
 }
 
 type xmlVar struct {
@@ -111,10 +110,10 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 			p.extractors = append(p.extractors, ex)
 		case "JSONPayload":
 			for _, v := range c.All("Variable") {
-				path := v.ChildText("JSONPath")
-				x, err := jp.ParseString(path)
+				x, err := jsonpath.Compile(v.ChildText("JSONPath"))
 				if err != nil {
-					return nil, flow.Invalid("ExtractVariables/JSONPayload/Variable/JSONPath", "invalid JSONPath %q: %v", path, err)
+					// "invalid JSONPath "$.": Path must not end with a '.' or '..'"
+					return nil, flow.Invalid("ExtractVariables/JSONPayload/Variable/JSONPath", "%v", err)
 				}
 				p.jsonVars = append(p.jsonVars, jsonVar{name: v.Attr("name"), typ: v.Attr("type"), path: x})
 			}
@@ -314,23 +313,36 @@ func (p *policy) extractJSON(mc *flow.MessageContext, msg *message.Message) erro
 		}
 		return flow.Errorf(http.StatusInternalServerError, CodeExecutionFailed, "Failed to execute the ExtractVariables: %s", p.name)
 	}
-	doc, err := oj.Parse(b)
+	doc, err := jsonpath.Decode(b)
 	if err != nil {
 		return flow.Errorf(http.StatusInternalServerError, CodeExecutionFailed, "Failed to execute the ExtractVariables: %s. Reason: invalid JSON payload", p.name)
 	}
 	for _, v := range p.jsonVars {
-		res := v.path.Get(doc)
-		if len(res) == 0 {
+		res, err := v.path.Eval(doc)
+		switch {
+		case errors.Is(err, jsonpath.ErrNotFound):
+			// A definite path that finds nothing leaves the variable unset.
 			continue
+		case err != nil:
+			// Jayway threw while evaluating (an aggregation over no
+			// numbers, a function it does not have).
+			if p.ignore {
+				continue
+			}
+			return flow.Errorf(http.StatusInternalServerError, CodeExecutionFailed, "Failed to execute the ExtractVariables: %s. Reason: %v", p.name, err)
 		}
 		var out any
-		if len(res) == 1 && !strings.Contains(v.path.String(), "[*]") && !strings.Contains(v.path.String(), "..") && !strings.Contains(v.path.String(), "?(") {
-			out, err = cast(template.JSONValueString(res[0]), v.typ)
+		if v.path.Definite() {
+			// The value itself: a string as it is, anything else as
+			// json-smart prints it, then the type attribute applies.
+			if out, err = cast(jsonpath.String(res), v.typ); err != nil {
+				return flow.Errorf(http.StatusInternalServerError, CodeUnableToCast, "Unable to cast value of %s to %s", v.name, v.typ)
+			}
 		} else {
-			out = oj.JSON(res)
-		}
-		if err != nil {
-			return flow.Errorf(http.StatusInternalServerError, CodeUnableToCast, "Unable to cast value of %s to %s", v.name, v.typ)
+			// An indefinite path (wildcard, deep scan, filter, slice, list)
+			// gives a list, printed as JSON even with one element or none:
+			// ["a"], [].
+			out = jsonpath.String(res)
 		}
 		if err := p.set(mc, v.name, out); err != nil {
 			return err

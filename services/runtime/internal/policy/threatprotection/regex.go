@@ -7,12 +7,10 @@ import (
 
 	"github.com/antchfx/xmlquery"
 	"github.com/antchfx/xpath"
-	"github.com/ohler55/ojg/jp"
-	"github.com/ohler55/ojg/oj"
 
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/jsonpath"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/xmltree"
-	"github.com/hybrid-emulator/hybrid/services/runtime/internal/template"
 )
 
 // CodeThreatDetected is RegularExpressionProtection's error code.
@@ -21,7 +19,7 @@ const CodeThreatDetected = "steps.regexprotection.ThreatDetected"
 type regexCheck struct {
 	kind, name string
 	patterns   []*regexp.Regexp
-	jpath      jp.Expr
+	jpath      *jsonpath.Path // Jayway's dialect, as Apigee evaluates it
 	xpath      *xpath.Expr
 }
 
@@ -68,7 +66,7 @@ func CompileRegex(cc *flow.CompileContext) (flow.Policy, error) {
 			p.checks = append(p.checks, regexCheck{kind: c.Name, name: c.Attr("name"), patterns: pats})
 		case "JSONPayload":
 			for _, j := range c.All("JSONPath") {
-				x, err := jp.ParseString(j.ChildText("Expression"))
+				x, err := jsonpath.Compile(j.ChildText("Expression"))
 				if err != nil {
 					return nil, flow.Invalid(path+"/JSONPath/Expression", "%v", err)
 				}
@@ -126,9 +124,13 @@ func (p *regexPolicy) Execute(_ context.Context, mc *flow.MessageContext) error 
 				inputs = []string{s}
 			}
 		case "JSONPayload":
-			if doc, err := oj.Parse([]byte(m.ContentString())); err == nil {
-				for _, v := range c.jpath.Get(doc) {
-					inputs = append(inputs, template.JSONValueString(v))
+			// Each value the path finds is checked (every element of an
+			// indefinite path's list), printed as Apigee prints a JSONPath
+			// result: a string as it is, anything else as JSON.
+			if doc, err := jsonpath.Decode([]byte(m.ContentString())); err == nil {
+				vals, _ := c.jpath.Values(doc) // a path that fails finds nothing to check
+				for _, v := range vals {
+					inputs = append(inputs, jsonpath.String(v))
 				}
 			}
 		case "XMLPayload":
