@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
@@ -405,6 +407,11 @@ func (a *API) listOrgApps(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		start = q.Get("pageToken")
+		// A token is the next page's first app id, as nextPageToken hands
+		// it out; anything else would silently restart the listing.
+		if _, err := gocql.ParseUUID(start); start != "" && err != nil {
+			return apierr.InvalidArgument("Invalid pageToken %q: use the nextPageToken of the previous page.", start)
+		}
 	}
 	apps, next, err := a.kms.ListOrgApps(r.Context(), a.org, store.OrgAppsQuery{
 		StartKey: start, Limit: limit, WithCredentials: withCred,
