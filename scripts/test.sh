@@ -18,6 +18,11 @@ trap cleanup EXIT
 export HYBRID_CASSANDRA="${CASSANDRA_HOST:-127.0.0.1}:${CASSANDRA_PORT:-9042}"
 HYBRID_CASSANDRA_CREDENTIALS="$(scripts/cassandra.sh credentials)"
 export HYBRID_CASSANDRA_CREDENTIALS
+# helm for the chart tests (e2e/charts_test.go), built from its module once.
+if ! command -v helm >/dev/null 2>&1 && [[ ! -x "$(go env GOPATH)/bin/helm" ]]; then
+  echo "test: installing helm (go install helm.sh/helm/v4/cmd/helm@v4.3.2)"
+  go install helm.sh/helm/v4/cmd/helm@v4.3.2
+fi
 mapfile -t pkgs < <(go list -m -f '{{.Dir}}/...')
 go vet -tags integration "${pkgs[@]}"
 go test -tags integration -count=1 -timeout 20m "${pkgs[@]}"
