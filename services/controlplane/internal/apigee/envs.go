@@ -143,6 +143,15 @@ func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request) error {
 			}
 			g.Attachments = kept
 		}
+		for _, in := range o.Instances {
+			kept := in.Attachments[:0]
+			for _, at := range in.Attachments {
+				if at.Environment != env {
+					kept = append(kept, at)
+				}
+			}
+			in.Attachments = kept
+		}
 		delete(o.Environments, env)
 		tx.Wake(org, env)
 		op, err = newOperation(tx, o, "DELETE", "organizations/"+org+"/environments/"+env, emptyType, struct{}{})

@@ -48,6 +48,15 @@ func (a *API) routes() {
 	h("POST "+o+"/envgroups/{group}/attachments", "apigee.envgroupattachments.create", a.createAttachment)
 	h("GET "+o+"/envgroups/{group}/attachments/{id}", "apigee.envgroupattachments.get", a.getAttachment)
 	h("DELETE "+o+"/envgroups/{group}/attachments/{id}", "apigee.envgroupattachments.delete", a.deleteAttachment)
+	// Runtime instances and the environments each runs (instances.go).
+	h("POST "+o+"/instances", "apigee.instances.create", a.createInstance)
+	h("GET "+o+"/instances", "apigee.instances.list", a.listInstances)
+	h("GET "+o+"/instances/{instance}", "apigee.instances.get", a.getInstance)
+	h("DELETE "+o+"/instances/{instance}", "apigee.instances.delete", a.deleteInstance)
+	h("POST "+o+"/instances/{instance}/attachments", "apigee.instanceattachments.create", a.createInstanceAttachment)
+	h("GET "+o+"/instances/{instance}/attachments", "apigee.instanceattachments.list", a.listInstanceAttachments)
+	h("GET "+o+"/instances/{instance}/attachments/{attachment}", "apigee.instanceattachments.get", a.getInstanceAttachment)
+	h("DELETE "+o+"/instances/{instance}/attachments/{attachment}", "apigee.instanceattachments.delete", a.deleteInstanceAttachment)
 
 	h("GET "+o+"/deployments", "apigee.deployments.list", a.listOrgDeployments)
 	h("GET "+o+"/environments/{env}/deployments", "apigee.deployments.list", a.listEnvDeployments)

@@ -44,6 +44,24 @@ type Org struct {
 	Operations      []*Operation            `json:"operations"` // oldest first
 	// SyncAuthorization is nil until set (seeded orgs get theirs at start).
 	SyncAuthorization *SyncAuthorization `json:"syncAuthorization,omitempty"`
+	// Instances are the org's runtime clusters (organizations.instances).
+	Instances map[string]*Instance `json:"instances,omitempty"`
+}
+
+// Instance is one runtime cluster (a region) with the environments attached
+// to it.
+type Instance struct {
+	Name                  string        `json:"name"`
+	Location              string        `json:"location"`
+	DisplayName           string        `json:"displayName,omitempty"`
+	Description           string        `json:"description,omitempty"`
+	PeeringCidrRange      string        `json:"peeringCidrRange,omitempty"`
+	IPRange               string        `json:"ipRange,omitempty"`
+	DiskEncryptionKeyName string        `json:"diskEncryptionKeyName,omitempty"`
+	ConsumerAcceptList    []string      `json:"consumerAcceptList,omitempty"`
+	CreatedAt             int64         `json:"createdAt"`
+	LastModifiedAt        int64         `json:"lastModifiedAt"`
+	Attachments           []*Attachment `json:"attachments,omitempty"`
 }
 
 // Environment is one environment of an org.
