@@ -65,7 +65,8 @@ type template struct {
 	match    *pattern
 	name     qname
 	named    bool
-	mode     qname
+	modes    []qname // the modes of a template rule (XSLT 2.0 allows several)
+	allModes bool    // mode="#all" (XSLT 2.0)
 	priority *float64
 	params   []*paramDef
 	body     seq
@@ -79,6 +80,7 @@ type paramDef struct {
 	slot int
 	sel  expr
 	body seq
+	as   *seqType // XSLT 2.0 as="…", or nil
 }
 
 type globalVar struct {
@@ -86,6 +88,7 @@ type globalVar struct {
 	param  bool
 	sel    expr
 	body   seq
+	as     *seqType
 	nslots int
 	el     *node
 	refs   []int
@@ -117,12 +120,18 @@ var instructions = map[string]bool{
 	"value-of": true, "copy-of": true, "number": true, "choose": true, "if": true, "text": true,
 	"copy": true, "variable": true, "message": true, "fallback": true, "processing-instruction": true,
 	"comment": true, "element": true, "attribute": true,
+	// XSLT 2.0 instructions this processor implements.
+	"namespace": true, "for-each-group": true,
 }
 
-// allowedAttrs lists the attributes each XSLT element may carry; an
-// unknown one (a typo such as selct=) is a compile error, as XSLT 1.0
-// requires outside forwards-compatible mode.
+// allowedAttrs lists the XSLT 1.0 attributes of each XSLT element (and
+// of the XSLT 2.0 instructions this processor implements); laterAttrs
+// lists those XSLT 2.0 and 3.0 add. Any other attribute (a typo such as
+// selct=) is a compile error, as XSLT 1.0 requires outside forwards-
+// compatible mode, and ignored in forwards-compatible mode.
 var allowedAttrs = map[string][]string{
+	"namespace":              {"name", "select"},
+	"for-each-group":         {"select", "group-by", "group-adjacent", "group-starting-with", "group-ending-with", "collation"},
 	"stylesheet":             {"id", "version", "extension-element-prefixes", "exclude-result-prefixes"},
 	"output":                 {"method", "version", "encoding", "omit-xml-declaration", "standalone", "doctype-public", "doctype-system", "cdata-section-elements", "indent", "media-type"},
 	"template":               {"match", "name", "priority", "mode"},
@@ -156,6 +165,102 @@ var allowedAttrs = map[string][]string{
 	"preserve-space":         {"elements"},
 }
 
+// Values of XSLT 2.0 and 3.0 attributes that change nothing here.
+var (
+	yesValues = []string{"yes", "true", "1"}
+	noValues  = []string{"no", "false", "0"}
+	// codepoint is the Unicode code point collation: how this processor
+	// compares strings, and Saxon's default.
+	codepoint = []string{"http://www.w3.org/2005/xpath-functions/collation/codepoint"}
+	stripping = []string{"strip", "preserve"}
+)
+
+// laterAttr is an attribute XSLT 2.0 or 3.0 added to an XSLT element.
+type laterAttr struct {
+	since string
+	// values are the values accepted (defaults, or values that change
+	// nothing in this processor); nil means the processor implements the
+	// attribute, an empty non-nil list that no value is supported.
+	values []string
+}
+
+var implemented = laterAttr{since: "2.0"}
+
+func refused(since string) laterAttr { return laterAttr{since, []string{}} }
+
+func accepted(since string, values ...[]string) laterAttr {
+	var all []string
+	for _, v := range values {
+		all = append(all, v...)
+	}
+	return laterAttr{since, all}
+}
+
+// laterAttrs are the attributes XSLT 2.0 and 3.0 add to XSLT elements
+// ("*": to every XSLT element, and with the xsl: prefix to literal result
+// elements). Saxon, Apigee's processor, knows them in every stylesheet,
+// version="1.0" included, so one this processor cannot honour is refused
+// rather than ignored: ignoring it would change the output silently.
+var laterAttrs = map[string]map[string]laterAttr{
+	"*": {
+		"version": implemented, "exclude-result-prefixes": implemented, "extension-element-prefixes": implemented,
+		"xpath-default-namespace": implemented, "default-collation": accepted("2.0", codepoint),
+		"use-when": refused("2.0"), "default-validation": accepted("2.0", stripping),
+		"default-mode": accepted("3.0", []string{"#unnamed"}), "expand-text": accepted("3.0", noValues),
+	},
+	"stylesheet": {
+		"input-type-annotations": accepted("2.0", []string{"unspecified", "strip", "preserve"}),
+		"declared-modes":         accepted("3.0", noValues),
+	},
+	"output": {
+		"byte-order-mark": accepted("2.0", noValues), "escape-uri-attributes": accepted("2.0", yesValues, noValues),
+		"include-content-type": accepted("2.0", yesValues), "normalization-form": accepted("2.0", []string{"none"}),
+		"undeclare-prefixes": accepted("2.0", noValues), "use-character-maps": refused("2.0"), "name": refused("2.0"),
+		"html-version": accepted("3.0", []string{"4", "4.0", "4.01"}), "item-separator": refused("3.0"),
+		"suppress-indentation": refused("3.0"), "parameter-document": refused("3.0"),
+		"json-node-output-method": refused("3.0"), "allow-duplicate-names": accepted("3.0", noValues),
+		"build-tree": accepted("3.0", yesValues),
+	},
+	"template":               {"as": implemented, "visibility": accepted("3.0", []string{"public", "private", "final"})},
+	"variable":               {"as": implemented, "static": accepted("3.0", noValues), "visibility": accepted("3.0", []string{"public", "private", "final"})},
+	"param":                  {"as": implemented, "required": accepted("2.0", noValues), "tunnel": accepted("2.0", noValues), "static": accepted("3.0", noValues)},
+	"with-param":             {"as": implemented, "tunnel": accepted("2.0", noValues)},
+	"value-of":               {"separator": implemented},
+	"attribute":              {"select": implemented, "separator": implemented, "type": refused("2.0"), "validation": accepted("2.0", stripping)},
+	"element":                {"inherit-namespaces": accepted("2.0", yesValues), "type": refused("2.0"), "validation": accepted("2.0", stripping), "on-empty": refused("3.0")},
+	"copy":                   {"copy-namespaces": implemented, "inherit-namespaces": accepted("2.0", yesValues), "type": refused("2.0"), "validation": accepted("2.0", stripping), "select": refused("3.0"), "on-empty": refused("3.0")},
+	"copy-of":                {"copy-namespaces": implemented, "type": refused("2.0"), "validation": accepted("2.0", stripping), "copy-accumulators": accepted("3.0", noValues)},
+	"comment":                {"select": implemented},
+	"processing-instruction": {"select": implemented},
+	"message":                {"select": implemented, "error-code": refused("3.0")},
+	"sort":                   {"collation": accepted("2.0", codepoint), "stable": accepted("2.0", yesValues, noValues)},
+	"key":                    {"collation": accepted("2.0", codepoint), "composite": accepted("3.0", noValues)},
+	"number":                 {"select": refused("2.0"), "ordinal": refused("2.0"), "start-at": accepted("3.0", []string{"1"})},
+	"attribute-set":          {"visibility": accepted("3.0", []string{"public", "private", "final"}), "streamable": accepted("3.0", noValues)},
+	"decimal-format":         {"exponent-separator": accepted("3.0", []string{"e"})},
+}
+
+// laterInstructions are the XSLT 2.0 and 3.0 elements this processor does
+// not implement, with the version that added them. Saxon runs them, and
+// runs them rather than their xsl:fallback, so a stylesheet using one is
+// refused at compile time, fallback or not.
+var laterInstructions = func() map[string]string {
+	m := map[string]string{}
+	for v, names := range map[string]string{
+		"2.0": "analyze-string matching-substring non-matching-substring function sequence next-match " +
+			"perform-sort result-document document character-map output-character import-schema",
+		"3.0": "iterate next-iteration break on-completion try catch evaluate map map-entry array " +
+			"array-member merge merge-source merge-key merge-action fork where-populated on-empty " +
+			"on-non-empty source-document stream assert accumulator accumulator-rule mode package " +
+			"use-package expose accept override global-context-item context-item",
+	} {
+		for _, n := range strings.Fields(names) {
+			m[n] = v
+		}
+	}
+	return m
+}()
+
 type compiler struct {
 	sheet     *Stylesheet
 	root      *node // xsl:stylesheet element (nil for a simplified stylesheet)
@@ -164,6 +269,9 @@ type compiler struct {
 	templates []*template
 	calls     []*callTemplate
 	setUses   []setUse
+	// applyModes are the modes xsl:apply-templates names (for templates
+	// with mode="#all").
+	applyModes map[qname]bool
 	// current global being compiled (for cycle detection), or -1.
 	currentGlobal int
 }
@@ -198,8 +306,9 @@ func (bc *bodyCtx) declare(el *node, name qname) (int, error) {
 	return slot, nil
 }
 
-// Compile compiles an XSLT 1.0 stylesheet. Everything the processor does
-// not support fails here, naming the line and element.
+// Compile compiles a stylesheet: XSLT 1.0 and the XSLT 2.0 the package
+// doc lists. Everything the processor does not support fails here, naming
+// the line and element.
 func Compile(src []byte, opts Options) (*Stylesheet, error) {
 	doc, err := parseXML(src, parseOptions{lines: true})
 	if err != nil {
@@ -223,7 +332,7 @@ func Compile(src []byte, opts Options) (*Stylesheet, error) {
 	if s.maxDepth <= 0 {
 		s.maxDepth = DefaultMaxDepth
 	}
-	c := &compiler{sheet: s, excluded: map[string]bool{nsXSL: true}, extension: map[string]bool{}, currentGlobal: -1}
+	c := &compiler{sheet: s, excluded: map[string]bool{nsXSL: true}, extension: map[string]bool{}, currentGlobal: -1, applyModes: map[qname]bool{}}
 	stripStylesheet(top, false)
 	if top.space == nsXSL && (top.local == "stylesheet" || top.local == "transform") {
 		c.root = top
@@ -266,38 +375,105 @@ func stripStylesheet(n *node, preserve bool) {
 	n.children = kids
 }
 
+// checkVersion accepts any version: a stylesheet that is not version="1.0"
+// runs in forwards-compatible mode (XSLT 1.0 section 2.5), which is how
+// the version="2.0" stylesheets of real bundles that only use XSLT 1.0
+// run, and from 2.0 on in an XSLT 2.0 scope (see xslt2).
 func checkVersion(el *node, v string, ok bool) error {
 	if !ok {
 		return errAt(el, "the version attribute is required")
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	switch {
-	case err != nil:
+	if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
 		return errAt(el, "version %q is not a number", v)
-	case f != 1.0:
-		return errAt(el, "XSLT version %s is not supported: this processor implements XSLT 1.0 (declare version=\"1.0\" if the stylesheet only uses XSLT 1.0)", v)
 	}
 	return nil
 }
 
-// checkAttrs rejects attributes an XSLT element does not define.
-func checkAttrs(el *node) error {
-	allowed, ok := allowedAttrs[el.local]
-	if el.local == "transform" {
-		allowed, ok = allowedAttrs["stylesheet"], true
-	}
-	if !ok {
-		return nil
-	}
-	for _, a := range el.attrs {
-		if a.space != "" {
+// version is the effective XSLT version of an element of the stylesheet:
+// the version attribute of the nearest XSLT element (xsl:version on a
+// literal result element) among it and its ancestors (XSLT 2.0 section
+// 3.8; XSLT 1.0 only has it on xsl:stylesheet and literal result
+// elements).
+func version(el *node) float64 {
+	for a := el; a != nil && a.kind == elementNode; a = a.parent {
+		if a.space == nsXSL && a.local == "output" {
+			continue // its version is the output's (XML 1.0, HTML 4.0)
+		}
+		v, ok := a.attr(attrSpace(a), "version")
+		if !ok {
 			continue
 		}
-		if !slices.Contains(allowed, a.local) {
-			return errAt(el, "attribute %s is not allowed on xsl:%s", a.local, el.local)
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			return f
 		}
 	}
+	return 1.0
+}
+
+// forwards reports whether el is processed in forwards-compatible mode
+// (XSLT 1.0 section 2.5: a version other than 1.0): an unknown top-level
+// element or attribute is ignored, and an unknown instruction fails only
+// when it is instantiated without an xsl:fallback.
+func forwards(el *node) bool { return version(el) != 1.0 }
+
+// xslt2 reports whether el is in an XSLT 2.0 (or later) scope, where this
+// processor gives the XSLT 2.0 behaviours it implements: a sequence
+// written as text (xsl:value-of, attribute value templates) joins all its
+// items with spaces rather than taking the first, adjacent atomic values
+// are separated by a space, and empty operands propagate through
+// arithmetic. Saxon runs version="1.0" stylesheets in its backwards
+// compatible mode, which keeps the XSLT 1.0 behaviours.
+func xslt2(el *node) bool { return version(el) >= 2.0 }
+
+// checkAttrs rejects attributes an XSLT element does not define, and the
+// XSLT 2.0 and 3.0 attributes (or values) this processor cannot honour.
+func checkAttrs(el *node) error {
+	local := el.local
+	if local == "transform" {
+		local = "stylesheet"
+	}
+	allowed, known := allowedAttrs[local]
+	for _, a := range el.attrs {
+		if a.space != "" || slices.Contains(allowed, a.local) {
+			continue
+		}
+		la, ok := laterAttrs[local][a.local]
+		if !ok {
+			la, ok = laterAttrs["*"][a.local]
+		}
+		if ok {
+			if err := checkLaterAttr(el, "", a, la); err != nil {
+				return err
+			}
+			continue
+		}
+		if known && !forwards(el) {
+			return errAt(el, "attribute %s is not allowed on xsl:%s", a.local, el.local)
+		}
+		// Forwards-compatible mode: an attribute this processor does not
+		// know is ignored (XSLT 1.0 section 2.5).
+	}
 	return nil
+}
+
+// checkLaterAttr checks an XSLT 2.0 or 3.0 attribute (prefix is "xsl:" on
+// a literal result element).
+func checkLaterAttr(el *node, prefix string, a *node, la laterAttr) error {
+	if la.values == nil {
+		if a.local == "version" {
+			if _, err := strconv.ParseFloat(strings.TrimSpace(a.value), 64); err != nil {
+				return errAt(el, "version %q is not a number", a.value)
+			}
+		}
+		return nil
+	}
+	if slices.Contains(la.values, strings.TrimSpace(a.value)) {
+		return nil
+	}
+	if len(la.values) == 0 {
+		return errAt(el, "%s%s (XSLT %s) is not supported by this runtime", prefix, a.local, la.since)
+	}
+	return errAt(el, "%s%s=%q (XSLT %s) is not supported by this runtime (only %s)", prefix, a.local, a.value, la.since, strings.Join(la.values, ", "))
 }
 
 func (c *compiler) prefixList(el *node, v string) ([]string, error) {
@@ -392,6 +568,12 @@ func (c *compiler) compileStylesheet(top *node) error {
 		case "namespace-alias":
 			return errAt(el, "xsl:namespace-alias is not supported")
 		default:
+			if v, ok := laterInstructions[el.local]; ok {
+				return errAt(el, "xsl:%s (XSLT %s) is not supported by this runtime", el.local, v)
+			}
+			if forwards(el) && !instructions[el.local] {
+				continue // forwards-compatible mode: ignored (XSLT 1.0 section 2.5)
+			}
 			return errAt(el, "unknown or misplaced XSLT element xsl:%s at the top level", el.local)
 		}
 	}
@@ -551,8 +733,10 @@ func (c *compiler) env(el *node, bc *bodyCtx) *xpathEnv {
 			uri, ok := el.lookupNS(p)
 			return uri, ok && uri != ""
 		},
-		function: lookupFunction,
-		check:    c.checkCall,
+		function:  lookupFunction,
+		check:     c.checkCall,
+		xpath2:    xslt2(el),
+		elementNS: xpathDefaultNamespace(el),
 	}
 	env.variable = func(q qname) (varRef, bool) {
 		if bc != nil {
@@ -570,6 +754,18 @@ func (c *compiler) env(el *node, bc *bodyCtx) *xpathEnv {
 		return varRef{global: true, slot: i}, ok
 	}
 	return env
+}
+
+// xpathDefaultNamespace is XSLT 2.0's xpath-default-namespace in effect
+// on el: the namespace of unprefixed element names in its expressions and
+// patterns.
+func xpathDefaultNamespace(el *node) string {
+	for a := el; a != nil && a.kind == elementNode; a = a.parent {
+		if v, ok := a.attr(attrSpace(a), "xpath-default-namespace"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 func (c *compiler) xpath(el *node, attr string, bc *bodyCtx) (expr, error) {
@@ -653,6 +849,9 @@ func (c *compiler) compileGlobal(i int) error {
 	if g.sel, g.body, err = c.varValue(g.el, bc); err != nil {
 		return err
 	}
+	if g.as, err = c.asAttr(g.el, g.body != nil); err != nil {
+		return err
+	}
 	g.nslots = bc.nslots
 	return nil
 }
@@ -726,8 +925,23 @@ func (c *compiler) compileTemplate(el *node) error {
 		if t.match == nil {
 			return errAt(el, "mode is only allowed on a template with a match attribute")
 		}
-		if t.mode, err = c.expandQName(el, m); err != nil {
-			return err
+		// XSLT 2.0: a list of modes, #default, or #all.
+		for _, tok := range strings.Fields(m) {
+			switch tok {
+			case "#all":
+				t.allModes = true
+			case "#default":
+				t.modes = append(t.modes, qname{})
+			default:
+				q, err := c.expandQName(el, tok)
+				if err != nil {
+					return err
+				}
+				t.modes = append(t.modes, q)
+			}
+		}
+		if len(t.modes) == 0 && !t.allModes {
+			return errAt(el, "mode must name at least one mode")
 		}
 	}
 	if p, ok := el.attr("", "priority"); ok {
@@ -754,6 +968,9 @@ func (c *compiler) compileTemplate(el *node) error {
 		}
 		p := &paramDef{name: q}
 		if p.sel, p.body, err = c.varValue(pel, bc); err != nil {
+			return err
+		}
+		if p.as, err = c.asAttr(pel, p.body != nil); err != nil {
 			return err
 		}
 		if p.slot, err = bc.declare(pel, q); err != nil {
@@ -840,6 +1057,9 @@ func (c *compiler) spaceRules(el *node) error {
 		switch {
 		case t == "*":
 			r.test, r.prio = nodeTest{kind: testName, local: "*", anySpace: true}, -0.5
+		case strings.HasPrefix(t, "*:") && isNCName(t[2:]):
+			// XSLT 2.0: a local name in any namespace.
+			r.test, r.prio = nodeTest{kind: testName, local: t[2:], anySpace: true}, -0.25
 		case strings.HasSuffix(t, ":*"):
 			uri, ok := el.lookupNS(strings.TrimSuffix(t, ":*"))
 			if !ok {
@@ -906,21 +1126,44 @@ func (c *compiler) finish() error {
 			return err
 		}
 	}
+	// Every mode a template or xsl:apply-templates names, for the
+	// templates of mode="#all".
+	every := map[qname]bool{{}: true}
+	for q := range c.applyModes {
+		every[q] = true
+	}
+	for _, t := range c.templates {
+		for _, q := range t.modes {
+			every[q] = true
+		}
+	}
 	for _, t := range c.templates {
 		if t.match == nil {
 			continue
 		}
-		m := c.sheet.modes[t.mode]
-		if m == nil {
-			m = &modeRules{byName: map[nameKey][]int{}}
-			c.sheet.modes[t.mode] = m
+		modes := t.modes
+		if len(modes) == 0 {
+			modes = []qname{{}} // the default mode
 		}
-		for _, a := range t.match.alts {
-			prio := a.priority
-			if t.priority != nil {
-				prio = *t.priority
+		if t.allModes {
+			modes = modes[:0:0]
+			for q := range every {
+				modes = append(modes, q)
 			}
-			m.rules = append(m.rules, &rule{alt: a, tmpl: t, prio: prio})
+		}
+		for _, mode := range modes {
+			m := c.sheet.modes[mode]
+			if m == nil {
+				m = &modeRules{byName: map[nameKey][]int{}}
+				c.sheet.modes[mode] = m
+			}
+			for _, a := range t.match.alts {
+				prio := a.priority
+				if t.priority != nil {
+					prio = *t.priority
+				}
+				m.rules = append(m.rules, &rule{alt: a, tmpl: t, prio: prio})
+			}
 		}
 	}
 	for _, m := range c.sheet.modes {

@@ -41,9 +41,16 @@ func (c *compiler) compileNode(k *node, bc *bodyCtx) (instr, error) {
 	var err error
 	if k.space != nsXSL {
 		if c.isExtension(k) {
-			return nil, errAt(k, "extension element {%s}%s is not supported", k.space, k.local)
+			// An extension element this processor lacks runs its
+			// xsl:fallback children (XSLT 1.0 section 15); without one it
+			// is refused here rather than when instantiated.
+			if !hasFallback(k) {
+				return nil, errAt(k, "extension element {%s}%s is not supported", k.space, k.local)
+			}
+			in, err = c.compileFallbacks(k, bc)
+		} else {
+			in, err = c.literalElement(k, bc)
 		}
-		in, err = c.literalElement(k, bc)
 	} else {
 		if err := checkAttrs(k); err != nil {
 			return nil, err
@@ -56,8 +63,63 @@ func (c *compiler) compileNode(k *node, bc *bodyCtx) (instr, error) {
 	return in, err
 }
 
+// hasFallback reports whether an element has xsl:fallback children.
+func hasFallback(k *node) bool {
+	for _, f := range k.children {
+		if f.kind == elementNode && f.space == nsXSL && f.local == "fallback" {
+			return true
+		}
+	}
+	return false
+}
+
+// selectOrBody compiles the value of an XSLT 2.0 instruction that takes a
+// select attribute or content, not both.
+func (c *compiler) selectOrBody(k *node, bc *bodyCtx) (expr, seq, error) {
+	sel, err := c.xpath(k, "select", bc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sel != nil && len(k.children) > 0 && !(len(k.children) == 1 && hasFallback(k)) {
+		return nil, nil, errAt(k, "has both a select attribute and content")
+	}
+	if sel != nil {
+		return sel, nil, nil
+	}
+	body, err := c.compileBody(k, bc)
+	return nil, body, err
+}
+
+// copyNamespaces reads copy-namespaces (XSLT 2.0): "no" copies an element
+// without the namespace declarations its name does not need.
+func copyNamespaces(k *node) (bool, error) {
+	v, ok := k.attr("", "copy-namespaces")
+	if !ok {
+		return true, nil
+	}
+	switch strings.TrimSpace(v) {
+	case "yes", "true", "1":
+		return true, nil
+	case "no", "false", "0":
+		return false, nil
+	}
+	return false, errAt(k, "copy-namespaces must be yes or no, not %q", v)
+}
+
 func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 	switch k.local {
+	case "namespace":
+		name, err := c.avtAttr(k, "name", bc, true)
+		if err != nil {
+			return nil, err
+		}
+		in := &namespaceInstr{name: name}
+		if in.sel, in.body, err = c.selectOrBody(k, bc); err != nil {
+			return nil, err
+		}
+		return in, nil
+	case "for-each-group":
+		return c.forEachGroup(k, bc)
 	case "apply-templates":
 		return c.applyTemplates(k, bc)
 	case "call-template":
@@ -93,24 +155,38 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 		}
 		return &forEach{sel: sel, sorts: sorts, body: body}, nil
 	case "value-of":
-		sel, err := c.requiredXPath(k, "select", bc)
-		if err != nil {
+		// XSLT 2.0 also allows content instead of select, and a separator.
+		in := &valueOf{join: xslt2(k)}
+		if _, ok := k.attr("", "select"); !ok && len(k.children) == 0 {
+			return nil, errAt(k, "the select attribute is required")
+		}
+		var err error
+		if in.sel, in.body, err = c.selectOrBody(k, bc); err != nil {
 			return nil, err
 		}
-		doe, err := yesNo(k, "disable-output-escaping")
-		if err != nil {
+		if in.noEscape, err = yesNo(k, "disable-output-escaping"); err != nil {
 			return nil, err
 		}
-		if len(k.children) > 0 {
-			return nil, errAt(k, "xsl:value-of must be empty")
+		if in.sep, err = c.avtAttr(k, "separator", bc, false); err != nil {
+			return nil, err
 		}
-		return &valueOf{sel: sel, noEscape: doe}, nil
+		if in.sep != nil {
+			in.join = true
+		}
+		return in, nil
 	case "copy-of":
+		if v, _ := k.attr("", "select"); strings.Join(strings.Fields(v), "") == "namespace::*" {
+			return &copyNamespacesInstr{}, nil
+		}
 		sel, err := c.requiredXPath(k, "select", bc)
 		if err != nil {
 			return nil, err
 		}
-		return &copyOf{sel: sel}, nil
+		keepNS, err := copyNamespaces(k)
+		if err != nil {
+			return nil, err
+		}
+		return &copyOf{sel: sel, noNS: !keepNS, atomic: xslt2(k)}, nil
 	case "number":
 		return c.number(k, bc)
 	case "choose":
@@ -143,11 +219,15 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 		if err != nil {
 			return nil, err
 		}
+		keepNS, err := copyNamespaces(k)
+		if err != nil {
+			return nil, err
+		}
 		body, err := c.compileBody(k, bc)
 		if err != nil {
 			return nil, err
 		}
-		return &copyInstr{sets: sets, body: body}, nil
+		return &copyInstr{sets: sets, body: body, noNS: !keepNS}, nil
 	case "variable":
 		q, err := c.requiredQName(k, "name")
 		if err != nil {
@@ -155,6 +235,9 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 		}
 		v := &variableInstr{name: q}
 		if v.sel, v.body, err = c.varValue(k, bc); err != nil {
+			return nil, err
+		}
+		if v.as, err = c.asAttr(k, v.body != nil); err != nil {
 			return nil, err
 		}
 		if v.slot, err = bc.declare(k, q); err != nil {
@@ -174,11 +257,11 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 				return nil, errAt(k, "terminate must be yes or no, not %q", v)
 			}
 		}
-		body, err := c.compileBody(k, bc)
+		sel, body, err := c.selectOrBody(k, bc)
 		if err != nil {
 			return nil, err
 		}
-		return &message{body: body, terminate: term}, nil
+		return &message{sel: sel, body: body, terminate: term}, nil
 	case "fallback":
 		// Only used when its parent instruction is unknown; every
 		// instruction this processor accepts is known.
@@ -188,17 +271,17 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 		if err != nil {
 			return nil, err
 		}
-		body, err := c.compileBody(k, bc)
+		sel, body, err := c.selectOrBody(k, bc)
 		if err != nil {
 			return nil, err
 		}
-		return &piInstr{name: name, body: body}, nil
+		return &piInstr{name: name, sel: sel, body: body}, nil
 	case "comment":
-		body, err := c.compileBody(k, bc)
+		sel, body, err := c.selectOrBody(k, bc)
 		if err != nil {
 			return nil, err
 		}
-		return &commentInstr{body: body}, nil
+		return &commentInstr{sel: sel, body: body}, nil
 	case "element":
 		name, err := c.avtAttr(k, "name", bc, true)
 		if err != nil {
@@ -232,11 +315,15 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 		if err != nil {
 			return nil, err
 		}
-		body, err := c.compileBody(k, bc)
+		sel, body, err := c.selectOrBody(k, bc)
 		if err != nil {
 			return nil, err
 		}
-		in := &attributeInstr{name: name, ns: ns, body: body, scope: k}
+		sep, err := c.avtAttr(k, "separator", bc, false)
+		if err != nil {
+			return nil, err
+		}
+		in := &attributeInstr{name: name, ns: ns, sel: sel, sep: sep, body: body, scope: k}
 		if name.static {
 			if name.text == "xmlns" || strings.HasPrefix(name.text, "xmlns:") && ns == nil {
 				return nil, errAt(k, "xsl:attribute cannot create a namespace declaration (%s)", name.text)
@@ -254,6 +341,12 @@ func (c *compiler) compileXSL(k *node, bc *bodyCtx) (instr, error) {
 		return nil, errAt(k, "xsl:%s is misplaced", k.local)
 	case "import", "include", "template", "output", "key", "decimal-format", "attribute-set", "strip-space", "preserve-space", "namespace-alias", "stylesheet", "transform":
 		return nil, errAt(k, "xsl:%s is only allowed at the top level", k.local)
+	}
+	if v, ok := laterInstructions[k.local]; ok {
+		return nil, errAt(k, "xsl:%s (XSLT %s) is not supported by this runtime", k.local, v)
+	}
+	if forwards(k) {
+		return c.compileFallbacks(k, bc)
 	}
 	return nil, errAt(k, "unknown XSLT instruction xsl:%s", k.local)
 }
@@ -277,10 +370,10 @@ func (c *compiler) isExtension(el *node) bool {
 		return true
 	}
 	for a := el; a != nil && a.kind == elementNode; a = a.parent {
-		if a.space == nsXSL {
-			continue
+		if a == c.root {
+			continue // read once, into c.extension
 		}
-		if v, ok := a.attr(nsXSL, "extension-element-prefixes"); ok {
+		if v, ok := a.attr(attrSpace(a), "extension-element-prefixes"); ok {
 			uris, err := c.prefixList(a, v)
 			if err == nil && containsString(uris, el.space) {
 				return true
@@ -299,17 +392,26 @@ func containsString(l []string, s string) bool {
 	return false
 }
 
+// literalLaterAttrs are the XSLT 2.0 and 3.0 attributes of literal result
+// elements (in the XSLT namespace) beyond those of every XSLT element.
+var literalLaterAttrs = map[string]laterAttr{
+	"inherit-namespaces": accepted("2.0", yesValues), "type": refused("2.0"),
+	"validation": accepted("2.0", stripping), "on-empty": refused("3.0"),
+}
+
 // literalElement compiles a literal result element: its name, its
 // attributes as attribute value templates and the namespace nodes it
 // copies from the stylesheet (minus the XSLT namespace and excluded ones).
 func (c *compiler) literalElement(k *node, bc *bodyCtx) (instr, error) {
 	excluded := map[string]bool{}
 	for a := k; a != nil && a.kind == elementNode; a = a.parent {
-		if a.space == nsXSL {
-			continue
+		if a == c.root {
+			continue // read once, into c.excluded
 		}
+		// On literal result elements xsl:exclude-result-prefixes; XSLT 2.0
+		// also allows exclude-result-prefixes on any XSLT element.
 		for _, attr := range []string{"exclude-result-prefixes", "extension-element-prefixes"} {
-			if v, ok := a.attr(nsXSL, attr); ok {
+			if v, ok := a.attr(attrSpace(a), attr); ok {
 				uris, err := c.prefixList(a, v)
 				if err != nil {
 					return nil, err
@@ -333,11 +435,22 @@ func (c *compiler) literalElement(k *node, bc *bodyCtx) (instr, error) {
 	}
 	for _, a := range k.attrs {
 		if a.space == nsXSL {
-			switch a.local {
-			case "use-attribute-sets", "exclude-result-prefixes", "extension-element-prefixes", "version":
+			if a.local == "use-attribute-sets" {
 				continue
 			}
-			return nil, errAt(k, "attribute xsl:%s is not allowed on a literal result element", a.local)
+			la, ok := laterAttrs["*"][a.local]
+			if !ok {
+				la, ok = literalLaterAttrs[a.local]
+			}
+			switch {
+			case ok:
+				if err := checkLaterAttr(k, "xsl:", a, la); err != nil {
+					return nil, err
+				}
+			case !forwards(k):
+				return nil, errAt(k, "attribute xsl:%s is not allowed on a literal result element", a.local)
+			}
+			continue // forwards-compatible mode: unknown ones are ignored
 		}
 		v, err := c.avt(k, a.value, bc)
 		if err != nil {
@@ -358,10 +471,17 @@ func (c *compiler) applyTemplates(k *node, bc *bodyCtx) (instr, error) {
 		return nil, err
 	}
 	if m, ok := k.attr("", "mode"); ok {
-		if at.mode, err = c.expandQName(k, m); err != nil {
-			return nil, err
+		switch m = strings.TrimSpace(m); m {
+		case "#current": // XSLT 2.0
+			at.currentMode = true
+		case "#default": // XSLT 2.0
+		default:
+			if at.mode, err = c.expandQName(k, m); err != nil {
+				return nil, err
+			}
 		}
 	}
+	c.applyModes[at.mode] = true
 	var params []*node
 	for _, ch := range k.children {
 		if ch.kind != elementNode || ch.space != nsXSL || ch.local != "sort" && ch.local != "with-param" {
@@ -400,6 +520,9 @@ func (c *compiler) withParams(els []*node, bc *bodyCtx) ([]withParam, error) {
 		}
 		wp := withParam{name: q}
 		if wp.sel, wp.body, err = c.varValue(el, bc); err != nil {
+			return nil, err
+		}
+		if wp.as, err = c.asAttr(el, wp.body != nil); err != nil {
 			return nil, err
 		}
 		out = append(out, wp)
@@ -547,7 +670,7 @@ func (c *compiler) avtAttr(el *node, attr string, bc *bodyCtx, required bool) (*
 // avt compiles an attribute value template: text with {expr} parts, {{
 // and }} for literal braces.
 func (c *compiler) avt(el *node, s string, bc *bodyCtx) (*avt, error) {
-	a := &avt{}
+	a := &avt{join: xslt2(el)}
 	var lit strings.Builder
 	for i := 0; i < len(s); i++ {
 		ch := s[i]

@@ -26,6 +26,8 @@ func FuzzCompile(f *testing.F) {
 		tmpl(`<xsl:for-each select="//*"><xsl:sort select="name()"/><xsl:number level="any" format="a"/></xsl:for-each>`),
 		sheet(`<xsl:key name="k" match="*" use="name()"/><xsl:template match="/"><xsl:copy-of select="key('k', 'a')"/></xsl:template>`),
 		`<out xsl:version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">{<xsl:value-of select="."/>}</out>`,
+		tmpl2(`<xsl:for-each-group select="//node()" group-adjacent="name()"><g n="{count(current-group())}"><xsl:namespace name="p" select="'urn:p'"/></g></xsl:for-each-group>`),
+		tmpl2(`<xsl:frobnicate><xsl:fallback><xsl:value-of select="//*:c" separator=","/></xsl:fallback></xsl:frobnicate>`),
 	} {
 		f.Add([]byte(s))
 	}
@@ -52,7 +54,7 @@ func FuzzCompile(f *testing.F) {
 // FuzzXPath: any expression either fails to compile or evaluates without
 // panicking.
 func FuzzXPath(f *testing.F) {
-	for _, s := range []string{"//a[1]/@id", "count(//*) div 0", "(//b | //a)[last()]/following::node()", "substring('abc', 1 div 0)", "format-number(-1.5, '#,##0.0;(0)')", "translate(., 'a', '')", "key('k', 1)"} {
+	for _, s := range []string{"//a[1]/@id", "count(//*) div 0", "(//b | //a)[last()]/following::node()", "substring('abc', 1 div 0)", "format-number(-1.5, '#,##0.0;(0)')", "translate(., 'a', '')", "key('k', 1)", "if (//a) then //*:c else ()", "tokenize('a b', ' ')[2]", "current-group()"} {
 		f.Add(s)
 	}
 	doc, err := parseXML([]byte(fuzzInput), parseOptions{})

@@ -77,21 +77,60 @@ func (in *textInstr) exec(t *transform) error {
 type valueOf struct {
 	loc
 	sel      expr
+	body     seq // XSLT 2.0: content instead of select
 	noEscape bool
+	// join writes every item of a sequence, separated by sep (a space by
+	// default), as XSLT 2.0 does; XSLT 1.0 (and Saxon's backwards
+	// compatible mode) writes the first node's string value.
+	join bool
+	sep  *avt
 }
 
 func (in *valueOf) exec(t *transform) error {
+	if in.sel == nil {
+		s, err := t.textContent(in.body)
+		if err != nil {
+			return in.wrap(err)
+		}
+		t.text(s, in.noEscape)
+		return nil
+	}
 	v, err := t.eval(in.sel)
 	if err != nil {
 		return in.wrap(err)
 	}
-	t.text(toString(v), in.noEscape)
+	s, err := t.sequenceText(v, in.join, in.sep)
+	if err != nil {
+		return in.wrap(err)
+	}
+	t.text(s, in.noEscape)
 	return nil
+}
+
+// sequenceText is the text a select expression's value makes: with join
+// (XSLT 2.0) every item's string value separated by sep (default a
+// space), else the value's XPath 1.0 string value.
+func (t *transform) sequenceText(v any, join bool, sep *avt) (string, error) {
+	if !join {
+		return toString(v), nil
+	}
+	s := " "
+	if sep != nil {
+		var err error
+		if s, err = sep.eval(t); err != nil {
+			return "", err
+		}
+	}
+	return joinValues(v, s), nil
 }
 
 type copyOf struct {
 	loc
-	sel expr
+	sel  expr
+	noNS bool // copy-namespaces="no" (XSLT 2.0)
+	// atomic: in an XSLT 2.0 scope a string, number or boolean is an
+	// atomic value, separated from an adjacent one by a space.
+	atomic bool
 }
 
 func (in *copyOf) exec(t *transform) error {
@@ -101,11 +140,15 @@ func (in *copyOf) exec(t *transform) error {
 	}
 	ns, ok := v.(nodeSet)
 	if !ok {
-		t.text(toString(v), false)
+		if in.atomic {
+			t.atomic(toString(v))
+		} else {
+			t.text(toString(v), false)
+		}
 		return nil
 	}
 	for _, n := range ns {
-		if err := t.copyDeep(n, true); err != nil {
+		if err := t.copyNode(n, in.noNS); err != nil {
 			return in.wrap(err)
 		}
 	}
@@ -116,6 +159,7 @@ type withParam struct {
 	name qname
 	sel  expr
 	body seq
+	as   *seqType
 }
 
 type paramVal struct {
@@ -129,7 +173,7 @@ func (t *transform) evalParams(ps []withParam) ([]paramVal, error) {
 	}
 	out := make([]paramVal, len(ps))
 	for i, p := range ps {
-		v, err := t.value(p.sel, p.body)
+		v, err := t.valueAs(p.sel, p.body, p.as)
 		if err != nil {
 			return nil, err
 		}
@@ -140,10 +184,11 @@ func (t *transform) evalParams(ps []withParam) ([]paramVal, error) {
 
 type applyTemplates struct {
 	loc
-	sel    expr // nil: child::node()
-	mode   qname
-	sorts  []*sortKey
-	params []withParam
+	sel         expr // nil: child::node()
+	mode        qname
+	currentMode bool // mode="#current" (XSLT 2.0)
+	sorts       []*sortKey
+	params      []withParam
 }
 
 func (in *applyTemplates) exec(t *transform) error {
@@ -159,6 +204,13 @@ func (in *applyTemplates) exec(t *transform) error {
 		if nodes, ok = v.(nodeSet); !ok {
 			return in.wrap(fmt.Errorf("select must give a node-set, not a %s", typeName(v)))
 		}
+		for _, n := range nodes {
+			if n.atomic {
+				// XSLT 2.0 would apply the built-in rule for atomic values,
+				// which no template here can tell from a text node.
+				return in.wrap(fmt.Errorf("applying templates to atomic values (from tokenize()) is not supported by this runtime"))
+			}
+		}
 	}
 	if len(in.sorts) > 0 {
 		var err error
@@ -170,7 +222,11 @@ func (in *applyTemplates) exec(t *transform) error {
 	if err != nil {
 		return in.wrap(err)
 	}
-	return in.wrap(t.applyList(nodes, in.mode, params))
+	mode := in.mode
+	if in.currentMode {
+		mode = t.mode
+	}
+	return in.wrap(t.applyList(nodes, mode, params))
 }
 
 type callTemplate struct {
@@ -274,10 +330,11 @@ type variableInstr struct {
 	slot int
 	sel  expr
 	body seq
+	as   *seqType
 }
 
 func (in *variableInstr) exec(t *transform) error {
-	v, err := t.value(in.sel, in.body)
+	v, err := t.valueAs(in.sel, in.body, in.as)
 	if err != nil {
 		return in.wrap(err)
 	}
@@ -287,12 +344,27 @@ func (in *variableInstr) exec(t *transform) error {
 
 type message struct {
 	loc
+	sel       expr // XSLT 2.0
 	body      seq
 	terminate bool
 }
 
+// selectText is the text of an instruction with XSLT 2.0's select or with
+// content: a sequence's items are joined with spaces (there is no XSLT
+// 1.0 behaviour to keep: select is new in XSLT 2.0).
+func (t *transform) selectText(sel expr, body seq) (string, error) {
+	if sel == nil {
+		return t.textContent(body)
+	}
+	v, err := t.eval(sel)
+	if err != nil {
+		return "", err
+	}
+	return joinValues(v, " "), nil
+}
+
 func (in *message) exec(t *transform) error {
-	s, err := t.textContent(in.body)
+	s, err := t.selectText(in.sel, in.body)
 	if err != nil {
 		return in.wrap(err)
 	}
@@ -306,6 +378,7 @@ func (in *message) exec(t *transform) error {
 type piInstr struct {
 	loc
 	name *avt
+	sel  expr
 	body seq
 }
 
@@ -318,7 +391,7 @@ func (in *piInstr) exec(t *transform) error {
 	if !isNCName(name) || strings.EqualFold(name, "xml") {
 		return in.wrap(fmt.Errorf("%q is not a valid processing-instruction name", name))
 	}
-	s, err := t.textContent(in.body)
+	s, err := t.selectText(in.sel, in.body)
 	if err != nil {
 		return in.wrap(err)
 	}
@@ -329,11 +402,12 @@ func (in *piInstr) exec(t *transform) error {
 
 type commentInstr struct {
 	loc
+	sel  expr
 	body seq
 }
 
 func (in *commentInstr) exec(t *transform) error {
-	s, err := t.textContent(in.body)
+	s, err := t.selectText(in.sel, in.body)
 	if err != nil {
 		return in.wrap(err)
 	}
@@ -438,6 +512,8 @@ type attributeInstr struct {
 	loc
 	name, ns   *avt
 	staticName expName
+	sel        expr // XSLT 2.0
+	sep        *avt // XSLT 2.0 separator for select (default a space)
 	body       seq
 	scope      *node
 }
@@ -454,8 +530,16 @@ func (in *attributeInstr) exec(t *transform) error {
 	if n.space == "" && n.local == "xmlns" && n.prefix == "" || n.prefix == "xmlns" {
 		return in.wrap(fmt.Errorf("xsl:attribute cannot create a namespace declaration"))
 	}
-	v, err := t.textContent(in.body)
-	if err != nil {
+	var v string
+	if in.sel != nil {
+		sv, err := t.eval(in.sel)
+		if err == nil {
+			v, err = t.sequenceText(sv, true, in.sep)
+		}
+		if err != nil {
+			return in.wrap(err)
+		}
+	} else if v, err = t.textContent(in.body); err != nil {
 		return in.wrap(err)
 	}
 	return in.wrap(t.attribute(n.space, n.local, n.prefix, v))
@@ -500,6 +584,7 @@ type copyInstr struct {
 	loc
 	sets []qname
 	body seq
+	noNS bool // copy-namespaces="no" (XSLT 2.0)
 }
 
 func (in *copyInstr) exec(t *transform) error {
@@ -508,7 +593,11 @@ func (in *copyInstr) exec(t *transform) error {
 	case rootNode:
 		return in.body.exec(t)
 	case elementNode:
-		prev := t.startElement(n.space, n.local, n.prefix, n.inScopeNS())
+		var ns []nsBinding
+		if !in.noNS {
+			ns = n.inScopeNS()
+		}
+		prev := t.startElement(n.space, n.local, n.prefix, ns)
 		if err := t.applySets(in.sets); err != nil {
 			return in.wrap(err)
 		}
@@ -518,7 +607,7 @@ func (in *copyInstr) exec(t *transform) error {
 		t.out = prev
 		return nil
 	}
-	return in.wrap(t.copyDeep(n, true))
+	return in.wrap(t.copyNode(n, in.noNS))
 }
 
 // avt is a compiled attribute value template.
@@ -526,6 +615,9 @@ type avt struct {
 	parts  []avtPart
 	static bool
 	text   string // the value when static
+	// join: an expression's sequence gives all its items separated by
+	// spaces (XSLT 2.0), not the first node's string value.
+	join bool
 }
 
 type avtPart struct {
@@ -547,7 +639,11 @@ func (a *avt) eval(t *transform) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(toString(v))
+		if a.join {
+			b.WriteString(joinValues(v, " "))
+		} else {
+			b.WriteString(toString(v))
+		}
 	}
 	return b.String(), nil
 }

@@ -18,9 +18,12 @@ import (
 )
 
 // The oracle: every case of TestTransformGolden run through Saxon-HE, the
-// processor Apigee runs (a version="1.0" stylesheet runs in its backwards
-// compatible mode), and compared with the golden file, which this package
-// produced itself. Run it with `make oracle` (scripts/oracle.sh fetches
+// processor Apigee runs, and compared with the golden file, which this
+// package produced itself. Saxon takes its mode from the stylesheet: a
+// version="1.0" stylesheet runs in its backwards compatible mode, a
+// version="2.0" one (the xslt2-* cases) as XSLT 3.0, which for what those
+// cases use is XSLT 2.0, and a later version (forwards) in XSLT 3.0's
+// forwards-compatible mode. Run it with `make oracle` (scripts/oracle.sh fetches
 // Saxon-HE from Maven Central and sets SAXON_CP), or by hand:
 //
 //	SAXON_CP=saxon.jar:xmlresolver.jar go test -tags oracle -run TestOracleSaxon ./services/runtime/internal/xslt

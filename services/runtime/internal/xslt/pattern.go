@@ -113,9 +113,10 @@ func toPatAlt(e expr) (*patAlt, error) {
 	if !alt.root && alt.start == nil && len(alt.steps) == 1 && len(alt.steps[0].preds) == 0 {
 		t := alt.steps[0].test
 		switch {
-		case t.kind == testName && t.local != "*":
+		case t.kind == testName && t.local != "*" && !t.anySpace:
 			alt.priority = 0
-		case t.kind == testName && !t.anySpace:
+		case t.kind == testName && (t.local != "*" || !t.anySpace):
+			// prefix:* and XSLT 2.0's *:local.
 			alt.priority = -0.25
 		case t.kind == testPI && t.hasTarget:
 			alt.priority = 0
@@ -135,7 +136,7 @@ func positional(e expr) bool {
 	case *literalExpr:
 		_, num := x.v.(float64)
 		return num
-	case *arithExpr, *negExpr, *varExpr:
+	case *arithExpr, *negExpr, *varExpr, *ifExpr:
 		return true
 	case *callExpr:
 		switch x.name {
@@ -164,6 +165,8 @@ func usesPosition(e expr) bool {
 		return usesPosition(x.l) || usesPosition(x.r)
 	case *negExpr:
 		return usesPosition(x.e)
+	case *ifExpr:
+		return usesPosition(x.test) || usesPosition(x.then) || usesPosition(x.els)
 	case *unionExpr:
 		return usesPosition(x.l) || usesPosition(x.r)
 	case *filterExpr:

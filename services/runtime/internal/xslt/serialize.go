@@ -9,9 +9,12 @@ import (
 
 // outputSpec is the merged xsl:output declarations.
 type outputSpec struct {
-	method                       string // "" = choose from the result (html or xml)
-	version                      string
-	encoding                     string // canonical: UTF-8, ISO-8859-1, US-ASCII
+	method   string // "" = choose from the result (html or xml)
+	version  string
+	encoding string // canonical: UTF-8, ISO-8859-1, US-ASCII
+	// encodingLabel is the encoding as xsl:output spells it (utf-8): the
+	// XML declaration repeats it, as Saxon does.
+	encodingLabel                string
 	omitDecl                     bool
 	standalone                   string
 	doctypePublic, doctypeSystem string
@@ -52,7 +55,7 @@ func (o *outputSpec) merge(el *node) error {
 			if !ok {
 				return errAt(el, "output encoding %q is not supported (UTF-8, ISO-8859-1 or US-ASCII)", v)
 			}
-			o.encoding = enc.name
+			o.encoding, o.encodingLabel = enc.name, v
 		case "omit-xml-declaration", "indent", "standalone":
 			if v != "yes" && v != "no" {
 				return errAt(el, "%s must be yes or no, not %q", a.local, v)
@@ -94,6 +97,15 @@ func (o *outputSpec) encodingName() string {
 		return "UTF-8"
 	}
 	return o.encoding
+}
+
+// declaredEncoding is the encoding as the output declares it (the XML
+// declaration, html's meta element): xsl:output's spelling.
+func (o *outputSpec) declaredEncoding() string {
+	if o.encodingLabel != "" {
+		return o.encodingLabel
+	}
+	return o.encodingName()
 }
 
 func (o *outputSpec) mediaTypeFor(method string) string {
@@ -149,7 +161,7 @@ func serialize(root *node, o *outputSpec) ([]byte, string, error) {
 		return w.encode(b.String(), true), method, nil
 	case "xml":
 		if !o.omitDecl {
-			w.b.WriteString(`<?xml version="1.0" encoding="` + o.encodingName() + `"`)
+			w.b.WriteString(`<?xml version="1.0" encoding="` + o.declaredEncoding() + `"`)
 			if o.standalone != "" {
 				w.b.WriteString(` standalone="` + o.standalone + `"`)
 			}
@@ -508,7 +520,7 @@ func (w *writer) element(n *node, scope *nsScope, depth int, top bool) {
 			if w.indenting() {
 				w.newline(depth + 1)
 			}
-			w.b.WriteString(`<meta http-equiv="Content-Type" content="` + w.o.mediaTypeFor("html") + `; charset=` + w.o.encodingName() + `">`)
+			w.b.WriteString(`<meta http-equiv="Content-Type" content="` + w.o.mediaTypeFor("html") + `; charset=` + w.o.declaredEncoding() + `">`)
 			w.last = evEnd
 		}
 		if htmlVoid[lname] && len(n.children) == 0 {

@@ -58,6 +58,17 @@ type transform struct {
 	keys     map[keyID]map[string][]*node
 	messages []string
 	now      time.Time
+
+	// group is xsl:for-each-group's current group (nil outside one).
+	group *groupState
+	// outSeq counts what is appended to result trees, and atomicAt is
+	// where the last atomic value went (its container and outSeq just
+	// after it): XSLT 2.0 separates adjacent atomic values with a space.
+	outSeq   int
+	atomicAt struct {
+		out *node
+		seq int
+	}
 }
 
 type keyID struct {
@@ -138,15 +149,22 @@ func (t *transform) global(i int) (any, error) {
 		return nil, fmt.Errorf("global variable $%s is defined in terms of itself", t.sheet.globals[i].name)
 	}
 	g := t.sheet.globals[i]
-	if v, ok := t.params[g.name]; ok && g.param {
+	if s, ok := t.params[g.name]; ok && g.param {
+		var v any = s
+		if g.as != nil {
+			var err error
+			if v, err = g.as.convert(t, s); err != nil {
+				return nil, &RuntimeError{Line: g.el.line, Instr: g.el.qname(), Err: fmt.Errorf("parameter $%s: %w", g.name, err)}
+			}
+		}
 		t.globals[i], t.gstate[i] = v, 2
 		return v, nil
 	}
 	t.gstate[i] = 1
-	cur, pos, size, frame, mode := t.current, t.pos, t.size, t.frame, t.mode
-	t.current, t.pos, t.size, t.frame, t.mode = t.doc, 1, 1, make([]any, g.nslots), qname{}
-	v, err := t.value(g.sel, g.body)
-	t.current, t.pos, t.size, t.frame, t.mode = cur, pos, size, frame, mode
+	cur, pos, size, frame, mode, group := t.current, t.pos, t.size, t.frame, t.mode, t.group
+	t.current, t.pos, t.size, t.frame, t.mode, t.group = t.doc, 1, 1, make([]any, g.nslots), qname{}, nil
+	v, err := t.valueAs(g.sel, g.body, g.as)
+	t.current, t.pos, t.size, t.frame, t.mode, t.group = cur, pos, size, frame, mode, group
 	if err != nil {
 		t.gstate[i] = 0
 		return nil, &RuntimeError{Line: g.el.line, Instr: g.el.qname(), Err: err}
@@ -290,11 +308,18 @@ func (t *transform) invoke(tmpl *template, params []paramVal, mode qname) error 
 		for _, v := range params {
 			if v.name == p.name {
 				t.frame[p.slot], found = v.v, true
+				if p.as != nil {
+					cv, err := p.as.convert(t, v.v)
+					if err != nil {
+						return &RuntimeError{Line: tmpl.line, Instr: "xsl:param", Err: fmt.Errorf("parameter $%s: %w", p.name, err)}
+					}
+					t.frame[p.slot] = cv
+				}
 				break
 			}
 		}
 		if !found {
-			v, err := t.value(p.sel, p.body)
+			v, err := t.valueAs(p.sel, p.body, p.as)
 			if err != nil {
 				return &RuntimeError{Line: tmpl.line, Instr: "xsl:param", Err: err}
 			}
@@ -424,6 +449,23 @@ func (t *transform) buildKey(defs []*keyDef, root *node) (map[string][]*node, er
 // sortNodes orders nodes by xsl:sort keys (a stable sort: equal keys keep
 // document order).
 func (t *transform) sortNodes(nodes nodeSet, keys []*sortKey) (nodeSet, error) {
+	order, err := t.sortOrder(len(nodes), keys, func(i int) {
+		t.current, t.pos, t.size = nodes[i], i+1, len(nodes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(nodeSet, len(nodes))
+	for i, k := range order {
+		out[i] = nodes[k]
+	}
+	return out, nil
+}
+
+// sortOrder sorts n items by xsl:sort keys, evaluated after at(i) makes
+// item i the context (a node, or a group of xsl:for-each-group); it
+// returns the items' indexes in sorted order (a stable sort).
+func (t *transform) sortOrder(n int, keys []*sortKey, at func(i int)) ([]int, error) {
 	type spec struct {
 		desc, numeric, upperFirst, collate bool
 	}
@@ -452,33 +494,31 @@ func (t *transform) sortNodes(nodes nodeSet, keys []*sortKey) (nodeSet, error) {
 			a.set(s)
 		}
 	}
-	strs := make([][]string, len(nodes))
-	nums := make([][]float64, len(nodes))
-	cur, pos, size := t.current, t.pos, t.size
-	for i, n := range nodes {
-		t.current, t.pos, t.size = n, i+1, len(nodes)
+	strs := make([][]string, n)
+	nums := make([][]float64, n)
+	cur, pos, size, g := t.current, t.pos, t.size, t.group
+	defer func() { t.current, t.pos, t.size, t.group = cur, pos, size, g }()
+	for i := range n {
+		at(i)
 		strs[i] = make([]string, len(keys))
 		nums[i] = make([]float64, len(keys))
 		for j, k := range keys {
-			var s string
-			if k.sel == nil {
-				s = n.stringValue()
-			} else {
-				v, err := t.eval(k.sel)
-				if err != nil {
-					t.current, t.pos, t.size = cur, pos, size
+			var v any = nodeSet{t.current}
+			if k.sel != nil {
+				var err error
+				if v, err = t.eval(k.sel); err != nil {
 					return nil, err
 				}
-				s = toString(v)
 			}
-			strs[i][j] = s
+			strs[i][j] = toString(v)
 			if specs[j].numeric {
-				nums[i][j] = stringToNumber(s)
+				// The value, not its string: an XPath 2.0 double prints
+				// with an exponent XPath 1.0 numbers cannot read.
+				nums[i][j] = toNumber(v)
 			}
 		}
 	}
-	t.current, t.pos, t.size = cur, pos, size
-	order := make([]int, len(nodes))
+	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
@@ -503,11 +543,7 @@ func (t *transform) sortNodes(nodes nodeSet, keys []*sortKey) (nodeSet, error) {
 		}
 		return false
 	})
-	out := make(nodeSet, len(nodes))
-	for i, k := range order {
-		out[i] = nodes[k]
-	}
-	return out, nil
+	return order, nil
 }
 
 // compareSortNumbers orders NaN before every number, as XSLT 1.0 says.
@@ -553,14 +589,45 @@ func compareText(a, b string, upperFirst bool) int {
 // Result tree construction.
 
 func (t *transform) appendChild(k *node) {
+	t.outSeq++
 	k.parent = t.out
 	t.out.children = append(t.out.children, k)
+}
+
+// atomic appends an atomic value's string to the result: a text node,
+// after a space if the previous item in the same container was an atomic
+// value too (XSLT 2.0 section 5.7.1).
+func (t *transform) atomic(s string) {
+	if t.atomicAt.out == t.out && t.atomicAt.seq == t.outSeq {
+		t.text(" ", false)
+	}
+	t.text(s, false)
+	t.outSeq++
+	t.atomicAt.out, t.atomicAt.seq = t.out, t.outSeq
+}
+
+// atomicSeq is a sequence of strings as atomic-value text nodes of a new
+// tree, in order (see node.atomic).
+func (t *transform) atomicSeq(strs []string) nodeSet {
+	if len(strs) == 0 {
+		return nodeSet(nil)
+	}
+	root := &node{kind: rootNode}
+	out := make(nodeSet, len(strs))
+	for i, s := range strs {
+		k := &node{kind: textNode, parent: root, value: s, idx: i, atomic: true}
+		root.children = append(root.children, k)
+		out[i] = k
+	}
+	t.numberTree(root)
+	return out
 }
 
 func (t *transform) text(s string, noEscape bool) {
 	if s == "" {
 		return
 	}
+	t.outSeq++
 	if n := len(t.out.children); n > 0 {
 		if last := t.out.children[n-1]; last.kind == textNode && last.noEscape == noEscape {
 			if last.buf == nil {
@@ -603,6 +670,29 @@ func (t *transform) attribute(space, local, prefix, value string) error {
 	return nil
 }
 
+// copyNode is xsl:copy-of for one node; noNS is XSLT 2.0's
+// copy-namespaces="no": the copied elements carry no namespace
+// declarations but those their names need (serialization adds them).
+func (t *transform) copyNode(n *node, noNS bool) error {
+	if !noNS {
+		return t.copyDeep(n, true)
+	}
+	if n.kind != elementNode {
+		return t.copyDeep(n, false)
+	}
+	prev := t.startElement(n.space, n.local, n.prefix, nil)
+	for _, a := range n.attrs {
+		t.out.attrs = append(t.out.attrs, &node{kind: attributeNode, parent: t.out, space: a.space, local: a.local, prefix: a.prefix, value: a.value})
+	}
+	for _, k := range n.children {
+		if err := t.copyNode(k, true); err != nil {
+			return err
+		}
+	}
+	t.out = prev
+	return nil
+}
+
 // copyDeep copies a node and its subtree into the result. top copies an
 // element with all the namespaces in scope in its tree (its copied
 // descendants carry their own declarations).
@@ -632,6 +722,10 @@ func (t *transform) copyDeep(n *node, top bool) error {
 	case attributeNode:
 		return t.attribute(n.space, n.local, n.prefix, n.value)
 	case textNode:
+		if n.atomic {
+			t.atomic(n.value)
+			break
+		}
 		t.text(n.value, n.noEscape)
 	case commentNode, piNode:
 		t.appendChild(&node{kind: n.kind, local: n.local, value: n.value})

@@ -60,6 +60,11 @@ type node struct {
 	line int
 	// noEscape marks result text written with disable-output-escaping.
 	noEscape bool
+	// atomic marks a text node that stands for an atomic value of an XPath
+	// 2.0 sequence (the strings tokenize returns): copied into a result,
+	// adjacent ones are separated by a space, as XSLT 2.0 does with
+	// atomic values, and templates are not applied to it.
+	atomic bool
 	// buf accumulates a result text node that grows by many appends (so
 	// building a long text output is linear); value is stale until
 	// flushText copies it back.

@@ -10,9 +10,28 @@ import (
 )
 
 // XPath values are nodeSet (document order, no duplicates), string,
-// float64 or bool. A nodeSet held by a variable is shared: never modify
-// one in place.
+// float64, xsDouble or bool. A nodeSet held by a variable is shared:
+// never modify one in place.
 type nodeSet []*node
+
+// xsDouble is a number an XPath 2.0 scope typed xs:double: one computed
+// from a node's value (arithmetic on it, number(), sum()). It prints as
+// XPath 2.0 prints doubles, with an exponent from 1e6 up and below 1e-6
+// (1.0E6), where an integer or decimal (float64 here: literals, count(),
+// position(), arithmetic on them) prints without one, as in Saxon. XPath
+// 1.0 scopes only make float64.
+type xsDouble float64
+
+// asNumber returns v's number if v is one.
+func asNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case xsDouble:
+		return float64(x), true
+	}
+	return 0, false
+}
 
 func typeName(v any) string {
 	switch v.(type) {
@@ -20,7 +39,7 @@ func typeName(v any) string {
 		return "node-set"
 	case string:
 		return "string"
-	case float64:
+	case float64, xsDouble:
 		return "number"
 	case bool:
 		return "boolean"
@@ -170,8 +189,8 @@ func compareValues(op cmpOp, l, r any) bool {
 		var eq bool
 		_, lb := l.(bool)
 		_, rb := r.(bool)
-		_, lf := l.(float64)
-		_, rf := r.(float64)
+		_, lf := asNumber(l)
+		_, rf := asNumber(r)
 		switch {
 		case lb || rb:
 			eq = toBool(l) == toBool(r)
@@ -197,9 +216,10 @@ func compareNodeSet(op cmpOp, ns nodeSet, v any) bool {
 			return b != x
 		}
 		return compareNumbers(op, boolToNumber(b), boolToNumber(x))
-	case float64:
+	case float64, xsDouble:
+		f := toNumber(x)
 		for _, n := range ns {
-			if compareNumbers(op, stringToNumber(n.stringValue()), x) {
+			if compareNumbers(op, stringToNumber(n.stringValue()), f) {
 				return true
 			}
 		}
@@ -250,8 +270,9 @@ func boolToNumber(b bool) float64 {
 }
 
 type arithExpr struct {
-	op   byte // + - * d(iv) m(od)
-	l, r expr
+	op     byte // + - * d(iv) m(od)
+	l, r   expr
+	xpath2 bool // an empty operand gives the empty sequence (XPath 2.0)
 }
 
 func (e *arithExpr) eval(c *xctx) (any, error) {
@@ -263,28 +284,81 @@ func (e *arithExpr) eval(c *xctx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, b := toNumber(l), toNumber(r)
+	if e.xpath2 && (isEmpty(l) || isEmpty(r)) {
+		return nodeSet(nil), nil
+	}
+	num := toNumber
+	if e.xpath2 {
+		num = toDouble
+	}
+	a, b := num(l), num(r)
+	var f float64
 	switch e.op {
 	case '+':
-		return a + b, nil
+		f = a + b
 	case '-':
-		return a - b, nil
+		f = a - b
 	case '*':
-		return a * b, nil
+		f = a * b
 	case 'd':
-		return a / b, nil
+		f = a / b
+	default:
+		f = math.Mod(a, b)
 	}
-	return math.Mod(a, b), nil
+	if e.xpath2 && (isDouble(l) || isDouble(r)) {
+		return xsDouble(f), nil
+	}
+	return f, nil
 }
 
-type negExpr struct{ e expr }
+// isDouble reports whether v is an xs:double operand in XPath 2.0
+// arithmetic: a double, or a node's (untyped) value, which arithmetic
+// casts to xs:double.
+func isDouble(v any) bool {
+	switch v.(type) {
+	case xsDouble, nodeSet, string:
+		return true
+	}
+	return false
+}
+
+type negExpr struct {
+	e      expr
+	xpath2 bool
+}
 
 func (e *negExpr) eval(c *xctx) (any, error) {
 	v, err := e.e.eval(c)
 	if err != nil {
 		return nil, err
 	}
+	if e.xpath2 && isEmpty(v) {
+		return nodeSet(nil), nil
+	}
+	if e.xpath2 && isDouble(v) {
+		return xsDouble(-toDouble(v)), nil
+	}
 	return -toNumber(v), nil
+}
+
+// isEmpty reports whether v is the empty sequence (an empty node-set).
+func isEmpty(v any) bool {
+	ns, ok := v.(nodeSet)
+	return ok && len(ns) == 0
+}
+
+// ifExpr is XPath 2.0's if (test) then a else b.
+type ifExpr struct{ test, then, els expr }
+
+func (e *ifExpr) eval(c *xctx) (any, error) {
+	v, err := e.test.eval(c)
+	if err != nil {
+		return nil, err
+	}
+	if toBool(v) {
+		return e.then.eval(c)
+	}
+	return e.els.eval(c)
 }
 
 type unionExpr struct{ l, r expr }
@@ -372,7 +446,7 @@ func filterPreds(c *xctx, nodes []*node, preds []expr, copyFirst bool) ([]*node,
 				return nil, err
 			}
 			keep := false
-			if f, ok := v.(float64); ok {
+			if f, ok := asNumber(v); ok {
 				keep = f == float64(i+1)
 			} else {
 				keep = toBool(v)
@@ -424,7 +498,7 @@ const (
 type nodeTest struct {
 	kind         testKind
 	space, local string // local "*" is a wildcard
-	anySpace     bool   // unprefixed *
+	anySpace     bool   // unprefixed *, or *:local
 	hasTarget    bool   // processing-instruction('target')
 }
 
@@ -445,7 +519,7 @@ func (t *nodeTest) match(n *node, principal nodeKind) bool {
 	if t.local == "*" {
 		return t.anySpace || n.space == t.space
 	}
-	return n.local == t.local && n.space == t.space
+	return n.local == t.local && (t.anySpace || n.space == t.space)
 }
 
 type step struct {
@@ -643,6 +717,8 @@ func toString(v any) string {
 		return x[0].stringValue()
 	case float64:
 		return numberToString(x)
+	case xsDouble:
+		return doubleToString(float64(x))
 	case bool:
 		if x {
 			return "true"
@@ -656,6 +732,8 @@ func toNumber(v any) float64 {
 	switch x := v.(type) {
 	case float64:
 		return x
+	case xsDouble:
+		return float64(x)
 	case string:
 		return stringToNumber(x)
 	case bool:
@@ -672,6 +750,8 @@ func toBool(v any) bool {
 		return x
 	case float64:
 		return x != 0 && !math.IsNaN(x)
+	case xsDouble:
+		return x != 0 && !math.IsNaN(float64(x))
 	case string:
 		return x != ""
 	case nodeSet:
@@ -722,4 +802,54 @@ func numberToString(f float64) string {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// doubleToString formats an xs:double the XPath 2.0 way (what Saxon
+// prints): INF, -INF, NaN, -0; from 1e-6 to below 1e6 without exponent
+// and without a fraction when whole; otherwise the shortest mantissa with
+// at least one fractional digit and an exponent (1.0E6, 1.25E-7).
+func doubleToString(f float64) string {
+	switch a := math.Abs(f); {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "INF"
+	case math.IsInf(f, -1):
+		return "-INF"
+	case f == 0 && math.Signbit(f):
+		return "-0"
+	case f == 0:
+		return "0"
+	case a >= 1e-6 && a < 1e6:
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'E', -1, 64), "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
+}
+
+// toDouble is toNumber in an XPath 2.0 scope, where a string or node
+// value is cast to xs:double (see stringToDouble).
+func toDouble(v any) float64 {
+	switch v.(type) {
+	case string, nodeSet:
+		return stringToDouble(toString(v))
+	}
+	return toNumber(v)
+}
+
+// stringToDouble is XPath 2.0's cast of an untyped value to xs:double:
+// the XPath 1.0 number syntax, or XML Schema's (an exponent, INF, NaN);
+// NaN when it is neither (Saxon raises an error there).
+func stringToDouble(s string) float64 {
+	if f := stringToNumber(s); !math.IsNaN(f) {
+		return f
+	}
+	if f, ok := castNumber(strings.Trim(s, " \t\r\n"), "double"); ok {
+		return f
+	}
+	return math.NaN()
 }

@@ -24,6 +24,8 @@ type callExpr struct {
 	ns func(prefix string) (string, bool)
 	// re is a regular expression compiled from a literal argument.
 	re *regexp.Regexp
+	// xpath2: the call is in an XPath 2.0 scope (see xpathEnv.xpath2).
+	xpath2 bool
 }
 
 func (e *callExpr) eval(c *xctx) (any, error) { return e.def.fn(c, e) }
@@ -106,11 +108,19 @@ func str2Fn(f func(a, b string) any) func(*xctx, *callExpr) (any, error) {
 
 func numFn(f func(float64) float64) func(*xctx, *callExpr) (any, error) {
 	return func(c *xctx, e *callExpr) (any, error) {
-		n, err := e.num(c, 0)
+		v, err := e.args[0].eval(c)
 		if err != nil {
 			return nil, err
 		}
-		return f(n), nil
+		if e.xpath2 {
+			switch {
+			case isEmpty(v):
+				return nodeSet(nil), nil // XPath 2.0: round(()) is ()
+			case isDouble(v):
+				return xsDouble(f(toDouble(v))), nil // the argument's type
+			}
+		}
+		return f(toNumber(v)), nil
 	}
 }
 
@@ -125,6 +135,14 @@ var coreFunctions = map[string]*funcDef{
 	}},
 	"sum": {1, 1, func(c *xctx, e *callExpr) (any, error) {
 		ns, err := e.nodes(c, 0)
+		if e.xpath2 && len(ns) > 0 {
+			// XPath 2.0: node values are cast to xs:double.
+			s := 0.0
+			for _, n := range ns {
+				s += stringToDouble(n.stringValue())
+			}
+			return xsDouble(s), err
+		}
 		s := 0.0
 		for _, n := range ns {
 			s += stringToNumber(n.stringValue())
@@ -210,10 +228,17 @@ var coreFunctions = map[string]*funcDef{
 	"false": {0, 0, func(*xctx, *callExpr) (any, error) { return false, nil }},
 	"lang":  {1, 1, fnLang},
 	"number": {0, 1, func(c *xctx, e *callExpr) (any, error) {
-		if len(e.args) == 0 {
-			return stringToNumber(c.node.stringValue()), nil
+		var v any = nodeSet{c.node}
+		if len(e.args) > 0 {
+			var err error
+			if v, err = e.args[0].eval(c); err != nil {
+				return nil, err
+			}
 		}
-		return e.num(c, 0)
+		if e.xpath2 {
+			return xsDouble(toDouble(v)), nil // number() is an xs:double
+		}
+		return toNumber(v), nil
 	}},
 	"floor":   {1, 1, numFn(math.Floor)},
 	"ceiling": {1, 1, numFn(math.Ceil)},
@@ -250,7 +275,7 @@ var coreFunctions = map[string]*funcDef{
 	"ends-with":  {2, 2, str2Fn(func(a, b string) any { return strings.HasSuffix(a, b) })},
 	"abs":        {1, 1, numFn(math.Abs)},
 	"string-join": {1, 2, func(c *xctx, e *callExpr) (any, error) {
-		ns, err := e.nodes(c, 0)
+		v, err := e.args[0].eval(c)
 		if err != nil {
 			return nil, err
 		}
@@ -260,20 +285,80 @@ var coreFunctions = map[string]*funcDef{
 				return nil, err
 			}
 		}
-		parts := make([]string, len(ns))
-		for i, n := range ns {
-			parts[i] = n.stringValue()
-		}
-		return strings.Join(parts, sep), nil
+		return joinValues(v, sep), nil
 	}},
-	"matches": {2, 3, fnMatches},
-	"replace": {3, 4, fnReplace},
+	"tokenize": {1, 3, fnTokenize},
+	"matches":  {2, 3, fnMatches},
+	"replace":  {3, 4, fnReplace},
 	"current-dateTime": {0, 0, func(c *xctx, _ *callExpr) (any, error) {
 		return c.t.now.Format("2006-01-02T15:04:05.000Z07:00"), nil
 	}},
 	"current-date": {0, 0, func(c *xctx, _ *callExpr) (any, error) {
 		return c.t.now.Format("2006-01-02Z07:00"), nil
 	}},
+	// XSLT 2.0's grouping functions (xsl:for-each-group).
+	"current-group": {0, 0, func(c *xctx, _ *callExpr) (any, error) {
+		if c.t.group == nil {
+			// XTDE1061, as Saxon (XSLT 3.0) raises it.
+			return nil, fmt.Errorf("current-group(): there is no current group (it is only set inside xsl:for-each-group)")
+		}
+		return c.t.group.items, nil
+	}},
+	"current-grouping-key": {0, 0, func(c *xctx, _ *callExpr) (any, error) {
+		if c.t.group == nil || c.t.group.key == nil {
+			// XTDE1071, as Saxon (XSLT 3.0) raises it: outside a group, or
+			// in one made by group-starting-with or group-ending-with.
+			return nil, fmt.Errorf("current-grouping-key(): there is no current grouping key")
+		}
+		return c.t.group.key, nil
+	}},
+}
+
+// joinValues is the string value of a sequence: the string values of a
+// node-set's nodes joined with sep (XPath 2.0's string-join, and how XSLT
+// 2.0 builds text from a sequence), or the value itself.
+func joinValues(v any, sep string) string {
+	ns, ok := v.(nodeSet)
+	if !ok {
+		return toString(v)
+	}
+	if len(ns) == 1 {
+		return ns[0].stringValue()
+	}
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = n.stringValue()
+	}
+	return strings.Join(parts, sep)
+}
+
+// fnTokenize is XPath 2.0's tokenize (and 3.0's one-argument form, which
+// splits on white space). XPath 1.0 has no sequence of strings, so the
+// tokens are atomic-value text nodes of a new tree (see node.atomic), in
+// token order: counting, indexing, iterating, comparing and joining them
+// work as on a sequence of strings.
+func fnTokenize(c *xctx, e *callExpr) (any, error) {
+	s, err := e.str(c, 0)
+	if err != nil {
+		return nil, err
+	}
+	var tokens []string
+	if len(e.args) == 1 {
+		tokens = strings.Fields(s)
+	} else {
+		re, err := e.regex(c, 1, 2)
+		if err != nil {
+			return nil, err
+		}
+		if re.MatchString("") {
+			// FORX0003: a pattern matching "" would split everywhere.
+			return nil, fmt.Errorf("tokenize(): the pattern %q matches a zero-length string", re.String())
+		}
+		if s != "" {
+			tokens = re.Split(s, -1)
+		}
+	}
+	return c.t.atomicSeq(tokens), nil
 }
 
 func init() {
@@ -311,19 +396,72 @@ var nodeSetFunc = &funcDef{1, 1, func(c *xctx, e *callExpr) (any, error) {
 // unsupportedFunctions explain why a known function is refused.
 var unsupportedFunctions = map[string]string{
 	"document": "document() is not supported: the XSL policy transforms one message and cannot load other documents",
-	"tokenize": "tokenize() returns a sequence, which XSLT 1.0 has no type for",
+	"doc":      "doc() (XPath 2.0) is not supported: the XSL policy transforms one message and cannot load other documents",
 }
+
+// laterFunctions are XPath 2.0 and 3.0 functions (in the fn namespace)
+// this evaluator does not implement, with the version that added them:
+// Saxon knows them, so a stylesheet calling one is refused at deployment
+// by name rather than failing as an unknown function.
+var laterFunctions = func() map[string]string {
+	m := map[string]string{}
+	for v, names := range map[string]string{
+		"2.0": "data exists empty distinct-values index-of remove insert-before reverse subsequence unordered " +
+			"zero-or-one one-or-more exactly-one deep-equal avg max min compare codepoint-equal " +
+			"codepoints-to-string string-to-codepoints normalize-unicode encode-for-uri iri-to-uri " +
+			"escape-html-uri resolve-uri base-uri document-uri static-base-uri node-name nilled root " +
+			"in-scope-prefixes namespace-uri-for-prefix resolve-QName QName prefix-from-QName " +
+			"local-name-from-QName namespace-uri-from-QName round-half-to-even years-from-duration " +
+			"months-from-duration days-from-duration hours-from-duration minutes-from-duration " +
+			"seconds-from-duration year-from-dateTime month-from-dateTime day-from-dateTime " +
+			"hours-from-dateTime minutes-from-dateTime seconds-from-dateTime timezone-from-dateTime " +
+			"year-from-date month-from-date day-from-date timezone-from-date hours-from-time " +
+			"minutes-from-time seconds-from-time timezone-from-time adjust-dateTime-to-timezone " +
+			"adjust-date-to-timezone adjust-time-to-timezone implicit-timezone default-collation " +
+			"collection doc-available error trace format-date format-time format-dateTime current-time " +
+			"dateTime unparsed-text unparsed-text-available regex-group type-available " +
+			"unparsed-entity-public-id element-with-id idref",
+		"3.0": "format-integer analyze-string path has-children innermost outermost head tail " +
+			"serialize parse-xml parse-xml-fragment parse-json json-doc json-to-xml xml-to-json " +
+			"unparsed-text-lines environment-variable available-environment-variables " +
+			"sort apply for-each filter fold-left fold-right for-each-pair function-lookup " +
+			"function-name function-arity random-number-generator string-to-codepoints " +
+			"contains-token collation-key parse-ietf-date load-xquery-module transform " +
+			"copy-of snapshot accumulator-before accumulator-after current-merge-group " +
+			"current-merge-key current-output-uri available-system-properties stream-available",
+	} {
+		for _, n := range strings.Fields(names) {
+			if _, dup := m[n]; !dup && coreFunctions[n] == nil {
+				m[n] = v
+			}
+		}
+	}
+	return m
+}()
+
+// Namespaces of XPath 2.0 function names.
+const (
+	nsFN = "http://www.w3.org/2005/xpath-functions"
+	nsXS = "http://www.w3.org/2001/XMLSchema"
+)
 
 // lookupFunction finds a function by expanded name; nargs < 0 skips the
 // arity check.
 func lookupFunction(q qname, nargs int) (*funcDef, error) {
 	var def *funcDef
 	switch q.space {
-	case "":
+	case "", nsFN:
+		// fn:name is the same function as name (XPath 2.0 puts the core
+		// library in the fn namespace).
 		if why, ok := unsupportedFunctions[q.local]; ok {
 			return nil, fmt.Errorf("%s", why)
 		}
+		if v, ok := laterFunctions[q.local]; ok {
+			return nil, fmt.Errorf("%s() (XPath %s) is not supported by this runtime", q.local, v)
+		}
 		def = coreFunctions[q.local]
+	case nsXS:
+		return nil, fmt.Errorf("the constructor function xs:%s() (XPath 2.0 casts) is not supported by this runtime", q.local)
 	case nsEXSLT, nsMSXSL:
 		if q.local == "node-set" {
 			def = nodeSetFunc

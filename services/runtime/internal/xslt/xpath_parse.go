@@ -179,10 +179,20 @@ func lexXPath(src string) ([]token, error) {
 			tok.kind, tok.prefix, tok.local = tkVar, p, l
 		case c == '*':
 			i++
-			if operand() {
-				tok.kind, tok.local = tkName, "*"
-			} else {
+			switch {
+			case !operand():
 				tok.kind, tok.s = tkOp, "*"
+			case i+1 < len(src) && src[i] == ':' && src[i+1] != ':':
+				// *:local, XPath 2.0's name test for a local name in any
+				// namespace (SOAP stylesheets match *:Body with it).
+				i++
+				local := readNCName()
+				if local == "" {
+					return nil, fmt.Errorf("expected a local name after *: at offset %d", start)
+				}
+				tok.kind, tok.prefix, tok.local = tkName, "*", local
+			default:
+				tok.kind, tok.local = tkName, "*"
 			}
 		default:
 			r, _ := utf8.DecodeRuneInString(src[i:])
@@ -191,9 +201,11 @@ func lexXPath(src string) ([]token, error) {
 			}
 			if !operand() {
 				name := readNCName()
-				switch name {
-				case "and", "or", "mod", "div":
+				switch {
+				case name == "and" || name == "or" || name == "mod" || name == "div" || name == "then" || name == "else":
 					tok.kind, tok.s = tkOp, name
+				case xpath2Operators[name] != "":
+					return nil, fmt.Errorf("%s (XPath 2.0) is not supported by this runtime", xpath2Operators[name])
 				default:
 					return nil, fmt.Errorf("expected an operator at offset %d, found %q", start, name)
 				}
@@ -246,6 +258,20 @@ func lexQName(src string, i *int, readNCName func() string, star bool) (string, 
 	return "", first, nil
 }
 
+// xpath2Operators are the XPath 2.0 and 3.0 keyword operators this
+// evaluator does not implement, for an error that names them (without
+// the table an expression such as a eq b fails as "expected an
+// operator").
+var xpath2Operators = map[string]string{
+	"eq": "the value comparison eq", "ne": "the value comparison ne", "lt": "the value comparison lt",
+	"le": "the value comparison le", "gt": "the value comparison gt", "ge": "the value comparison ge",
+	"idiv": "the operator idiv", "to": "the range operator to", "union": "the operator union",
+	"intersect": "the operator intersect", "except": "the operator except", "is": "the node comparison is",
+	"instance": "instance of", "treat": "treat as", "castable": "castable as", "cast": "cast as",
+	"return": "for … return", "satisfies": "some/every … satisfies", "in": "for/some/every … in",
+	"otherwise": "the operator otherwise",
+}
+
 // xpathEnv is the static context an expression compiles in.
 type xpathEnv struct {
 	// ns resolves a prefix of the stylesheet ("" is never passed: unprefixed
@@ -263,6 +289,16 @@ type xpathEnv struct {
 	noVars string
 	// pattern keeps location paths as written (see optimize).
 	pattern bool
+	// xpath2 gives the expression the XPath 2.0 behaviours this evaluator
+	// implements: arithmetic with an empty operand, and round, floor,
+	// ceiling and abs of an empty argument, give the empty sequence
+	// rather than NaN. It is set in a version="2.0" (or later) scope; a
+	// version="1.0" stylesheet keeps XPath 1.0 (what Saxon's backwards
+	// compatible mode does too).
+	xpath2 bool
+	// elementNS is the namespace of unprefixed element names in name
+	// tests (XSLT 2.0's xpath-default-namespace; "" in XPath 1.0).
+	elementNS string
 }
 
 type qname struct{ space, local string }
@@ -285,6 +321,15 @@ func (env *xpathEnv) checkCall(q qname, call *callExpr) error {
 		case "replace":
 			if err := precompileRegex(call, 1, 3); err != nil {
 				return err
+			}
+		case "tokenize":
+			if len(call.args) > 1 {
+				if err := precompileRegex(call, 1, 2); err != nil {
+					return err
+				}
+				if call.re != nil && call.re.MatchString("") {
+					return fmt.Errorf("the pattern %q matches a zero-length string", call.re.String())
+				}
 			}
 		}
 	}
@@ -403,7 +448,7 @@ func (p *parser) parseAdditive() (expr, error) {
 		op := p.next().s
 		var r expr
 		if r, err = p.parseMultiplicative(); err == nil {
-			l = &arithExpr{op: op[0], l: l, r: r}
+			l = &arithExpr{op: op[0], l: l, r: r, xpath2: p.env.xpath2}
 		}
 	}
 	return l, err
@@ -415,7 +460,7 @@ func (p *parser) parseMultiplicative() (expr, error) {
 		op := p.next().s
 		var r expr
 		if r, err = p.parseUnary(); err == nil {
-			l = &arithExpr{op: op[0], l: l, r: r}
+			l = &arithExpr{op: op[0], l: l, r: r, xpath2: p.env.xpath2}
 		}
 	}
 	return l, err
@@ -433,7 +478,7 @@ func (p *parser) parseUnary() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &negExpr{e: e}, nil
+		return &negExpr{e: e, xpath2: p.env.xpath2}, nil
 	}
 	return p.parseUnion()
 }
@@ -572,14 +617,20 @@ func (p *parser) parseStep() (*step, error) {
 	switch t.kind {
 	case tkName:
 		st.test = nodeTest{kind: testName, local: t.local}
-		if t.prefix != "" {
+		switch {
+		case t.prefix == "*":
+			st.test.anySpace = true
+		case t.prefix != "":
 			uri, ok := p.env.ns(t.prefix)
 			if !ok {
 				return nil, p.errorf("namespace prefix %q is not declared", t.prefix)
 			}
-			st.test.space, st.test.anySpace = uri, false
-		} else if t.local == "*" {
+			st.test.space = uri
+		case t.local == "*":
 			st.test.anySpace = true
+		case st.axis != axisAttribute:
+			// xpath-default-namespace applies to element names only.
+			st.test.space = p.env.elementNS
 		}
 	case tkNodeType:
 		if err := p.expect(tkLParen, "("); err != nil {
@@ -635,9 +686,20 @@ func (p *parser) parsePrimary() (expr, error) {
 	case tkNum:
 		return &literalExpr{v: t.num}, nil
 	case tkLParen:
+		if p.peek().kind == tkRParen {
+			// (), XPath 2.0's empty sequence: an empty node-set.
+			p.next()
+			return &literalExpr{v: nodeSet(nil)}, nil
+		}
 		e, err := p.parseExpr()
 		if err != nil {
 			return nil, err
+		}
+		if p.peek().kind == tkComma {
+			// A node-set is in document order, so (b, a) cannot keep its
+			// order, nor hold strings and numbers: refused rather than
+			// evaluated differently from Saxon.
+			return nil, p.errorf("sequence expressions (a, b) (XPath 2.0) are not supported by this runtime")
 		}
 		if err := p.expect(tkRParen, ")"); err != nil {
 			return nil, err
@@ -665,6 +727,9 @@ func (p *parser) parsePrimary() (expr, error) {
 		}
 		return &varExpr{ref: ref, name: joinQName(t.prefix, t.local)}, nil
 	case tkFunc:
+		if t.prefix == "" && t.local == "if" {
+			return p.parseIf()
+		}
 		q := qname{local: t.local}
 		if t.prefix != "" {
 			uri, ok := p.env.ns(t.prefix)
@@ -697,13 +762,49 @@ func (p *parser) parsePrimary() (expr, error) {
 		if err != nil {
 			return nil, p.errorf("%s(): %v", joinQName(t.prefix, t.local), err)
 		}
-		call := &callExpr{def: def, args: args, name: joinQName(t.prefix, t.local), ns: p.env.ns}
+		call := &callExpr{def: def, args: args, name: joinQName(t.prefix, t.local), ns: p.env.ns, xpath2: p.env.xpath2}
 		if err := p.env.checkCall(q, call); err != nil {
 			return nil, p.errorf("%s(): %v", call.name, err)
 		}
 		return call, nil
 	}
 	return nil, p.errorf("unexpected %s", t)
+}
+
+// parseIf parses XPath 2.0's if (test) then a else b, after "if" (which
+// the lexer reads as a function name).
+func (p *parser) parseIf() (expr, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxExprDepth {
+		return nil, p.errorf("expression nested too deeply")
+	}
+	if err := p.expect(tkLParen, "( after if"); err != nil {
+		return nil, err
+	}
+	e := &ifExpr{}
+	var err error
+	if e.test, err = p.parseExpr(); err != nil {
+		return nil, err
+	}
+	if err := p.expect(tkRParen, ")"); err != nil {
+		return nil, err
+	}
+	if !p.isOp("then") {
+		return nil, p.errorf("expected then, found %s", p.peek())
+	}
+	p.next()
+	if e.then, err = p.parseExpr(); err != nil {
+		return nil, err
+	}
+	if !p.isOp("else") {
+		return nil, p.errorf("expected else, found %s", p.peek())
+	}
+	p.next()
+	if e.els, err = p.parseExpr(); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // optimize rewrites descendant-or-self::node()/child::T (what // expands

@@ -69,6 +69,14 @@ var goldenCases = []goldenCase{
 	{xsl: "indent-html", input: "catalog", method: "html"},
 	{xsl: "prologue-xml", input: "catalog", method: "xml"},
 	{xsl: "prologue-indent", input: "catalog", method: "xml"},
+	// XSLT 2.0 as real bundles write it (testdata/README.md).
+	{xsl: "xslt2-soap", input: "orders", method: "xml"},
+	{xsl: "xslt2-grouping", input: "catalog", method: "xml"},
+	{xsl: "xslt2-namespaces", input: "orders", method: "xml"},
+	{xsl: "xslt2-types", input: "catalog", method: "xml"},
+	{xsl: "xslt2-types", input: "catalog", params: map[string]string{"limit": "3", "verbose": "false", "rate": "1000000", "tags": "a,b,c"}, method: "xml"},
+	{xsl: "xslt2-in-v1", input: "orders", method: "xml"},
+	{xsl: "forwards", input: "catalog", method: "xml"},
 }
 
 // TestTransformGolden runs each stylesheet in testdata/xsl over an input
