@@ -9,10 +9,98 @@ import (
 
 const appCols = `developer_id, name, app_id, callback_url, status, scopes, attributes, credential_keys, created_at, last_modified_at, revision`
 
+// owner is who an app belongs to: a developer or an app group. Both keep
+// their apps in the apps table, in the partition of their own id (the
+// developer_id column holds the owner's id; see migration 0007).
+type owner struct {
+	id    gocql.UUID
+	dev   *devRow   // a developer's apps
+	group *groupRow // an app group's apps
+}
+
+func devOwner(d *devRow) *owner     { return &owner{id: d.id, dev: d} }
+func groupOwner(g *groupRow) *owner { return &owner{id: g.id, group: g} }
+
+// String names the owner in error messages.
+func (o *owner) String() string {
+	if o.group != nil {
+		return "AppGroup " + o.group.g.Name
+	}
+	return "developer " + o.dev.dev.Email
+}
+
+// appGroup is what apps_by_id and credentials store in app_group: the
+// group's name, or nil for a developer's app.
+func (o *owner) appGroup() *string {
+	if o.group == nil {
+		return nil
+	}
+	return &o.group.g.Name
+}
+
+// fill sets the owner fields of an app read from the apps table.
+func (o *owner) fill(a *App) {
+	if o.group != nil {
+		a.DeveloperID, a.DeveloperEmail, a.AppGroup = "", "", o.group.g.Name
+		return
+	}
+	a.DeveloperID, a.DeveloperEmail, a.AppGroup = o.dev.dev.DeveloperID, o.dev.dev.Email, ""
+}
+
+// ownerRef names an app's owner as the API does: a developer by email or
+// id, or an app group by name.
+type ownerRef struct {
+	developer string
+	appGroup  string
+	isGroup   bool
+}
+
+func developerRef(ref string) ownerRef { return ownerRef{developer: ref} }
+func appGroupRef(name string) ownerRef { return ownerRef{appGroup: name, isGroup: true} }
+
+func (k *KMS) resolveOwner(ctx context.Context, org string, ref ownerRef) (*owner, error) {
+	if ref.isGroup {
+		g, err := k.groupRow(ctx, org, ref.appGroup)
+		if err != nil {
+			return nil, err
+		}
+		return groupOwner(g), nil
+	}
+	d, err := k.resolveDeveloper(ctx, org, ref.developer)
+	if err != nil {
+		return nil, err
+	}
+	return devOwner(d), nil
+}
+
+// ownerByID finds the live owner an index row (apps_by_id, credentials)
+// points at: the named app group when group is set, else the developer;
+// nil when it no longer exists or has a new id.
+func (k *KMS) ownerByID(ctx context.Context, org string, id gocql.UUID, group string) (*owner, error) {
+	if group != "" {
+		g, err := k.groupRow(ctx, org, group)
+		if isKind(err, ErrNotFound) || (err == nil && g.id != id) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return groupOwner(g), nil
+	}
+	d, err := k.developerByID(ctx, org, id)
+	if isKind(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return devOwner(d), nil
+}
+
 type appRow struct {
 	app      App
 	id       gocql.UUID
-	devID    gocql.UUID
+	ownerID  gocql.UUID
 	keys     []string
 	revision int64
 }
@@ -20,11 +108,11 @@ type appRow struct {
 func scanApp(scan func(...any) error) (*appRow, error) {
 	var r appRow
 	var attrs string
-	if err := scan(&r.devID, &r.app.Name, &r.id, &r.app.CallbackURL, &r.app.Status, &r.app.Scopes, &attrs, &r.keys,
+	if err := scan(&r.ownerID, &r.app.Name, &r.id, &r.app.CallbackURL, &r.app.Status, &r.app.Scopes, &attrs, &r.keys,
 		&r.app.CreatedAt, &r.app.LastModifiedAt, &r.revision); err != nil {
 		return nil, err
 	}
-	r.app.AppID, r.app.DeveloperID = r.id.String(), r.devID.String()
+	r.app.AppID = r.id.String()
 	r.keys = dedupe(r.keys) // a retried list append may have doubled a key
 	var err error
 	if r.app.Attributes, err = decodeJSON[Attribute](attrs); err != nil {
@@ -33,48 +121,48 @@ func scanApp(scan func(...any) error) (*appRow, error) {
 	return &r, nil
 }
 
-func appNotFound(org, name string, dev *devRow) error {
-	return errorf(ErrNotFound, "App %s does not exist for developer %s in organization %s.", name, dev.dev.Email, org)
+func appNotFound(org, name string, o *owner) error {
+	return errorf(ErrNotFound, "App %s does not exist for %s in organization %s.", name, o, org)
 }
 
-func (k *KMS) appRow(ctx context.Context, org string, dev *devRow, name string) (*appRow, error) {
+func (k *KMS) appRow(ctx context.Context, org string, o *owner, name string) (*appRow, error) {
 	r, err := scanApp(k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? AND name = ?`, appCols, kmsKS(org)),
-		dev.id, name).WithContext(ctx).Scan)
+		o.id, name).WithContext(ctx).Scan)
 	if isNotFound(err) {
-		return nil, appNotFound(org, name, dev)
+		return nil, appNotFound(org, name, o)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: read app %s: %w", name, err)
 	}
-	r.app.DeveloperEmail = dev.dev.Email
+	o.fill(&r.app)
 	return r, nil
 }
 
-func (k *KMS) appFor(ctx context.Context, org, devRef, name string) (*devRow, *appRow, error) {
-	dev, err := k.resolveDeveloper(ctx, org, devRef)
+func (k *KMS) appFor(ctx context.Context, org string, ref ownerRef, name string) (*owner, *appRow, error) {
+	o, err := k.resolveOwner(ctx, org, ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := k.appRow(ctx, org, dev, name)
+	a, err := k.appRow(ctx, org, o, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	return dev, a, nil
+	return o, a, nil
 }
 
-// appRows lists a developer's apps by name from p.StartKey; limit 0: all.
-func (k *KMS) appRows(ctx context.Context, org string, dev *devRow, p Page, limit int) ([]*appRow, error) {
+// appRows lists an owner's apps by name from p.StartKey; limit 0: all.
+func (k *KMS) appRows(ctx context.Context, org string, o *owner, p Page, limit int) ([]*appRow, error) {
 	var q *gocql.Query
 	ks := kmsKS(org)
 	switch {
 	case p.StartKey != "" && limit > 0:
-		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? AND name >= ? LIMIT ?`, appCols, ks), dev.id, p.StartKey, limit)
+		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? AND name >= ? LIMIT ?`, appCols, ks), o.id, p.StartKey, limit)
 	case p.StartKey != "":
-		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? AND name >= ?`, appCols, ks), dev.id, p.StartKey)
+		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? AND name >= ?`, appCols, ks), o.id, p.StartKey)
 	case limit > 0:
-		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? LIMIT ?`, appCols, ks), dev.id, limit)
+		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ? LIMIT ?`, appCols, ks), o.id, limit)
 	default:
-		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ?`, appCols, ks), dev.id)
+		q = k.session.Query(fmt.Sprintf(`SELECT %s FROM %s.apps WHERE developer_id = ?`, appCols, ks), o.id)
 	}
 	iter := q.WithContext(ctx).Iter()
 	var out []*appRow
@@ -87,11 +175,11 @@ func (k *KMS) appRows(ctx context.Context, org string, dev *devRow, p Page, limi
 			_ = iter.Close()
 			return nil, err
 		}
-		r.app.DeveloperEmail = dev.dev.Email
+		o.fill(&r.app)
 		out = append(out, r)
 	}
 	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("store: list apps of %s: %w", dev.dev.Email, err)
+		return nil, fmt.Errorf("store: list apps of %s: %w", o, err)
 	}
 	return out, nil
 }
@@ -125,6 +213,10 @@ type NewApp struct {
 // unknown product: ErrInvalid; existing app name: ErrAlreadyExists — in each
 // case nothing is written.
 func (k *KMS) CreateApp(ctx context.Context, org, devRef string, in NewApp) (*App, error) {
+	return k.createApp(ctx, org, developerRef(devRef), in)
+}
+
+func (k *KMS) createApp(ctx context.Context, org string, ref ownerRef, in NewApp) (*App, error) {
 	if in.Name == "" {
 		return nil, errorf(ErrInvalid, "App name is required.")
 	}
@@ -132,12 +224,12 @@ func (k *KMS) CreateApp(ctx context.Context, org, devRef string, in NewApp) (*Ap
 	if err != nil {
 		return nil, err
 	}
-	dev, err := k.resolveDeveloper(ctx, org, devRef)
+	o, err := k.resolveOwner(ctx, org, ref)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := k.appRow(ctx, org, dev, in.Name); err == nil {
-		return nil, errorf(ErrAlreadyExists, "App %s already exists for developer %s in organization %s.", in.Name, dev.dev.Email, org)
+	if _, err := k.appRow(ctx, org, o, in.Name); err == nil {
+		return nil, errorf(ErrAlreadyExists, "App %s already exists for %s in organization %s.", in.Name, o, org)
 	} else if !isKind(err, ErrNotFound) {
 		return nil, err
 	}
@@ -151,22 +243,22 @@ func (k *KMS) CreateApp(ctx context.Context, org, devRef string, in NewApp) (*Ap
 	}
 	now := k.now()
 	appID := gocql.MustRandomUUID()
-	cred, err := k.insertCredential(ctx, org, dev.id, appID, in.Name, NewCredential{
+	cred, err := k.insertCredential(ctx, org, o, appID, in.Name, NewCredential{
 		APIProducts: in.APIProducts, Scopes: in.Scopes, ExpiresAt: expiresAt(now, in.KeyExpiresIn),
 	}, refs, now)
 	if err != nil {
 		return nil, err
 	}
 	ks := kmsKS(org)
-	if err := k.session.Query(fmt.Sprintf(`INSERT INTO %s.apps_by_id (app_id, developer_id, name) VALUES (?, ?, ?)`, ks), appID, dev.id, in.Name).
-		ExecContext(ctx); err != nil {
+	if err := k.session.Query(fmt.Sprintf(`INSERT INTO %s.apps_by_id (app_id, developer_id, name, app_group) VALUES (?, ?, ?, ?)`, ks),
+		appID, o.id, in.Name, o.appGroup()).ExecContext(ctx); err != nil {
 		k.dropApp(ctx, org, appID, []string{cred.ConsumerKey})
 		return nil, fmt.Errorf("store: create app %s: %w", in.Name, err)
 	}
 	applied, err := casApplied(ctx, k.session.Query(fmt.Sprintf(`INSERT INTO %s.apps (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) IF NOT EXISTS`, ks, appCols),
-		dev.id, in.Name, appID, nullIfEmpty(in.CallbackURL), status, in.Scopes, attrs, []string{cred.ConsumerKey}, now, now))
+		o.id, in.Name, appID, nullIfEmpty(in.CallbackURL), status, in.Scopes, attrs, []string{cred.ConsumerKey}, now, now))
 	if err != nil {
-		if r, rerr := k.appRow(ctx, org, dev, in.Name); rerr == nil && r.id == appID { // it did apply
+		if r, rerr := k.appRow(ctx, org, o, in.Name); rerr == nil && r.id == appID { // it did apply
 			return k.full(ctx, org, r)
 		}
 		k.dropApp(ctx, org, appID, []string{cred.ConsumerKey})
@@ -174,13 +266,14 @@ func (k *KMS) CreateApp(ctx context.Context, org, devRef string, in NewApp) (*Ap
 	}
 	if !applied {
 		k.dropApp(ctx, org, appID, []string{cred.ConsumerKey})
-		return nil, errorf(ErrAlreadyExists, "App %s already exists for developer %s in organization %s.", in.Name, dev.dev.Email, org)
+		return nil, errorf(ErrAlreadyExists, "App %s already exists for %s in organization %s.", in.Name, o, org)
 	}
-	return &App{
-		AppID: appID.String(), DeveloperID: dev.dev.DeveloperID, DeveloperEmail: dev.dev.Email, Name: in.Name,
-		CallbackURL: in.CallbackURL, Status: status, Scopes: in.Scopes, Attributes: in.Attributes,
+	a := &App{
+		AppID: appID.String(), Name: in.Name, CallbackURL: in.CallbackURL, Status: status, Scopes: in.Scopes, Attributes: in.Attributes,
 		Credentials: []*Credential{cred}, CreatedAt: now, LastModifiedAt: now,
-	}, nil
+	}
+	o.fill(a)
+	return a, nil
 }
 
 // dropApp removes the index and credential rows of an app that was never
@@ -213,7 +306,11 @@ func expiresAt(now, expiresInMs int64) int64 {
 
 // GetApp reads a developer's app with its credentials.
 func (k *KMS) GetApp(ctx context.Context, org, devRef, name string) (*App, error) {
-	_, r, err := k.appFor(ctx, org, devRef, name)
+	return k.getApp(ctx, org, developerRef(devRef), name)
+}
+
+func (k *KMS) getApp(ctx context.Context, org string, ref ownerRef, name string) (*App, error) {
+	_, r, err := k.appFor(ctx, org, ref, name)
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +320,15 @@ func (k *KMS) GetApp(ctx context.Context, org, devRef, name string) (*App, error
 // ListApps lists a developer's apps by name from p.StartKey (count default
 // 1000), with their credentials when withCredentials is set.
 func (k *KMS) ListApps(ctx context.Context, org, devRef string, p Page, withCredentials bool) ([]*App, error) {
-	dev, err := k.resolveDeveloper(ctx, org, devRef)
+	return k.listApps(ctx, org, developerRef(devRef), p, withCredentials)
+}
+
+func (k *KMS) listApps(ctx context.Context, org string, ref ownerRef, p Page, withCredentials bool) ([]*App, error) {
+	o, err := k.resolveOwner(ctx, org, ref)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := k.appRows(ctx, org, dev, p, p.limit(1000))
+	rows, err := k.appRows(ctx, org, o, p, p.limit(1000))
 	if err != nil {
 		return nil, err
 	}
@@ -249,9 +350,9 @@ func (k *KMS) ListApps(ctx context.Context, org, devRef string, p Page, withCred
 
 // updateApp is a read-modify-write of an app's own columns, guarded by its
 // revision.
-func (k *KMS) updateApp(ctx context.Context, org, devRef, name string, mutate func(*App) error) (*App, error) {
+func (k *KMS) updateApp(ctx context.Context, org string, ref ownerRef, name string, mutate func(*App) error) (*App, error) {
 	for range casRetries {
-		_, r, err := k.appFor(ctx, org, devRef, name)
+		_, r, err := k.appFor(ctx, org, ref, name)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +367,7 @@ func (k *KMS) updateApp(ctx context.Context, org, devRef, name string, mutate fu
 		a.LastModifiedAt = max(k.now(), r.app.LastModifiedAt)
 		applied, err := casApplied(ctx, k.session.Query(fmt.Sprintf(
 			`UPDATE %s.apps SET callback_url = ?, status = ?, scopes = ?, attributes = ?, last_modified_at = ?, revision = ? WHERE developer_id = ? AND name = ? IF revision = ?`, kmsKS(org)),
-			nullIfEmpty(a.CallbackURL), a.Status, a.Scopes, attrs, a.LastModifiedAt, r.revision+1, r.devID, name, r.revision))
+			nullIfEmpty(a.CallbackURL), a.Status, a.Scopes, attrs, a.LastModifiedAt, r.revision+1, r.ownerID, name, r.revision))
 		if err != nil {
 			return nil, fmt.Errorf("store: update app %s: %w", name, err)
 		}
@@ -285,16 +386,20 @@ type AppUpdate struct {
 	CallbackURL  string
 	Attributes   []Attribute
 	APIProducts  []string
-	KeyExpiresIn int64 // for a credential created here
+	KeyExpiresIn int64 // ms, for a credential created here
 }
 
 // UpdateApp applies an AppUpdate. Unknown products: ErrInvalid, nothing
 // written.
 func (k *KMS) UpdateApp(ctx context.Context, org, devRef, name string, u AppUpdate) (*App, error) {
+	return k.replaceApp(ctx, org, developerRef(devRef), name, u)
+}
+
+func (k *KMS) replaceApp(ctx context.Context, org string, ref ownerRef, name string, u AppUpdate) (*App, error) {
 	if _, err := k.productRefs(ctx, org, u.APIProducts); err != nil {
 		return nil, err
 	}
-	a, err := k.updateApp(ctx, org, devRef, name, func(a *App) error {
+	a, err := k.updateApp(ctx, org, ref, name, func(a *App) error {
 		a.CallbackURL, a.Attributes = u.CallbackURL, u.Attributes
 		return nil
 	})
@@ -302,34 +407,42 @@ func (k *KMS) UpdateApp(ctx context.Context, org, devRef, name string, u AppUpda
 		return a, err
 	}
 	if len(a.Credentials) == 0 {
-		if _, err := k.AddCredential(ctx, org, devRef, name, NewCredential{
+		if _, err := k.addCredential(ctx, org, ref, name, NewCredential{
 			APIProducts: u.APIProducts, Scopes: a.Scopes, ExpiresAt: expiresAt(k.now(), u.KeyExpiresIn),
 		}); err != nil {
 			return nil, err
 		}
 	} else {
 		newest := a.Credentials[len(a.Credentials)-1]
-		if _, err := k.UpdateCredential(ctx, org, devRef, name, newest.ConsumerKey, CredentialUpdate{AddAPIProducts: u.APIProducts}); err != nil {
+		if _, err := k.updateCredentialWith(ctx, org, ref, name, newest.ConsumerKey, CredentialUpdate{AddAPIProducts: u.APIProducts}); err != nil {
 			return nil, err
 		}
 	}
-	return k.GetApp(ctx, org, devRef, name)
+	return k.getApp(ctx, org, ref, name)
 }
 
 // SetAppStatus approves or revokes an app; a revoked app's keys stop
 // working even while approved.
 func (k *KMS) SetAppStatus(ctx context.Context, org, devRef, name, status string) error {
-	if status != StatusApproved && status != StatusRevoked {
-		return errorf(ErrInvalid, "Invalid app status %q: use %s or %s.", status, StatusApproved, StatusRevoked)
-	}
-	_, err := k.updateApp(ctx, org, devRef, name, func(a *App) error { a.Status = status; return nil })
+	_, err := k.setAppStatus(ctx, org, developerRef(devRef), name, status)
 	return err
+}
+
+func (k *KMS) setAppStatus(ctx context.Context, org string, ref ownerRef, name, status string) (*App, error) {
+	if status != StatusApproved && status != StatusRevoked {
+		return nil, errorf(ErrInvalid, "Invalid app status %q: use %s or %s.", status, StatusApproved, StatusRevoked)
+	}
+	return k.updateApp(ctx, org, ref, name, func(a *App) error { a.Status = status; return nil })
 }
 
 // DeleteApp removes an app with its credentials and returns what was
 // deleted.
 func (k *KMS) DeleteApp(ctx context.Context, org, devRef, name string) (*App, error) {
-	dev, r, err := k.appFor(ctx, org, devRef, name)
+	return k.deleteApp(ctx, org, developerRef(devRef), name)
+}
+
+func (k *KMS) deleteApp(ctx context.Context, org string, ref ownerRef, name string) (*App, error) {
+	o, r, err := k.appFor(ctx, org, ref, name)
 	if err != nil {
 		return nil, err
 	}
@@ -338,20 +451,21 @@ func (k *KMS) DeleteApp(ctx context.Context, org, devRef, name string) (*App, er
 		return nil, err
 	}
 	applied, err := casApplied(ctx, k.session.Query(fmt.Sprintf(`DELETE FROM %s.apps WHERE developer_id = ? AND name = ? IF app_id = ?`, kmsKS(org)),
-		r.devID, name, r.id))
+		r.ownerID, name, r.id))
 	if err != nil {
 		return nil, fmt.Errorf("store: delete app %s: %w", name, err)
 	}
 	if !applied {
-		return nil, appNotFound(org, name, dev)
+		return nil, appNotFound(org, name, o)
 	}
 	k.dropApp(ctx, org, r.id, r.keys)
 	return a, nil
 }
 
-// GetAppByID reads an app by its id, with credentials.
+// GetAppByID reads an app by its id, with credentials: a developer's or
+// an app group's.
 func (k *KMS) GetAppByID(ctx context.Context, org, appID string) (*App, error) {
-	r, err := k.appByID(ctx, org, appID, map[gocql.UUID]*devRow{})
+	r, err := k.appByID(ctx, org, appID, ownerCache{})
 	if err != nil {
 		return nil, err
 	}
@@ -361,40 +475,43 @@ func (k *KMS) GetAppByID(ctx context.Context, org, appID string) (*App, error) {
 	return k.full(ctx, org, r)
 }
 
+// ownerCache keeps owner lookups across the apps of one listing (nil
+// values: owners that are gone).
+type ownerCache map[gocql.UUID]*owner
+
 // appByID follows apps_by_id to a live app; nil when the index row is
-// stale. devs caches developer lookups across calls.
-func (k *KMS) appByID(ctx context.Context, org, appID string, devs map[gocql.UUID]*devRow) (*appRow, error) {
+// stale.
+func (k *KMS) appByID(ctx context.Context, org, appID string, owners ownerCache) (*appRow, error) {
 	id, ok := parseUUID(appID)
 	if !ok {
 		return nil, nil
 	}
-	var devID gocql.UUID
-	var name string
-	err := k.session.Query(fmt.Sprintf(`SELECT developer_id, name FROM %s.apps_by_id WHERE app_id = ?`, kmsKS(org)), id).
-		ScanContext(ctx, &devID, &name)
+	var ownerID gocql.UUID
+	var name, group string
+	err := k.session.Query(fmt.Sprintf(`SELECT developer_id, name, app_group FROM %s.apps_by_id WHERE app_id = ?`, kmsKS(org)), id).
+		ScanContext(ctx, &ownerID, &name, &group)
 	if isNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: read app %s: %w", appID, err)
 	}
-	return k.liveApp(ctx, org, id, devID, name, devs)
+	return k.liveApp(ctx, org, id, ownerID, name, group, owners)
 }
 
-func (k *KMS) liveApp(ctx context.Context, org string, id, devID gocql.UUID, name string, devs map[gocql.UUID]*devRow) (*appRow, error) {
-	dev, seen := devs[devID]
+func (k *KMS) liveApp(ctx context.Context, org string, id, ownerID gocql.UUID, name, group string, owners ownerCache) (*appRow, error) {
+	o, seen := owners[ownerID]
 	if !seen {
 		var err error
-		dev, err = k.developerByID(ctx, org, devID)
-		if err != nil && !isKind(err, ErrNotFound) {
+		if o, err = k.ownerByID(ctx, org, ownerID, group); err != nil {
 			return nil, err
 		}
-		devs[devID] = dev
+		owners[ownerID] = o
 	}
-	if dev == nil {
+	if o == nil {
 		return nil, nil
 	}
-	r, err := k.appRow(ctx, org, dev, name)
+	r, err := k.appRow(ctx, org, o, name)
 	if isKind(err, ErrNotFound) || (err == nil && r.id != id) {
 		return nil, nil
 	}
@@ -413,8 +530,9 @@ type OrgAppsQuery struct {
 	WithCredentials bool
 }
 
-// ListOrgApps lists the organization's apps in Cassandra token order of
-// their ids. next is the id of the next matching app when more remain.
+// ListOrgApps lists the organization's apps, developers' and app groups',
+// in Cassandra token order of their ids. next is the id of the next
+// matching app when more remain.
 func (k *KMS) ListOrgApps(ctx context.Context, org string, q OrgAppsQuery) (apps []*App, next string, err error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -422,9 +540,9 @@ func (k *KMS) ListOrgApps(ctx context.Context, org string, q OrgAppsQuery) (apps
 	}
 	var cq *gocql.Query
 	if start, ok := parseUUID(q.StartKey); ok {
-		cq = k.session.Query(fmt.Sprintf(`SELECT app_id, developer_id, name FROM %s.apps_by_id WHERE token(app_id) >= token(?)`, kmsKS(org)), start)
+		cq = k.session.Query(fmt.Sprintf(`SELECT app_id, developer_id, name, app_group FROM %s.apps_by_id WHERE token(app_id) >= token(?)`, kmsKS(org)), start)
 	} else {
-		cq = k.session.Query(fmt.Sprintf(`SELECT app_id, developer_id, name FROM %s.apps_by_id`, kmsKS(org)))
+		cq = k.session.Query(fmt.Sprintf(`SELECT app_id, developer_id, name, app_group FROM %s.apps_by_id`, kmsKS(org)))
 	}
 	iter := cq.WithContext(ctx).PageSize(500).Iter()
 	defer func() {
@@ -432,11 +550,11 @@ func (k *KMS) ListOrgApps(ctx context.Context, org string, q OrgAppsQuery) (apps
 			err = fmt.Errorf("store: list apps: %w", cerr)
 		}
 	}()
-	devs := map[gocql.UUID]*devRow{}
-	var id, devID gocql.UUID
-	var name string
-	for iter.Scan(&id, &devID, &name) {
-		r, err := k.liveApp(ctx, org, id, devID, name, devs)
+	owners := ownerCache{}
+	var id, ownerID gocql.UUID
+	var name, group string
+	for iter.Scan(&id, &ownerID, &name, &group) {
+		r, err := k.liveApp(ctx, org, id, ownerID, name, group, owners)
 		if err != nil {
 			return nil, "", err
 		}

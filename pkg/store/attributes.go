@@ -140,7 +140,7 @@ func (k *KMS) DeleteDeveloperAttribute(ctx context.Context, org, devRef, name st
 
 // AppAttributes lists a developer app's attributes in their order.
 func (k *KMS) AppAttributes(ctx context.Context, org, devRef, app string) ([]Attribute, error) {
-	_, r, err := k.appFor(ctx, org, devRef, app)
+	_, r, err := k.appFor(ctx, org, developerRef(devRef), app)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (k *KMS) AppAttributes(ctx context.Context, org, devRef, app string) ([]Att
 
 // AppAttribute reads one app attribute; unknown: ErrNotFound.
 func (k *KMS) AppAttribute(ctx context.Context, org, devRef, app, name string) (*Attribute, error) {
-	_, r, err := k.appFor(ctx, org, devRef, app)
+	_, r, err := k.appFor(ctx, org, developerRef(devRef), app)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (k *KMS) ReplaceAppAttributes(ctx context.Context, org, devRef, app string,
 	if err := CheckAttributes(attrs); err != nil {
 		return nil, err
 	}
-	a, err := k.updateApp(ctx, org, devRef, app, func(a *App) error { a.Attributes = attrs; return nil })
+	a, err := k.updateApp(ctx, org, developerRef(devRef), app, func(a *App) error { a.Attributes = attrs; return nil })
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (k *KMS) ReplaceAppAttributes(ctx context.Context, org, devRef, app string,
 
 // SetAppAttribute updates one app attribute, or adds it.
 func (k *KMS) SetAppAttribute(ctx context.Context, org, devRef, app string, at Attribute) (*Attribute, error) {
-	_, err := k.updateApp(ctx, org, devRef, app, func(a *App) error {
+	_, err := k.updateApp(ctx, org, developerRef(devRef), app, func(a *App) error {
 		var err error
 		a.Attributes, err = setAttribute(a.Attributes, at)
 		return err
@@ -184,7 +184,7 @@ func (k *KMS) SetAppAttribute(ctx context.Context, org, devRef, app string, at A
 // DeleteAppAttribute removes one app attribute and returns it.
 func (k *KMS) DeleteAppAttribute(ctx context.Context, org, devRef, app, name string) (*Attribute, error) {
 	var removed Attribute
-	_, err := k.updateApp(ctx, org, devRef, app, func(a *App) error {
+	_, err := k.updateApp(ctx, org, developerRef(devRef), app, func(a *App) error {
 		var err error
 		a.Attributes, removed, err = removeAttribute(a.Attributes, name, "app", app)
 		return err

@@ -8,24 +8,28 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
-const credCols = `consumer_key, consumer_secret, app_id, developer_id, app_name, status, issued_at, expires_at, api_products, scopes, attributes, revision`
+const credCols = `consumer_key, consumer_secret, app_id, developer_id, app_name, status, issued_at, expires_at, api_products, scopes, attributes, app_group, revision`
 
 type credRow struct {
 	cred     Credential
 	sealed   []byte
 	appID    gocql.UUID
-	devID    gocql.UUID
+	ownerID  gocql.UUID // the developer's or the app group's id
+	group    string     // the app group's name; "" for a developer's app
 	revision int64
 }
 
 func scanCred(scan func(...any) error) (*credRow, error) {
 	var r credRow
 	var products, attrs string
-	if err := scan(&r.cred.ConsumerKey, &r.sealed, &r.appID, &r.devID, &r.cred.AppName, &r.cred.Status, &r.cred.IssuedAt,
-		&r.cred.ExpiresAt, &products, &r.cred.Scopes, &attrs, &r.revision); err != nil {
+	if err := scan(&r.cred.ConsumerKey, &r.sealed, &r.appID, &r.ownerID, &r.cred.AppName, &r.cred.Status, &r.cred.IssuedAt,
+		&r.cred.ExpiresAt, &products, &r.cred.Scopes, &attrs, &r.group, &r.revision); err != nil {
 		return nil, err
 	}
-	r.cred.AppID, r.cred.DeveloperID = r.appID.String(), r.devID.String()
+	r.cred.AppID, r.cred.AppGroup = r.appID.String(), r.group
+	if r.group == "" {
+		r.cred.DeveloperID = r.ownerID.String()
+	}
 	var err error
 	if r.cred.APIProducts, err = decodeJSON[ProductRef](products); err != nil {
 		return nil, err
@@ -87,16 +91,14 @@ func (k *KMS) credentialsOf(ctx context.Context, org string, a *appRow) ([]*Cred
 	return out, nil
 }
 
-// live reports whether a credential row is reachable from its owners.
-func (k *KMS) live(ctx context.Context, org string, r *credRow) (*devRow, *appRow, error) {
-	dev, err := k.developerByID(ctx, org, r.devID)
-	if isKind(err, ErrNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
+// live reports whether a credential row is reachable from its owners: the
+// app (same id, listing the key) and its developer or app group (same id).
+func (k *KMS) live(ctx context.Context, org string, r *credRow) (*owner, *appRow, error) {
+	o, err := k.ownerByID(ctx, org, r.ownerID, r.group)
+	if err != nil || o == nil {
 		return nil, nil, err
 	}
-	a, err := k.appRow(ctx, org, dev, r.cred.AppName)
+	a, err := k.appRow(ctx, org, o, r.cred.AppName)
 	if isKind(err, ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -106,7 +108,7 @@ func (k *KMS) live(ctx context.Context, org string, r *credRow) (*devRow, *appRo
 	if a.id != r.appID || !contains(a.keys, r.cred.ConsumerKey) {
 		return nil, nil, nil
 	}
-	return dev, a, nil
+	return o, a, nil
 }
 
 func (k *KMS) productRefs(ctx context.Context, org string, names []string) ([]ProductRef, error) {
@@ -136,7 +138,10 @@ type NewCredential struct {
 	ConsumerSecret string
 	APIProducts    []string
 	// ExpiresAt is epoch ms; 0 or NeverExpires: never.
-	ExpiresAt  int64
+	ExpiresAt int64
+	// ExpiresIn, when positive, sets ExpiresAt that many ms after the
+	// issue time (so both come from one clock reading).
+	ExpiresIn  int64
 	Scopes     []string
 	Attributes []Attribute
 }
@@ -149,7 +154,7 @@ func validImported(s string) bool { return len(s) <= 2048 && importedKeyRE.Match
 
 // insertCredential writes the credential row (a lightweight transaction on
 // the consumer key). The caller then makes the app point at it.
-func (k *KMS) insertCredential(ctx context.Context, org string, devID, appID gocql.UUID, appName string, nc NewCredential, refs []ProductRef, now int64) (*Credential, error) {
+func (k *KMS) insertCredential(ctx context.Context, org string, o *owner, appID gocql.UUID, appName string, nc NewCredential, refs []ProductRef, now int64) (*Credential, error) {
 	generated := nc.ConsumerKey == ""
 	if !generated && !validImported(nc.ConsumerKey) {
 		return nil, errorf(ErrInvalid, "Invalid consumer key: use 1 to 2048 letters, digits, underscores or hyphens.")
@@ -192,16 +197,22 @@ func (k *KMS) insertCredential(ctx context.Context, org string, devID, appID goc
 			return nil, err
 		}
 		prev := map[string]any{}
-		applied, err := k.session.Query(fmt.Sprintf(`INSERT INTO %s.credentials (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) IF NOT EXISTS`, kmsKS(org), credCols),
-			key, sealed, appID, devID, appName, StatusApproved, now, exp, products, nc.Scopes, attrs).MapScanCASContext(ctx, prev)
+		applied, err := k.session.Query(fmt.Sprintf(`INSERT INTO %s.credentials (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) IF NOT EXISTS`, kmsKS(org), credCols),
+			key, sealed, appID, o.id, appName, StatusApproved, now, exp, products, nc.Scopes, attrs, o.appGroup()).MapScanCASContext(ctx, prev)
 		if err != nil {
 			return nil, fmt.Errorf("store: create credential: %w", err)
 		}
 		if applied {
-			return &Credential{
-				ConsumerKey: key, ConsumerSecret: secret, AppID: appID.String(), DeveloperID: devID.String(), AppName: appName,
+			c := &Credential{
+				ConsumerKey: key, ConsumerSecret: secret, AppID: appID.String(), AppName: appName,
 				Status: StatusApproved, IssuedAt: now, ExpiresAt: exp, APIProducts: refs, Scopes: nc.Scopes, Attributes: nc.Attributes,
-			}, nil
+			}
+			if o.group != nil {
+				c.AppGroup = o.group.g.Name
+			} else {
+				c.DeveloperID = o.id.String()
+			}
+			return c, nil
 		}
 		if generated {
 			continue // a 48-character collision: draw again
@@ -232,7 +243,11 @@ func (k *KMS) insertCredential(ctx context.Context, org string, devID, appID goc
 // AddCredential issues an app another credential: generated, or imported
 // when nc names the key (the API's keys/create). Products must exist.
 func (k *KMS) AddCredential(ctx context.Context, org, devRef, appName string, nc NewCredential) (*Credential, error) {
-	dev, a, err := k.appFor(ctx, org, devRef, appName)
+	return k.addCredential(ctx, org, developerRef(devRef), appName, nc)
+}
+
+func (k *KMS) addCredential(ctx context.Context, org string, ref ownerRef, appName string, nc NewCredential) (*Credential, error) {
+	o, a, err := k.appFor(ctx, org, ref, appName)
 	if err != nil {
 		return nil, err
 	}
@@ -244,15 +259,18 @@ func (k *KMS) AddCredential(ctx context.Context, org, devRef, appName string, nc
 		nc.Scopes = a.app.Scopes
 	}
 	now := k.now()
-	c, err := k.insertCredential(ctx, org, dev.id, a.id, appName, nc, refs, now)
+	if nc.ExpiresIn > 0 {
+		nc.ExpiresAt = now + nc.ExpiresIn
+	}
+	c, err := k.insertCredential(ctx, org, o, a.id, appName, nc, refs, now)
 	if err != nil {
 		return nil, err
 	}
 	applied, err := casApplied(ctx, k.session.Query(fmt.Sprintf(
 		`UPDATE %s.apps SET credential_keys = credential_keys + ?, last_modified_at = ? WHERE developer_id = ? AND name = ? IF app_id = ?`, kmsKS(org)),
-		[]string{c.ConsumerKey}, now, dev.id, appName, a.id))
+		[]string{c.ConsumerKey}, now, o.id, appName, a.id))
 	if err != nil {
-		if r, rerr := k.appRow(ctx, org, dev, appName); rerr == nil && r.id == a.id && contains(r.keys, c.ConsumerKey) {
+		if r, rerr := k.appRow(ctx, org, o, appName); rerr == nil && r.id == a.id && contains(r.keys, c.ConsumerKey) {
 			return c, nil
 		}
 		k.dropCredential(ctx, org, c.ConsumerKey, a.id)
@@ -260,7 +278,7 @@ func (k *KMS) AddCredential(ctx context.Context, org, devRef, appName string, nc
 	}
 	if !applied {
 		k.dropCredential(ctx, org, c.ConsumerKey, a.id)
-		return nil, appNotFound(org, appName, dev)
+		return nil, appNotFound(org, appName, o)
 	}
 	return c, nil
 }
@@ -274,8 +292,8 @@ func keyNotFound(org, key, appName string) error {
 }
 
 // appCredential reads a credential that must belong to the app.
-func (k *KMS) appCredential(ctx context.Context, org, devRef, appName, key string) (*appRow, *credRow, error) {
-	_, a, err := k.appFor(ctx, org, devRef, appName)
+func (k *KMS) appCredential(ctx context.Context, org string, ref ownerRef, appName, key string) (*appRow, *credRow, error) {
+	_, a, err := k.appFor(ctx, org, ref, appName)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,16 +309,20 @@ func (k *KMS) appCredential(ctx context.Context, org, devRef, appName, key strin
 
 // GetCredential reads one of an app's credentials.
 func (k *KMS) GetCredential(ctx context.Context, org, devRef, appName, key string) (*Credential, error) {
-	_, r, err := k.appCredential(ctx, org, devRef, appName, key)
+	return k.getCredential(ctx, org, developerRef(devRef), appName, key)
+}
+
+func (k *KMS) getCredential(ctx context.Context, org string, ref ownerRef, appName, key string) (*Credential, error) {
+	_, r, err := k.appCredential(ctx, org, ref, appName, key)
 	if err != nil {
 		return nil, err
 	}
 	return k.open(ctx, org, r)
 }
 
-func (k *KMS) updateCredential(ctx context.Context, org, devRef, appName, key string, mutate func(*Credential) error) (*Credential, error) {
+func (k *KMS) updateCredential(ctx context.Context, org string, ref ownerRef, appName, key string, mutate func(*Credential) error) (*Credential, error) {
 	for range casRetries {
-		_, r, err := k.appCredential(ctx, org, devRef, appName, key)
+		_, r, err := k.appCredential(ctx, org, ref, appName, key)
 		if err != nil {
 			return nil, err
 		}
@@ -332,19 +354,23 @@ func (k *KMS) updateCredential(ctx context.Context, org, devRef, appName, key st
 
 // SetCredentialStatus approves or revokes a key.
 func (k *KMS) SetCredentialStatus(ctx context.Context, org, devRef, appName, key, status string) (*Credential, error) {
-	if status != StatusApproved && status != StatusRevoked {
+	if status == "" {
 		return nil, errorf(ErrInvalid, "Invalid key status %q: use %s or %s.", status, StatusApproved, StatusRevoked)
 	}
-	return k.updateCredential(ctx, org, devRef, appName, key, func(c *Credential) error { c.Status = status; return nil })
+	return k.updateCredentialWith(ctx, org, developerRef(devRef), appName, key, CredentialUpdate{Status: status})
 }
 
 // SetCredentialProductStatus approves or revokes a key for one of its API
 // products.
 func (k *KMS) SetCredentialProductStatus(ctx context.Context, org, devRef, appName, key, product, status string) (*Credential, error) {
+	return k.setCredentialProductStatus(ctx, org, developerRef(devRef), appName, key, product, status)
+}
+
+func (k *KMS) setCredentialProductStatus(ctx context.Context, org string, ref ownerRef, appName, key, product, status string) (*Credential, error) {
 	if status != StatusApproved && status != StatusRevoked {
 		return nil, errorf(ErrInvalid, "Invalid API product status %q: use %s or %s.", status, StatusApproved, StatusRevoked)
 	}
-	return k.updateCredential(ctx, org, devRef, appName, key, func(c *Credential) error {
+	return k.updateCredential(ctx, org, ref, appName, key, func(c *Credential) error {
 		for i := range c.APIProducts {
 			if c.APIProducts[i].APIProduct == product {
 				c.APIProducts[i].Status = status
@@ -357,7 +383,11 @@ func (k *KMS) SetCredentialProductStatus(ctx context.Context, org, devRef, appNa
 
 // RemoveCredentialProduct takes an API product off a key.
 func (k *KMS) RemoveCredentialProduct(ctx context.Context, org, devRef, appName, key, product string) (*Credential, error) {
-	return k.updateCredential(ctx, org, devRef, appName, key, func(c *Credential) error {
+	return k.removeCredentialProduct(ctx, org, developerRef(devRef), appName, key, product)
+}
+
+func (k *KMS) removeCredentialProduct(ctx context.Context, org string, ref ownerRef, appName, key, product string) (*Credential, error) {
+	return k.updateCredential(ctx, org, ref, appName, key, func(c *Credential) error {
 		for i := range c.APIProducts {
 			if c.APIProducts[i].APIProduct == product {
 				c.APIProducts = append(c.APIProducts[:i:i], c.APIProducts[i+1:]...)
@@ -369,21 +399,29 @@ func (k *KMS) RemoveCredentialProduct(ctx context.Context, org, devRef, appName,
 }
 
 // CredentialUpdate changes a key: the API's POST (add products, replace
-// attributes) and PUT (replace scopes) of a key.
+// attributes, approve or revoke) and PUT (replace scopes) of a key.
 type CredentialUpdate struct {
 	AddAPIProducts []string     // must exist; added with their approval status
 	Attributes     *[]Attribute // nil: unchanged
 	Scopes         *[]string    // nil: unchanged
+	Status         string       // approved or revoked; "": unchanged
 }
 
 // UpdateCredential applies a CredentialUpdate. Unknown products:
 // ErrInvalid, nothing written.
 func (k *KMS) UpdateCredential(ctx context.Context, org, devRef, appName, key string, u CredentialUpdate) (*Credential, error) {
+	return k.updateCredentialWith(ctx, org, developerRef(devRef), appName, key, u)
+}
+
+func (k *KMS) updateCredentialWith(ctx context.Context, org string, owner ownerRef, appName, key string, u CredentialUpdate) (*Credential, error) {
+	if u.Status != "" && u.Status != StatusApproved && u.Status != StatusRevoked {
+		return nil, errorf(ErrInvalid, "Invalid key status %q: use %s or %s.", u.Status, StatusApproved, StatusRevoked)
+	}
 	refs, err := k.productRefs(ctx, org, u.AddAPIProducts)
 	if err != nil {
 		return nil, err
 	}
-	return k.updateCredential(ctx, org, devRef, appName, key, func(c *Credential) error {
+	return k.updateCredential(ctx, org, owner, appName, key, func(c *Credential) error {
 		for _, ref := range refs {
 			found := false
 			for _, have := range c.APIProducts {
@@ -399,13 +437,20 @@ func (k *KMS) UpdateCredential(ctx context.Context, org, devRef, appName, key st
 		if u.Scopes != nil {
 			c.Scopes = *u.Scopes
 		}
+		if u.Status != "" {
+			c.Status = u.Status
+		}
 		return nil
 	})
 }
 
 // DeleteCredential removes a key from its app and returns it.
 func (k *KMS) DeleteCredential(ctx context.Context, org, devRef, appName, key string) (*Credential, error) {
-	a, r, err := k.appCredential(ctx, org, devRef, appName, key)
+	return k.deleteCredential(ctx, org, developerRef(devRef), appName, key)
+}
+
+func (k *KMS) deleteCredential(ctx context.Context, org string, ref ownerRef, appName, key string) (*Credential, error) {
+	a, r, err := k.appCredential(ctx, org, ref, appName, key)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +460,7 @@ func (k *KMS) DeleteCredential(ctx context.Context, org, devRef, appName, key st
 	}
 	applied, err := casApplied(ctx, k.session.Query(fmt.Sprintf(
 		`UPDATE %s.apps SET credential_keys = credential_keys - ?, last_modified_at = ? WHERE developer_id = ? AND name = ? IF app_id = ?`, kmsKS(org)),
-		[]string{key}, k.now(), a.devID, appName, a.id))
+		[]string{key}, k.now(), a.ownerID, appName, a.id))
 	if err != nil {
 		return nil, fmt.Errorf("store: delete credential: %w", err)
 	}
@@ -430,7 +475,12 @@ func (k *KMS) DeleteCredential(ctx context.Context, org, devRef, appName, key st
 type KeyInfo struct {
 	Credential *Credential
 	App        *App // without its other credentials
-	Developer  *Developer
+	// Developer owns a developer app. For an app group's app it is an
+	// empty Developer (never nil, so callers reading developer fields get
+	// "") and AppGroup is set.
+	Developer *Developer
+	// AppGroup owns an app group's app; nil for a developer app.
+	AppGroup *AppGroup
 	// Products are the credential's API products that still exist, in the
 	// credential's order (match them to Credential.APIProducts for status).
 	Products []*APIProduct
@@ -443,7 +493,7 @@ func (k *KMS) LookupKey(ctx context.Context, org, consumerKey string) (*KeyInfo,
 	if err != nil {
 		return nil, err
 	}
-	dev, a, err := k.live(ctx, org, r)
+	o, a, err := k.live(ctx, org, r)
 	if err != nil {
 		return nil, err
 	}
@@ -456,8 +506,14 @@ func (k *KMS) LookupKey(ctx context.Context, org, consumerKey string) (*KeyInfo,
 	}
 	app := a.app
 	app.Credentials = []*Credential{c}
-	d := dev.dev
-	info := &KeyInfo{Credential: c, App: &app, Developer: &d}
+	info := &KeyInfo{Credential: c, App: &app, Developer: &Developer{}}
+	if o.group != nil {
+		g := o.group.g
+		info.AppGroup = &g
+	} else {
+		d := o.dev.dev
+		info.Developer = &d
+	}
 	for _, ref := range c.APIProducts {
 		p, err := k.GetProduct(ctx, org, ref.APIProduct)
 		if isKind(err, ErrNotFound) {

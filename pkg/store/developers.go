@@ -217,7 +217,7 @@ func (k *KMS) DeleteDeveloper(ctx context.Context, org, ref string) (*Developer,
 	if err != nil {
 		return nil, err
 	}
-	apps, err := k.appRows(ctx, org, r, Page{}, 0)
+	apps, err := k.appRows(ctx, org, devOwner(r), Page{}, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // KMS is the runtime plane's key management data in kms_<org>: developers,
-// developer apps and their credentials, API products, and OAuth tokens.
+// app groups, their apps and the apps' credentials, API products, and OAuth
+// tokens.
 // MART serves it over the Apigee API; the message processor reads it for
 // VerifyAPIKey, OAuthV2 and AccessEntity.
 //
@@ -21,9 +22,12 @@ import (
 //     the email and is valid only if that developer row carries the same id.
 //   - apps (partition per developer id, clustered by name) owns an app and
 //     lists its consumer keys (credential_keys); apps_by_id is an index.
+//   - app_groups (by name) owns an app group; its apps are in the apps
+//     table like a developer's, in the partition of the group's id.
 //   - credentials (by consumer key) holds a credential; it is valid only if
 //     its app row exists with the same app id and lists the key, and the
-//     app's developer row exists with the same developer id.
+//     app's owner row (developer, or the app group the credential names)
+//     exists with the same id.
 //
 // Creates write the index rows first and the owning row last with a
 // lightweight transaction (INSERT … IF NOT EXISTS), which is both the
@@ -39,13 +43,14 @@ import (
 // # VerifyAPIKey lookup
 //
 // LookupKey(ctx, org, consumerKey) is the lookup the message processor uses:
-// one read of credentials by consumer key, then the app (by developer id and
-// app name, checking app id and that the app still lists the key), the
-// developer (by id, checking the id), and the credential's API products (by
+// one read of credentials by consumer key, then the owner — the developer
+// (by id) or the app group the credential names (by name), checking the id
+// either way — the app (by owner id and app name, checking app id and that
+// the app still lists the key), and the credential's API products (by
 // name; products deleted since are left out). It returns ErrNotFound for an
 // unknown or orphaned key. It does not decide whether the call is allowed:
 // the caller checks KeyInfo.Credential.Status / ExpiresAt, the app's and
-// developer's status, and each product's status, environments and
+// developer's (or app group's) status, and each product's status, environments and
 // resources, as VerifyAPIKey does, and should cache results (Apigee caches
 // KMS entities for 180 s).
 //
@@ -105,11 +110,12 @@ type Developer struct {
 	Apps []string
 }
 
-// App is a developer app with its credentials.
+// App is a developer's or an app group's app with its credentials.
 type App struct {
 	AppID          string
-	DeveloperID    string
-	DeveloperEmail string
+	DeveloperID    string // "" for an app group's app
+	DeveloperEmail string // "" for an app group's app
+	AppGroup       string // the owning app group's name; "" for a developer app
 	Name           string
 	CallbackURL    string
 	Status         string
@@ -125,7 +131,8 @@ type Credential struct {
 	ConsumerKey    string
 	ConsumerSecret string
 	AppID          string
-	DeveloperID    string
+	DeveloperID    string // "" for an app group's app
+	AppGroup       string // the owning app group's name; "" for a developer app
 	AppName        string
 	Status         string
 	IssuedAt       int64

@@ -144,11 +144,11 @@ func (a *API) routes() {
 // Handler returns the API as an http.Handler.
 func (a *API) Handler() http.Handler { return a }
 
-// MountMART serves the MART paths — developers (with their apps and keys),
-// apps, API products, and key value maps at org, environment and API proxy
-// scope — with h, which forwards them to MART over Apigee Connect or to
-// mart.hostAlias (internal/martproxy). Each route is still authenticated
-// and authorized here like every other.
+// MountMART serves the MART paths — developers and app groups (with their
+// apps and keys), apps, API products, and key value maps at org,
+// environment and API proxy scope — with h, which forwards them to MART
+// over Apigee Connect or to mart.hostAlias (internal/martproxy). Each
+// route is still authenticated and authorized here like every other.
 func (a *API) MountMART(h http.Handler) {
 	const o = "/v1/organizations/{org}"
 	defer a.markRoutes(len(a.routeList), RouteMART)
@@ -185,6 +185,29 @@ func (a *API) MountMART(h http.Handler) {
 	attributes(o+"/apiproducts/{product}/attributes", "apigee.apiproductattributes")
 	collection(o+"/developers/{developer}/apps", "apigee.developerapps")
 	item(o+"/developers/{developer}/apps/{rest...}", "apigee.developerapps")
+	// AppGroups, their apps and the apps' keys, each method with the
+	// permission Apigee documents for it: apigee.appgroups.*,
+	// apigee.appgroupapps.* (update is .manage) and, for keys, the
+	// apigee.appkeys.* developer app keys use too.
+	const group = o + "/appgroups/{appgroup}"
+	const groupApp = group + "/apps/{app}"
+	const groupKey = groupApp + "/keys/{key}"
+	a.handle("GET "+o+"/appgroups", "apigee.appgroups.list", fwd)
+	a.handle("POST "+o+"/appgroups", "apigee.appgroups.create", fwd)
+	a.handle("GET "+group, "apigee.appgroups.get", fwd)
+	a.handle("PUT "+group, "apigee.appgroups.update", fwd)
+	a.handle("DELETE "+group, "apigee.appgroups.delete", fwd)
+	a.handle("GET "+group+"/apps", "apigee.appgroupapps.list", fwd)
+	a.handle("POST "+group+"/apps", "apigee.appgroupapps.create", fwd)
+	a.handle("GET "+groupApp, "apigee.appgroupapps.get", fwd)
+	a.handle("PUT "+groupApp, "apigee.appgroupapps.manage", fwd)
+	a.handle("DELETE "+groupApp, "apigee.appgroupapps.delete", fwd)
+	a.handle("POST "+groupApp+"/keys", "apigee.appkeys.create", fwd)
+	a.handle("GET "+groupKey, "apigee.appkeys.get", fwd)
+	a.handle("POST "+groupKey, "apigee.appkeys.manage", fwd)
+	a.handle("DELETE "+groupKey, "apigee.appkeys.delete", fwd)
+	a.handle("POST "+groupKey+"/apiproducts/{product}", "apigee.appkeys.manage", fwd)
+	a.handle("DELETE "+groupKey+"/apiproducts/{product}", "apigee.appkeys.delete", fwd)
 	a.handle("GET "+o+"/apps", "apigee.apps.list", fwd)
 	a.handle("GET "+o+"/apps/{app}", "apigee.apps.get", fwd)
 	collection(o+"/apiproducts", "apigee.apiproducts")

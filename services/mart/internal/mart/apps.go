@@ -331,11 +331,14 @@ func (f appFilter) match(ap *store.App) bool {
 				return false
 			}
 		case "appType":
-			if !strings.EqualFold(v, "developer") {
-				return false // only developer apps exist here
+			// Developer or AppGroup: who owns the app.
+			if !(strings.EqualFold(v, "developer") && ap.AppGroup == "") && !(strings.EqualFold(v, "appgroup") && ap.AppGroup != "") {
+				return false
 			}
 		case "appGroup":
-			return false
+			if ap.AppGroup == "" || ap.AppGroup != v {
+				return false
+			}
 		case "apiProduct", "consumerKey", "keyStatus":
 			found := false
 			for _, c := range ap.Credentials {

@@ -45,6 +45,27 @@ func (a *API) routes() {
 	a.handle("POST "+key+"/apiproducts/{product}", a.setKeyProductStatus)
 	a.handle("DELETE "+key+"/apiproducts/{product}", a.deleteKeyProduct)
 
+	// AppGroups, their apps, keys and keys' API products.
+	const group = org + "/appgroups/{appgroup}"
+	const groupApp = group + "/apps/{app}"
+	const groupKey = groupApp + "/keys/{key}"
+	a.handle("GET "+org+"/appgroups", a.listAppGroups)
+	a.handle("POST "+org+"/appgroups", a.createAppGroup)
+	a.handle("GET "+group, a.getAppGroup)
+	a.handle("PUT "+group, a.updateAppGroup) // ?action=active|inactive
+	a.handle("DELETE "+group, a.deleteAppGroup)
+	a.handle("GET "+group+"/apps", a.listAppGroupApps)
+	a.handle("POST "+group+"/apps", a.createAppGroupApp)
+	a.handle("GET "+groupApp, a.getAppGroupApp)
+	a.handle("PUT "+groupApp, a.updateAppGroupApp) // ?action=approve|revoke
+	a.handle("DELETE "+groupApp, a.deleteAppGroupApp)
+	a.handle("POST "+groupApp+"/keys", a.createAppGroupAppKey)
+	a.handle("GET "+groupKey, a.getAppGroupAppKey)
+	a.handle("POST "+groupKey, a.updateAppGroupAppKey) // UpdateAppGroupAppKey: action, apiProducts, scopes, attributes
+	a.handle("DELETE "+groupKey, a.deleteAppGroupAppKey)
+	a.handle("POST "+groupKey+"/apiproducts/{product}", a.setAppGroupAppKeyProductStatus)
+	a.handle("DELETE "+groupKey+"/apiproducts/{product}", a.deleteAppGroupAppKeyProduct)
+
 	a.handle("GET "+org+"/apps", a.listOrgApps)
 	a.handle("GET "+org+"/apps/{appId}", a.getOrgApp)
 

@@ -197,6 +197,7 @@ type appOut struct {
 	Name           string            `json:"name,omitempty"`
 	DeveloperID    string            `json:"developerId,omitempty"`
 	DeveloperEmail string            `json:"developerEmail,omitempty"`
+	AppGroup       string            `json:"appGroup,omitempty"`
 	AppFamily      string            `json:"appFamily,omitempty"`
 	CallbackURL    string            `json:"callbackUrl,omitempty"`
 	Status         string            `json:"status,omitempty"`
@@ -208,10 +209,12 @@ type appOut struct {
 }
 
 // appOutOf renders a developer app; withEmail adds developerEmail (the
-// organization-level App resource has it, DeveloperApp does not).
+// organization-level App resource has it, DeveloperApp does not). An app
+// group's app (only in the organization's list) names its appGroup
+// instead of a developer.
 func appOutOf(a *store.App, withEmail bool) appOut {
 	out := appOut{
-		AppID: a.AppID, Name: a.Name, DeveloperID: a.DeveloperID, AppFamily: "default", CallbackURL: a.CallbackURL,
+		AppID: a.AppID, Name: a.Name, DeveloperID: a.DeveloperID, AppGroup: a.AppGroup, AppFamily: "default", CallbackURL: a.CallbackURL,
 		Status: a.Status, Scopes: a.Scopes, Attributes: a.Attributes, CreatedAt: a.CreatedAt, LastModifiedAt: a.LastModifiedAt,
 	}
 	if withEmail {

@@ -78,8 +78,22 @@ func seedRuntimeData(t *testing.T, data *rtdata.Store, kvm *store.KVM, env strin
 			require.NoError(t, kms.SetDeveloperStatus(ctx, org, d.Email, d.Status))
 		}
 	}
+	for _, g := range rd.AppGroups {
+		_, err := kms.CreateAppGroup(ctx, org, store.AppGroup{Name: g.Name, DisplayName: g.DisplayName, ChannelID: g.ChannelID,
+			ChannelURI: g.ChannelURI, Attributes: g.Attributes})
+		require.NoError(t, err, "appGroup %s", g.Name)
+		if g.Status != "" && g.Status != store.StatusActive {
+			_, err := kms.SetAppGroupStatus(ctx, org, g.Name, g.Status)
+			require.NoError(t, err)
+		}
+	}
 	for _, a := range rd.Apps {
-		_, err := kms.CreateApp(ctx, org, a.Developer, store.NewApp{Name: a.Name, CallbackURL: a.CallbackURL, Status: a.Status,
+		require.True(t, (a.Developer == "") != (a.AppGroup == ""), "app %s: give exactly one of developer and appGroup", a.Name)
+		ops := developerAppOps(kms, org, a.Developer)
+		if a.AppGroup != "" {
+			ops = appGroupAppOps(kms, org, a.AppGroup)
+		}
+		_, err := ops.create(ctx, store.NewApp{Name: a.Name, CallbackURL: a.CallbackURL, Status: a.Status,
 			Scopes: a.Scopes, Attributes: a.Attributes})
 		require.NoError(t, err, "app %s", a.Name)
 		for _, c := range a.Credentials {
@@ -88,14 +102,14 @@ func seedRuntimeData(t *testing.T, data *rtdata.Store, kvm *store.KVM, env strin
 			if c.ExpiresInSeconds > 0 {
 				nc.ExpiresAt = clock.Now().Add(time.Duration(c.ExpiresInSeconds) * time.Second).UnixMilli()
 			}
-			_, err := kms.AddCredential(ctx, org, a.Developer, a.Name, nc)
+			_, err := ops.addKey(ctx, a.Name, nc)
 			require.NoError(t, err, "app %s credential %s", a.Name, c.ConsumerKey)
 			if c.Status != "" && c.Status != store.StatusApproved {
-				_, err := kms.SetCredentialStatus(ctx, org, a.Developer, a.Name, c.ConsumerKey, c.Status)
+				_, err := ops.updateKey(ctx, a.Name, c.ConsumerKey, store.CredentialUpdate{Status: c.Status})
 				require.NoError(t, err)
 			}
 			for product, st := range c.ProductStatus {
-				_, err := kms.SetCredentialProductStatus(ctx, org, a.Developer, a.Name, c.ConsumerKey, product, st)
+				_, err := ops.setKeyProduct(ctx, a.Name, c.ConsumerKey, product, st)
 				require.NoError(t, err, "app %s credential %s product %s", a.Name, c.ConsumerKey, product)
 			}
 		}
@@ -117,5 +131,48 @@ func seedRuntimeData(t *testing.T, data *rtdata.Store, kvm *store.KVM, env strin
 			_, err := kvm.CreateEntry(ctx, org, scope, m.Name, k, v)
 			require.NoError(t, err, "kvm %s entry %s", m.Name, k)
 		}
+	}
+}
+
+// appOps are the app writes the seeding needs, for a developer's apps or an
+// app group's.
+type appOps struct {
+	create        func(ctx context.Context, app store.NewApp) (*store.App, error)
+	addKey        func(ctx context.Context, app string, nc store.NewCredential) (*store.Credential, error)
+	updateKey     func(ctx context.Context, app, key string, u store.CredentialUpdate) (*store.Credential, error)
+	setKeyProduct func(ctx context.Context, app, key, product, status string) (*store.Credential, error)
+}
+
+func developerAppOps(kms *store.KMS, org, dev string) appOps {
+	return appOps{
+		create: func(ctx context.Context, app store.NewApp) (*store.App, error) {
+			return kms.CreateApp(ctx, org, dev, app)
+		},
+		addKey: func(ctx context.Context, app string, nc store.NewCredential) (*store.Credential, error) {
+			return kms.AddCredential(ctx, org, dev, app, nc)
+		},
+		updateKey: func(ctx context.Context, app, key string, u store.CredentialUpdate) (*store.Credential, error) {
+			return kms.UpdateCredential(ctx, org, dev, app, key, u)
+		},
+		setKeyProduct: func(ctx context.Context, app, key, product, status string) (*store.Credential, error) {
+			return kms.SetCredentialProductStatus(ctx, org, dev, app, key, product, status)
+		},
+	}
+}
+
+func appGroupAppOps(kms *store.KMS, org, group string) appOps {
+	return appOps{
+		create: func(ctx context.Context, app store.NewApp) (*store.App, error) {
+			return kms.CreateAppGroupApp(ctx, org, group, app)
+		},
+		addKey: func(ctx context.Context, app string, nc store.NewCredential) (*store.Credential, error) {
+			return kms.AddAppGroupAppCredential(ctx, org, group, app, nc)
+		},
+		updateKey: func(ctx context.Context, app, key string, u store.CredentialUpdate) (*store.Credential, error) {
+			return kms.UpdateAppGroupAppCredential(ctx, org, group, app, key, u)
+		},
+		setKeyProduct: func(ctx context.Context, app, key, product, status string) (*store.Credential, error) {
+			return kms.SetAppGroupAppCredentialProductStatus(ctx, org, group, app, key, product, status)
+		},
 	}
 }

@@ -6,6 +6,7 @@ import "github.com/hybrid-emulator/hybrid/pkg/store"
 // written to a fresh organization through pkg/store (the tables MART writes).
 type caseRuntimeData struct {
 	Developers  []caseDeveloper `yaml:"developers"`
+	AppGroups   []caseAppGroup  `yaml:"appGroups"`
 	APIProducts []caseProduct   `yaml:"apiProducts"`
 	Apps        []caseApp       `yaml:"apps"`
 	KVMs        []caseKVM       `yaml:"kvms"`
@@ -18,6 +19,15 @@ type caseDeveloper struct {
 	UserName   string            `yaml:"userName"`
 	Status     string            `yaml:"status"` // active (default) or inactive
 	Attributes []store.Attribute `yaml:"attributes"`
+}
+
+type caseAppGroup struct {
+	Name        string            `yaml:"name"`
+	DisplayName string            `yaml:"displayName"`
+	ChannelID   string            `yaml:"channelId"`
+	ChannelURI  string            `yaml:"channelUri"`
+	Status      string            `yaml:"status"` // active (default) or inactive
+	Attributes  []store.Attribute `yaml:"attributes"`
 }
 
 type caseProduct struct {
@@ -54,7 +64,9 @@ type caseOpQuota struct {
 }
 
 type caseApp struct {
-	Developer   string            `yaml:"developer"` // email
+	// The owner: exactly one of a developer (email) or an app group (name).
+	Developer   string            `yaml:"developer"`
+	AppGroup    string            `yaml:"appGroup"`
 	Name        string            `yaml:"name"`
 	Status      string            `yaml:"status"` // approved (default) or revoked
 	CallbackURL string            `yaml:"callbackUrl"`

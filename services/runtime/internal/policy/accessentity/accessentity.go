@@ -1,5 +1,5 @@
 // Package accessentity implements the AccessEntity policy: it reads a
-// developer, developer app, API product or consumer key from the runtime
+// developer, app group, app, API product or consumer key from the runtime
 // data store (uncached, as the management data is) and stores its profile
 // as XML in AccessEntity.<policy name>, in the shape of the Apigee
 // management API's XML representation, for ExtractVariables (XPath) or
@@ -26,7 +26,14 @@ var identifierTypes = map[string][]string{
 	"developer":   {"developeremail", "developerid", "appid", "consumerkey"},
 	"apiproduct":  {"apiproductname", "appid", "consumerkey", "appname"},
 	"consumerkey": {"consumerkey"},
+	// AppGroups (Apigee documents that AccessEntity retrieves them): by
+	// name, or through one of the group's apps.
+	"appgroup": {"appgroupname", "appid", "consumerkey"},
 }
+
+// secondaryTypes name an appname identifier's owner: a developer, or an
+// app group.
+var secondaryTypes = []string{"developeremail", "developerid", "appgroupname"}
 
 type identifier struct {
 	ref, value, typ string
@@ -58,12 +65,12 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 	p := &policy{name: cc.Policy.Name}
 	et := root.Child("EntityType")
 	if et == nil || strings.TrimSpace(et.Attr("value")) == "" {
-		return nil, flow.Invalid("AccessEntity/EntityType", "InvalidEntityType: element with a value attribute is required (app, developer, apiproduct or consumerkey)")
+		return nil, flow.Invalid("AccessEntity/EntityType", "InvalidEntityType: element with a value attribute is required (app, appgroup, developer, apiproduct or consumerkey)")
 	}
 	p.entity = strings.ToLower(strings.TrimSpace(et.Attr("value")))
 	allowed, ok := identifierTypes[p.entity]
 	if !ok {
-		return nil, flow.Invalid("AccessEntity/EntityType", "InvalidEntityType: invalid entity type %s in policy %s (supported: apiproduct, app, consumerkey, developer)", et.Attr("value"), p.name)
+		return nil, flow.Invalid("AccessEntity/EntityType", "InvalidEntityType: invalid entity type %s in policy %s (supported: apiproduct, app, appgroup, consumerkey, developer)", et.Attr("value"), p.name)
 	}
 	parseID := func(el *xmltree.Element, path string) (*identifier, error) {
 		id := &identifier{ref: strings.TrimSpace(el.Attr("ref")), value: strings.TrimSpace(el.Text), typ: strings.ToLower(strings.TrimSpace(el.Attr("type")))}
@@ -91,12 +98,12 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 		if p.secondary, err = parseID(s, "AccessEntity/SecondaryIdentifier"); err != nil {
 			return nil, err
 		}
-		if p.secondary.typ != "developeremail" && p.secondary.typ != "developerid" {
-			return nil, flow.Invalid("AccessEntity/SecondaryIdentifier", "InvalidIdentifierType: secondary identifier type %q is not developeremail or developerid", s.Attr("type"))
+		if !contains(secondaryTypes, p.secondary.typ) {
+			return nil, flow.Invalid("AccessEntity/SecondaryIdentifier", "InvalidIdentifierType: secondary identifier type %q is not one of %s", s.Attr("type"), strings.Join(secondaryTypes, ", "))
 		}
 	}
 	if p.id.typ == "appname" && p.secondary == nil {
-		return nil, flow.Invalid("AccessEntity/SecondaryIdentifier", "an appname identifier needs a SecondaryIdentifier of type developeremail or developerid")
+		return nil, flow.Invalid("AccessEntity/SecondaryIdentifier", "an appname identifier needs a SecondaryIdentifier of type %s", strings.Join(secondaryTypes, ", "))
 	}
 	if p.data, err = cc.NeedData(); err != nil {
 		return nil, err
@@ -109,13 +116,13 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 	if !ok {
 		return nil
 	}
-	var devRef string
+	var owner string
 	if p.secondary != nil {
-		if devRef, ok = p.secondary.resolve(mc); !ok {
+		if owner, ok = p.secondary.resolve(mc); !ok {
 			return nil
 		}
 	}
-	v, err := p.lookup(ctx, id, devRef)
+	v, err := p.lookup(ctx, id, owner)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && v == nil) {
 		return nil
 	}
@@ -131,7 +138,9 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 }
 
 // lookup returns the XML value of the entity (nil when there is none).
-func (p *policy) lookup(ctx context.Context, id, devRef string) (any, error) {
+// owner is the secondary identifier: the developer or app group of an
+// appname.
+func (p *policy) lookup(ctx context.Context, id, owner string) (any, error) {
 	kms, org := p.data.KMS(), p.data.Org()
 	// The app the identifier leads to, for the types that go through one.
 	app := func() (*store.App, error) {
@@ -139,7 +148,10 @@ func (p *policy) lookup(ctx context.Context, id, devRef string) (any, error) {
 		case "appid":
 			return kms.GetAppByID(ctx, org, id)
 		case "appname":
-			return kms.GetApp(ctx, org, devRef, id)
+			if p.secondary.typ == "appgroupname" {
+				return kms.GetAppGroupApp(ctx, org, owner, id)
+			}
+			return kms.GetApp(ctx, org, owner, id)
 		case "consumerkey":
 			info, err := kms.LookupKey(ctx, org, id)
 			if err != nil {
@@ -164,12 +176,29 @@ func (p *policy) lookup(ctx context.Context, id, devRef string) (any, error) {
 				return nil, err
 			}
 			ref = a.DeveloperID
+			if ref == "" { // an app group's app has no developer
+				return nil, nil
+			}
 		}
 		d, err := kms.GetDeveloper(ctx, org, ref)
 		if err != nil {
 			return nil, err
 		}
 		return developerXML(d, org), nil
+	case "appgroup":
+		name := id
+		if p.id.typ != "appgroupname" {
+			a, err := app()
+			if err != nil || a == nil || a.AppGroup == "" {
+				return nil, err
+			}
+			name = a.AppGroup
+		}
+		g, err := kms.GetAppGroup(ctx, org, name)
+		if err != nil {
+			return nil, err
+		}
+		return appGroupXML(g, org), nil
 	case "apiproduct":
 		name := id
 		switch p.id.typ {

@@ -47,6 +47,27 @@ func developerXML(d *store.Developer, org string) *developerXMLT {
 		Status: d.Status, UserName: d.UserName}
 }
 
+// appGroupXMLT is an AppGroup in the element names of the other entities
+// (the API's JSON fields, capitalized).
+type appGroupXMLT struct {
+	XMLName        xml.Name      `xml:"AppGroup"`
+	AppGroupID     string        `xml:"AppGroupId"`
+	Attributes     attributesXML `xml:"Attributes"`
+	ChannelID      string        `xml:"ChannelId"`
+	ChannelURI     string        `xml:"ChannelUri"`
+	CreatedAt      int64         `xml:"CreatedAt"`
+	DisplayName    string        `xml:"DisplayName"`
+	LastModifiedAt int64         `xml:"LastModifiedAt"`
+	Name           string        `xml:"Name"`
+	Organization   string        `xml:"Organization"`
+	Status         string        `xml:"Status"`
+}
+
+func appGroupXML(g *store.AppGroup, org string) *appGroupXMLT {
+	return &appGroupXMLT{AppGroupID: g.AppGroupID, Attributes: attrs(g.Attributes), ChannelID: g.ChannelID, ChannelURI: g.ChannelURI,
+		CreatedAt: g.CreatedAt, DisplayName: g.DisplayName, LastModifiedAt: g.LastModifiedAt, Name: g.Name, Organization: org, Status: g.Status}
+}
+
 type productRefXML struct {
 	Name   string `xml:"Name"`
 	Status string `xml:"Status"`
@@ -81,6 +102,7 @@ type appXMLT struct {
 	CreatedAt      int64             `xml:"CreatedAt"`
 	Credentials    []*credentialXMLT `xml:"Credentials>Credential"`
 	DeveloperID    string            `xml:"DeveloperId"`
+	AppGroup       string            `xml:"AppGroup,omitempty"` // an app group's app
 	LastModifiedAt int64             `xml:"LastModifiedAt"`
 	Name           string            `xml:"Name"`
 	Scopes         []string          `xml:"Scopes>Scope"`
@@ -89,7 +111,7 @@ type appXMLT struct {
 
 func appXML(a *store.App) *appXMLT {
 	out := &appXMLT{AppID: a.AppID, Attributes: attrs(a.Attributes), CallbackURL: a.CallbackURL, CreatedAt: a.CreatedAt,
-		DeveloperID: a.DeveloperID, LastModifiedAt: a.LastModifiedAt, Name: a.Name, Scopes: a.Scopes, Status: a.Status}
+		DeveloperID: a.DeveloperID, AppGroup: a.AppGroup, LastModifiedAt: a.LastModifiedAt, Name: a.Name, Scopes: a.Scopes, Status: a.Status}
 	for _, c := range a.Credentials {
 		out.Credentials = append(out.Credentials, credentialXML(c))
 	}

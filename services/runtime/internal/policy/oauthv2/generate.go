@@ -52,7 +52,8 @@ func (p *policy) clientCredentials(mc *flow.MessageContext) (id, secret string) 
 
 // client resolves and checks a client: known key, matching secret (when
 // checkSecret), approved and unexpired credential, approved app, active
-// developer. A nil KeyInfo with a nil error means "invalid client".
+// developer or, for an app group's app, active app group. A nil KeyInfo
+// with a nil error means "invalid client".
 func (p *policy) client(ctx context.Context, id, secret string, checkSecret bool) (*store.KeyInfo, error) {
 	info, err := p.data.LookupKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -67,10 +68,19 @@ func (p *policy) client(ctx context.Context, id, secret string, checkSecret bool
 		c.Status != store.StatusApproved,
 		c.ExpiresAt >= 0 && c.ExpiresAt <= p.now(),
 		info.App.Status != store.StatusApproved,
-		info.Developer.Status != "" && info.Developer.Status != store.StatusActive:
+		!ownerActive(info):
 		return nil, nil
 	}
 	return info, nil
+}
+
+// ownerActive reports whether the app's owner is active: its developer,
+// or its app group (an app group's app has no developer).
+func ownerActive(info *store.KeyInfo) bool {
+	if info.AppGroup != nil {
+		return info.AppGroup.Status == store.StatusActive
+	}
+	return info.Developer.Status == "" || info.Developer.Status == store.StatusActive
 }
 
 // approvedProducts are the credential's products that exist and are

@@ -73,7 +73,7 @@ func (p *policy) verifyAccessToken(ctx context.Context, mc *flow.MessageContext)
 	switch {
 	case info.App.Status != store.StatusApproved:
 		return faultAppNotApproved()
-	case info.Credential.Status != store.StatusApproved, info.Developer.Status != "" && info.Developer.Status != store.StatusActive:
+	case info.Credential.Status != store.StatusApproved, !ownerActive(info):
 		return faultNotApproved()
 	}
 	product, err := p.matchProduct(ctx, mc, info, t.APIProducts)
@@ -128,10 +128,14 @@ func (p *policy) setVerifyVars(mc *flow.MessageContext, tok string, t *store.OAu
 	for _, a := range info.App.Attributes {
 		set("app."+a.Name, a.Value)
 	}
-	set("developer.id", info.Developer.DeveloperID)
-	set("developer.email", info.Developer.Email)
-	for _, a := range info.Developer.Attributes {
-		set("developer."+a.Name, a.Value)
+	// An app group's app has no developer: its developer variables stay
+	// unset.
+	if info.AppGroup == nil {
+		set("developer.id", info.Developer.DeveloperID)
+		set("developer.email", info.Developer.Email)
+		for _, a := range info.Developer.Attributes {
+			set("developer."+a.Name, a.Value)
+		}
 	}
 	for _, a := range t.Attributes {
 		set("accesstoken."+a.Name, a.Value)

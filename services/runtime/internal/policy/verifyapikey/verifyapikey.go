@@ -5,6 +5,8 @@
 // API products allows this environment, proxy and path (package
 // apiproduct). On success it sets verifyapikey.<policy>.* and the
 // analytics variables (client_id, developer.id, developer.app.name, …).
+// An app group's app is checked against its group (active) instead of a
+// developer and gets appgroup.* variables instead of developer.* ones.
 package verifyapikey
 
 import (
@@ -33,6 +35,11 @@ const (
 	CodeKeyExpired         = "keymanagement.service.consumer_key_expired"
 	CodeInvalidForResource = "oauth.v2.InvalidApiKeyForGivenResource"
 )
+
+// CodeAppGroupInactive: the app's AppGroup is inactive. Apigee documents
+// this code for an inactive company, the AppGroup's predecessor; it
+// documents no AppGroup-specific one.
+const CodeAppGroupInactive = "keymanagement.service.CompanyStatusNotActive"
 
 type policy struct {
 	name   string
@@ -124,7 +131,11 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 	if !strings.EqualFold(app.Status, store.StatusApproved) {
 		return fault(CodeAppNotApproved, "App not Approved")
 	}
-	if !strings.EqualFold(dev.Status, store.StatusActive) {
+	if g := info.AppGroup; g != nil {
+		if !strings.EqualFold(g.Status, store.StatusActive) {
+			return fault(CodeAppGroupInactive, "AppGroup Status is not Active")
+		}
+	} else if !strings.EqualFold(dev.Status, store.StatusActive) {
 		return fault(CodeDeveloperInactive, "Developer Status is not Active")
 	}
 	call := apiproduct.Call{Env: mc.Proxy.Env, Proxy: mc.Proxy.Name, PathSuffix: mc.PathSuffix, Verb: mc.Request.Method}
@@ -146,7 +157,10 @@ func SetVariables(mc *flow.MessageContext, prefix string, info *store.KeyInfo, m
 	mc.SetVars(Variables(prefix, info, m))
 }
 
-// Variables lists what SetVariables sets, in order.
+// Variables lists what SetVariables sets, in order. For an app group's
+// app the developer variables are left unset (there is no developer) and
+// prefix+appgroup.* name the group; developer.app.name and
+// developer.app.id (the analytics app) are set for either owner.
 func Variables(prefix string, info *store.KeyInfo, m *apiproduct.Match) []flow.Var {
 	cred, app, dev, prod := info.Credential, info.App, info.Developer, m.Product
 	out := make([]flow.Var, 0, 64)
@@ -164,22 +178,32 @@ func Variables(prefix string, info *store.KeyInfo, m *apiproduct.Match) []flow.V
 		set(a.Name, a.Value)
 	}
 
-	set("developer.id", dev.DeveloperID)
-	set("developer.email", dev.Email)
-	set("developer.firstName", dev.FirstName)
-	set("developer.lastName", dev.LastName)
-	set("developer.userName", dev.UserName)
-	set("developer.status", dev.Status)
-	if len(dev.Apps) > 0 {
-		set("developer.apps", strings.Join(dev.Apps, ","))
+	if g := info.AppGroup; g != nil {
+		set("appgroup.name", g.Name)
+		set("appgroup.id", g.AppGroupID)
+		set("appgroup.displayName", g.DisplayName)
+		set("appgroup.status", g.Status)
+		for _, a := range g.Attributes {
+			set("appgroup."+a.Name, a.Value)
+		}
+	} else {
+		set("developer.id", dev.DeveloperID)
+		set("developer.email", dev.Email)
+		set("developer.firstName", dev.FirstName)
+		set("developer.lastName", dev.LastName)
+		set("developer.userName", dev.UserName)
+		set("developer.status", dev.Status)
+		if len(dev.Apps) > 0 {
+			set("developer.apps", strings.Join(dev.Apps, ","))
+		}
+		for _, a := range dev.Attributes {
+			set("developer."+a.Name, a.Value)
+		}
+		set("developer.app.name", app.Name)
+		set("developer.app.id", app.AppID)
+		set("CreatedAt", strconv.FormatInt(dev.CreatedAt, 10))
+		set("LastModifiedAt", strconv.FormatInt(dev.LastModifiedAt, 10))
 	}
-	for _, a := range dev.Attributes {
-		set("developer."+a.Name, a.Value)
-	}
-	set("developer.app.name", app.Name)
-	set("developer.app.id", app.AppID)
-	set("CreatedAt", strconv.FormatInt(dev.CreatedAt, 10))
-	set("LastModifiedAt", strconv.FormatInt(dev.LastModifiedAt, 10))
 
 	set("app.name", app.Name)
 	set("app.id", app.AppID)
@@ -211,8 +235,10 @@ func Variables(prefix string, info *store.KeyInfo, m *apiproduct.Match) []flow.V
 
 	// Analytics and product-operation variables (no prefix).
 	bare("client_id", cred.ConsumerKey)
-	bare("developer.id", dev.DeveloperID)
-	bare("developer.email", dev.Email)
+	if info.AppGroup == nil {
+		bare("developer.id", dev.DeveloperID)
+		bare("developer.email", dev.Email)
+	}
 	bare("developer.app.name", app.Name)
 	bare("developer.app.id", app.AppID)
 	bare("apiproduct.name", prod.Name)
