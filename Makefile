@@ -51,6 +51,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseProperties$$' -fuzztime $(FUZZTIME)
 	go test ./pkg/bundle -run '^$$' -fuzz '^FuzzBundleFiles$$' -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/mp -run '^$$' -fuzz '^FuzzFramingConn$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/analyticsfile -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/jsonpath -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/policy/oasvalidation -run '^$$' -fuzz '^FuzzCompileSpec$$' -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/policy/oasvalidation -run '^$$' -fuzz '^FuzzValidateRequest$$' -fuzztime $(FUZZTIME)
@@ -64,8 +65,22 @@ oracle: ## check the XSLT golden files against Saxon-HE and the JSONPath golden 
 	@scripts/oracle-jayway.sh
 
 .PHONY: bench
-bench: ## deploy latency and gateway throughput vs a bare reverse proxy (see docs/BENCHMARKS.md)
+bench: ## deploy latency, gateway throughput vs a bare reverse proxy, analytics on vs off (see docs/BENCHMARKS.md)
 	@scripts/bench.sh
+
+# Code generation for proto/: buf and the protoc plugins, pinned, installed
+# as Go modules into .run/tools (no protoc download needed).
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+TOOLS := $(CURDIR)/.run/tools
+
+.PHONY: proto
+proto: ## regenerate proto/'s Go code with pinned buf, protoc-gen-go and protoc-gen-go-grpc (generated code is committed)
+	GOBIN=$(TOOLS) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	GOBIN=$(TOOLS) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	cd proto && PATH=$(TOOLS):$$PATH buf lint && PATH=$(TOOLS):$$PATH buf generate
 
 .PHONY: cassandra-start
 cassandra-start: ## start only Cassandra (fetched from Maven Central on first use)

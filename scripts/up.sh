@@ -83,9 +83,15 @@ wait_ready controlplane
 start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json" \
   --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem" "${cql[@]}"
 wait_ready synchronizer
+# The message processor mints the Google tokens of <Authentication> through
+# the control plane's IAM Credentials API, as apigee-runtime.
 start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql[@]}" \
-  --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem"
-start udca --org "$org" --dataDir "$run/udca" --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
+  --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem" \
+  --controlPlane.url http://127.0.0.1:8080 --controlPlane.serviceAccountPath "$keys/$org-apigee-runtime.json"
+# UDCA takes the message processor's analytics records on 20001 (hybrid's
+# port; the runtime's --analytics.udca default) and uploads them to the
+# control plane, whose stats API (and `hybridctl stats`) shows them.
+start udca --org "$org" --dataDir "$run/udca" --grpcListen 127.0.0.1:20001 --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
 start watcher "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-watcher.json"
 wait_ready mart
 start connect-agent --project "projects/$org" --serviceAccountPath "$keys/$org-apigee-mart.json" \
@@ -104,12 +110,13 @@ The local hybrid runtime plane is up.
   Synchronizer (probes)        http://127.0.0.1:8844
   Synchronizer contracts (mTLS, runtime certificate only)  https://127.0.0.1:8848
   MART (Connect agent only)    http://127.0.0.1:8845
-  UDCA                         http://127.0.0.1:8846
+  UDCA                         http://127.0.0.1:8846   records from the runtime: 127.0.0.1:20001 (gRPC)
   Watcher                      http://127.0.0.1:8847
   Connect agent (metrics)      http://127.0.0.1:7070
   Cassandra (CQL)              127.0.0.1:9042   login: cqlsh --credentials $cassandra_credentials
 Organization "$org", environment "$env"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
 Trust the control plane's CA for HTTPS clients: export SSL_CERT_FILE=$ca
 Service account key files (emulated IAM): $keys
+Traffic per proxy (stats API): $bin/hybridctl stats
 Logs: $run/logs   Stop everything: make down
 MSG

@@ -26,6 +26,7 @@ var commands = []command{
 	{"cassandra", "cassandra secure: replace the default superuser of a fresh node by a role with a random password (scripts/cassandra.sh runs it)", runCassandra},
 	{"keys", "make an organization's data encryption keys file (kmsEncryptionKey, kvmEncryptionKey) for MART and the message processor", runKeys},
 	{"pki", "make the runtime plane's CA and the synchronizer/runtime mutual TLS certificates", runPKI},
+	{"stats", "traffic of the last N minutes per API proxy from the stats API: calls, errors, p50/p95 latency (--json)", runStats},
 }
 
 // errNotReady makes status exit 1 without an extra error line.

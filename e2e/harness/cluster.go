@@ -29,6 +29,9 @@ type Cluster struct {
 	MART         *Process // only with Options.All
 	UDCA         *Process
 	ConnectAgent *Process
+	// UDCADataDir is UDCA's buffer folder (kept across StartUDCA calls).
+	UDCADataDir string
+	udcaArgs    []string
 }
 
 // Options choose what a cluster runs.
@@ -37,6 +40,15 @@ type Options struct {
 	All bool
 	// RuntimeArgs are extra flags for the message processor.
 	RuntimeArgs []string
+	// Analytics starts UDCA (All does too) before the message processor,
+	// which then streams its analytics records to it; without it the
+	// message processor sends none.
+	Analytics bool
+	// UDCAArgs are extra flags for UDCA (short file ages and retry
+	// intervals, the upload policy).
+	UDCAArgs []string
+	// ControlPlaneArgs are extra flags for the control plane.
+	ControlPlaneArgs []string
 }
 
 const readyTimeout = 90 * time.Second
@@ -68,11 +80,16 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 			"--encryptionKeysPath", h.EncryptionKeysPath(tb, c.Org)}, h.CassandraArgs()...)...)
 		cpArgs = append(cpArgs, "--mart.hostAlias", c.MART.URL("main"))
 	}
-	c.ControlPlane = h.Start(tb, "controlplane", cpArgs...)
+	c.ControlPlane = h.Start(tb, "controlplane", append(cpArgs, opts.ControlPlaneArgs...)...)
 	c.ControlPlane.WaitReady(tb, readyTimeout)
 
 	c.Synchronizer = c.StartSynchronizer(tb, "127.0.0.1:0")
 	c.Synchronizer.WaitReady(tb, readyTimeout)
+	if opts.All || opts.Analytics {
+		c.UDCADataDir, c.udcaArgs = tb.TempDir(), opts.UDCAArgs
+		c.UDCA = c.StartUDCA(tb)
+		c.UDCA.WaitReady(tb, readyTimeout)
+	}
 	c.Runtime = c.StartRuntime(tb, opts.RuntimeArgs...)
 	c.Runtime.WaitReady(tb, readyTimeout)
 	c.Watcher = h.Start(tb, "watcher", c.orgArgs(
@@ -83,14 +100,28 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 		"--interval", "100ms")...)
 	c.Watcher.WaitReady(tb, readyTimeout)
 	if opts.All {
-		c.UDCA = h.Start(tb, "udca", "--org", c.Org, "--listen", "127.0.0.1:0", "--dataDir", tb.TempDir(),
-			"--controlPlane.url", c.ControlPlane.URL("main"), "--controlPlane.serviceAccountPath", c.KeyFile("apigee-udca"))
 		c.ConnectAgent = c.StartConnectAgent(tb, c.KeyFile("apigee-mart"))
-		for _, p := range []*Process{c.MART, c.UDCA, c.ConnectAgent} {
+		for _, p := range []*Process{c.MART, c.ConnectAgent} {
 			p.WaitReady(tb, readyTimeout)
 		}
 	}
 	return c
+}
+
+// StartUDCA starts UDCA over the cluster's buffer folder, authenticating
+// with the apigee-udca key file; a restart (after c.UDCA.Stop) keeps the
+// previous one's addresses, so the message processor reconnects to it.
+// It does not wait for readiness.
+func (c *Cluster) StartUDCA(tb testing.TB, extra ...string) *Process {
+	tb.Helper()
+	main, grpc := "127.0.0.1:0", "127.0.0.1:0"
+	if c.UDCA != nil {
+		main, grpc = c.UDCA.Addr("main"), c.UDCA.Addr("grpc")
+	}
+	args := append([]string{"--org", c.Org, "--listen", main, "--grpcListen", grpc, "--dataDir", c.UDCADataDir,
+		"--controlPlane.url", c.ControlPlane.URL("main"), "--controlPlane.serviceAccountPath", c.KeyFile("apigee-udca")},
+		c.udcaArgs...)
+	return c.h.Start(tb, "udca", append(args, extra...)...)
 }
 
 func (c *Cluster) orgArgs(extra ...string) []string {
@@ -146,9 +177,15 @@ func (c *Cluster) ConnectAgentArgs(keyFile string, extra ...string) []string {
 }
 
 // StartRuntime starts a message processor fed by the cluster's synchronizer,
-// over the cluster's Cassandra; extra flags are appended.
+// over the cluster's Cassandra; extra flags are appended. It streams
+// analytics records to the cluster's UDCA, or sends none without one.
 func (c *Cluster) StartRuntime(tb testing.TB, extra ...string) *Process {
 	tb.Helper()
+	analytics := []string{"--analytics.enabled=false"}
+	if c.UDCA != nil {
+		analytics = []string{"--analytics.udca", c.UDCA.Addr("grpc")}
+	}
+	extra = append(analytics, extra...)
 	return c.h.Start(tb, "runtime", c.orgArgs(append([]string{
 		"--listen", "127.0.0.1:0",
 		"--trafficListen", "127.0.0.1:0",
@@ -157,7 +194,10 @@ func (c *Cluster) StartRuntime(tb testing.TB, extra ...string) *Process {
 		"--synchronizerTLS.certFile", c.PKI.RuntimeCert(),
 		"--synchronizerTLS.keyFile", c.PKI.RuntimeKey(),
 		"--contractEncryptionKeyPath", c.ContractKeyPath(),
-		"--encryptionKeysPath", c.h.EncryptionKeysPath(tb, c.Org)}, append(c.h.CassandraArgs(), extra...)...)...)...)
+		"--encryptionKeysPath", c.h.EncryptionKeysPath(tb, c.Org),
+		// Google tokens for <Authentication>, minted as apigee-runtime.
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-runtime")}, append(c.h.CassandraArgs(), extra...)...)...)...)
 }
 
 // APIURL is the control plane's Apigee API base (http).

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"encoding/xml"
 	"sort"
 	"strings"
@@ -309,6 +310,25 @@ type TargetEndpoint struct {
 	PostFlow              *Flow                  `xml:"PostFlow"`
 	HTTPTargetConnection  *HTTPTargetConnection  `xml:"HTTPTargetConnection"`
 	LocalTargetConnection *LocalTargetConnection `xml:"LocalTargetConnection"`
+	// Unknown are child elements this model does not have.
+	Unknown []UnknownElement `xml:",any" json:"-"`
+}
+
+// UnknownElement is a child element a model type does not know. Decoding
+// keeps its name, so that the runtime can refuse a deployment naming it
+// rather than ignore what it would not run (a <ScriptTarget>, an
+// <Authentication> typo, an element of a newer Apigee release).
+type UnknownElement struct {
+	XMLName xml.Name
+}
+
+// UnknownNames returns the names of unknown elements, for messages.
+func UnknownNames(els []UnknownElement) []string {
+	out := make([]string, len(els))
+	for i, e := range els {
+		out[i] = e.XMLName.Local
+	}
+	return out
 }
 
 // HTTPTargetConnection is a target endpoint's <HTTPTargetConnection>:
@@ -320,6 +340,52 @@ type HTTPTargetConnection struct {
 	SSLInfo       *SSLInfo       `xml:"SSLInfo"`
 	Properties    Properties     `xml:"Properties,omitempty"`
 	HealthMonitor *HealthMonitor `xml:"HealthMonitor"`
+	// Authentication asks the runtime to send a Google access or ID
+	// token of the deployment's service account with every request.
+	Authentication *Authentication `xml:"Authentication"`
+	// Unknown are child elements this model does not have.
+	Unknown []UnknownElement `xml:",any" json:"-"`
+}
+
+// Authentication is Apigee's <Authentication> of an HTTPTargetConnection
+// (TargetEndpoint or ServiceCallout): exactly one of GoogleAccessToken and
+// GoogleIDToken is expected.
+type Authentication struct {
+	// HeaderName is the header the token goes in (default Authorization).
+	HeaderName        string             `xml:"HeaderName,omitempty"`
+	GoogleAccessToken *GoogleAccessToken `xml:"GoogleAccessToken"`
+	GoogleIDToken     *GoogleIDToken     `xml:"GoogleIDToken"`
+	Unknown           []UnknownElement   `xml:",any" json:"-"`
+}
+
+// GoogleAccessToken asks for an OAuth 2.0 access token with Scopes.
+type GoogleAccessToken struct {
+	Scopes []string `xml:"Scopes>Scope"`
+	// LifetimeInSeconds is the token's lifetime (default 3600); Ref names
+	// a variable that overrides the literal.
+	LifetimeInSeconds *RefValue        `xml:"LifetimeInSeconds"`
+	Unknown           []UnknownElement `xml:",any" json:"-"`
+}
+
+// GoogleIDToken asks for an OpenID Connect ID token for Audience.
+type GoogleIDToken struct {
+	Audience     *Audience        `xml:"Audience"`
+	IncludeEmail bool             `xml:"IncludeEmail,omitempty"`
+	Unknown      []UnknownElement `xml:",any" json:"-"`
+}
+
+// Audience is <Audience ref="var" useTargetUrl="true">literal</Audience>.
+type Audience struct {
+	Value        string `xml:",chardata"`
+	Ref          string `xml:"ref,attr,omitempty"`
+	UseTargetURL bool   `xml:"useTargetUrl,attr,omitempty"`
+}
+
+// RefValue is an element whose text is a literal and whose ref attribute
+// names a variable that, when set, overrides it.
+type RefValue struct {
+	Value string `xml:",chardata"`
+	Ref   string `xml:"ref,attr,omitempty"`
 }
 
 // LoadBalancer spreads target requests over named TargetServers.
@@ -333,6 +399,7 @@ type LoadBalancer struct {
 	// RetryEnabled defaults to true.
 	RetryEnabled            bool                     `xml:"RetryEnabled"`
 	ServerUnhealthyResponse *ServerUnhealthyResponse `xml:"ServerUnhealthyResponse"`
+	Unknown                 []UnknownElement         `xml:",any" json:"-"`
 }
 
 // UnmarshalXML implements xml.Unmarshaler to apply Apigee's defaults.
@@ -356,7 +423,8 @@ type LBServer struct {
 	Weight     int  `xml:"Weight"`
 	IsFallback bool `xml:"IsFallback"`
 	// IsEnabled defaults to true.
-	IsEnabled bool `xml:"IsEnabled"`
+	IsEnabled bool             `xml:"IsEnabled"`
+	Unknown   []UnknownElement `xml:",any" json:"-"`
 }
 
 // UnmarshalXML implements xml.Unmarshaler to apply Apigee's defaults.
@@ -388,6 +456,8 @@ type SSLInfo struct {
 	Protocols              []string    `xml:"Protocols>Protocol"`
 	Ciphers                []string    `xml:"Ciphers>Cipher"`
 	CommonName             *CommonName `xml:"CommonName"`
+	// Unknown are child elements this model does not have.
+	Unknown []UnknownElement `xml:",any" json:"-"`
 }
 
 // CommonName is the expected certificate common name of a TLS target.
@@ -398,10 +468,11 @@ type CommonName struct {
 
 // HealthMonitor probes load-balanced target servers.
 type HealthMonitor struct {
-	IsEnabled     bool         `xml:"IsEnabled"`
-	IntervalInSec int          `xml:"IntervalInSec"`
-	HTTPMonitor   *HTTPMonitor `xml:"HTTPMonitor"`
-	TCPMonitor    *TCPMonitor  `xml:"TCPMonitor"`
+	IsEnabled     bool             `xml:"IsEnabled"`
+	IntervalInSec int              `xml:"IntervalInSec"`
+	HTTPMonitor   *HTTPMonitor     `xml:"HTTPMonitor"`
+	TCPMonitor    *TCPMonitor      `xml:"TCPMonitor"`
+	Unknown       []UnknownElement `xml:",any" json:"-"`
 }
 
 // HTTPMonitor is a health check that sends an HTTP request.
@@ -443,9 +514,10 @@ type Header struct {
 // LocalTargetConnection chains to another proxy in the same environment:
 // either APIProxy (with an optional ProxyEndpoint) or Path is set.
 type LocalTargetConnection struct {
-	APIProxy      string `xml:"APIProxy,omitempty"`
-	ProxyEndpoint string `xml:"ProxyEndpoint,omitempty"`
-	Path          string `xml:"Path,omitempty"`
+	APIProxy      string           `xml:"APIProxy,omitempty"`
+	ProxyEndpoint string           `xml:"ProxyEndpoint,omitempty"`
+	Path          string           `xml:"Path,omitempty"`
+	Unknown       []UnknownElement `xml:",any" json:"-"`
 }
 
 // SharedFlow is a sharedflowbundle/sharedflows/*.xml file.
@@ -476,4 +548,49 @@ type Policy struct {
 	// ResourceURLs lists the resources the policy references through
 	// <ResourceURL>, <IncludeURL> or <OASResource> (in document order).
 	ResourceURLs []string
+}
+
+// UsesGoogleAuthentication reports whether a target endpoint or a policy
+// (ServiceCallout, AssignMessage, ExternalCallout) has an <Authentication>
+// with a <GoogleAccessToken> or <GoogleIDToken>: such a revision needs a
+// service account identity when it is deployed.
+func (b *Bundle) UsesGoogleAuthentication() bool {
+	for _, te := range b.TargetEndpoints {
+		if htc := te.HTTPTargetConnection; htc != nil && htc.Authentication != nil {
+			return true
+		}
+	}
+	for _, p := range b.Policies {
+		if hasGoogleAuthentication(p.XML) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasGoogleAuthentication scans a policy for a GoogleAccessToken or
+// GoogleIDToken element inside an Authentication element.
+func hasGoogleAuthentication(doc []byte) bool {
+	if !bytes.Contains(doc, []byte("Authentication")) {
+		return false
+	}
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	var stack []string
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if n := t.Name.Local; (n == "GoogleAccessToken" || n == "GoogleIDToken") && len(stack) > 0 && stack[len(stack)-1] == "Authentication" {
+				return true
+			}
+			stack = append(stack, t.Name.Local)
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
 }

@@ -474,3 +474,16 @@ func (p *parser) checkResources() error {
 	}
 	return nil
 }
+
+// DecodeHTTPTargetConnection decodes one <HTTPTargetConnection> element
+// (data holds it as its root, e.g. a ServiceCallout policy's), with the
+// same model, defaults and value checks as a TargetEndpoint's, so that a
+// policy and a target read their connections alike. file names the
+// document in errors.
+func DecodeHTTPTargetConnection(file string, data []byte) (*HTTPTargetConnection, error) {
+	htc := &HTTPTargetConnection{}
+	if err := decodeInto(file, data, htc); err != nil {
+		return nil, err
+	}
+	return htc, nil
+}

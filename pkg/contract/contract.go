@@ -79,6 +79,11 @@ type Deployment struct {
 	Revision        string    `json:"revision"`
 	DeployStartTime time.Time `json:"deployStartTime"`
 	Bundle          []byte    `json:"bundle"` // the revision's zip
+	// ServiceAccount is the deployment's identity (the deploy call's
+	// serviceAccount parameter): the account whose Google tokens the
+	// message processor sends for <Authentication> in targets and
+	// ServiceCallouts. Empty when deployed without one.
+	ServiceAccount string `json:"serviceAccount,omitempty"`
 }
 
 // TargetServer mirrors the Apigee TargetServer resource.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 	"github.com/hybrid-emulator/hybrid/pkg/gcpauth"
 )
@@ -70,7 +72,33 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("control plane credentials: %w", err)
 	}
 	cfg.Token = ""
-	return &Client{cfg: cfg, http: gcpauth.HTTPClient(ts, nil)}, nil
+	return &Client{cfg: cfg, http: gcpauth.HTTPClient(tokenErrors{ts}, nil)}, nil
+}
+
+// TokenError is a failure to get an access token for a call (the token
+// endpoint refused the key or could not be reached), as opposed to the
+// call itself failing: UDCA counts these against TOKEN_GENERATOR.
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// IsTokenError reports whether err is a TokenError.
+func IsTokenError(err error) bool {
+	var te *TokenError
+	return errors.As(err, &te)
+}
+
+// tokenErrors marks the token source's failures as TokenErrors; the
+// message is unchanged.
+type tokenErrors struct{ ts oauth2.TokenSource }
+
+func (t tokenErrors) Token() (*oauth2.Token, error) {
+	tok, err := t.ts.Token()
+	if err != nil {
+		return nil, &TokenError{Err: err}
+	}
+	return tok, nil
 }
 
 func envPath(org, env string) string {
@@ -132,6 +160,26 @@ type DeploymentStatus struct {
 // StatusError explains an ERROR state.
 type StatusError struct {
 	Message string `json:"message"`
+}
+
+// DataLocation is where UDCA uploads one buffer file: a signed URL of the
+// control plane's storage (PUT, no credentials needed) that expires.
+type DataLocation struct {
+	URL string `json:"url"`
+	// Destination names the object the URL writes (gs://bucket/object).
+	Destination string `json:"destination"`
+	// Expiry is when the URL stops working (RFC 3339).
+	Expiry string `json:"expiry"`
+}
+
+// DataLocation asks for a signed URL to upload a file of dataset (api,
+// trace, event) as relativePath (the file's name), as hybrid's UDCA does:
+// GET …/environments/{env}/datalocation?repo=edge&dataset=…&relative_file_path=….
+func (c *Client) DataLocation(ctx context.Context, org, env, dataset, relativePath string) (DataLocation, error) {
+	q := url.Values{"repo": {"edge"}, "dataset": {dataset}, "relative_file_path": {relativePath}}
+	var out DataLocation
+	err := c.do(ctx, http.MethodGet, envPath(org, env)+"/datalocation", q, nil, 0, &out)
+	return out, err
 }
 
 // ReportRuntimeStatus posts the watcher's view of one environment.

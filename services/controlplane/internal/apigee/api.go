@@ -39,6 +39,9 @@ type Options struct {
 	// Draining, when set, reports that the service is shutting down, so
 	// long-polls answer at once instead of holding the drain up.
 	Draining func() bool
+	// Analytics serves datalocation, stats and the analytics fault
+	// switch (analytics.go); nil answers them 503.
+	Analytics Analytics
 }
 
 // API is the http.Handler for everything under /v1/organizations.
@@ -52,6 +55,8 @@ type API struct {
 	maxBody int64
 	// draining reports shutdown (never nil).
 	draining func() bool
+	// analytics is the analytics backend (nil: not configured).
+	analytics Analytics
 
 	// logged is serve behind the access log and request metrics.
 	logged http.Handler
@@ -85,8 +90,8 @@ func New(opts Options) (*API, error) {
 		opts.Draining = func() bool { return false }
 	}
 	a := &API{
-		draining: opts.Draining,
-		store:    opts.Store, auth: opts.Auth, authz: opts.Authz, log: opts.Log, limits: lim,
+		draining: opts.Draining, analytics: opts.Analytics,
+		store: opts.Store, auth: opts.Auth, authz: opts.Authz, log: opts.Log, limits: lim,
 		mux: http.NewServeMux(), others: http.NewServeMux(),
 		// Room for the base64 JSON form (4/3) plus multipart/JSON framing.
 		maxBody: lim.MaxArchiveBytes*4/3 + 1<<20,

@@ -79,6 +79,15 @@ func (a IAMAuth) Allowed(ctx context.Context, p Principal, permission, resource 
 	return a.IAM.Authorize(ctx, iam.Principal{Member: p.Member, Admin: p.Admin, Name: p.Name}, permission, resource) == nil
 }
 
+// ServiceAccountProject implements ServiceAccounts.
+func (a IAMAuth) ServiceAccountProject(email string) (string, bool) {
+	sa, err := a.IAM.GetServiceAccount("-", email)
+	if err != nil {
+		return "", false
+	}
+	return sa.ProjectID, true
+}
+
 // Checker is implemented by Authorizers that can decide without recording
 // the decision: list calls use it to show only the items the caller may
 // get.

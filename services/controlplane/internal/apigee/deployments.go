@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/bundle"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -219,7 +221,11 @@ func (a *API) deploy(c collection) handlerFunc {
 		if _, err := boolParam(r, "sequencedRollout"); err != nil { // accepted; rollouts are immediate here
 			return err
 		}
-		serviceAccount := r.URL.Query().Get("serviceAccount")
+		serviceAccount := strings.TrimSpace(r.URL.Query().Get("serviceAccount"))
+		if err := a.checkServiceAccount(r, serviceAccount); err != nil {
+			return err
+		}
+		needsSA := serviceAccount == "" && a.usesGoogleAuth(r, c)
 		var v deploymentView
 		err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			if _, err := lookupEnv(o, env); err != nil {
@@ -233,8 +239,14 @@ func (a *API) deploy(c collection) handlerFunc {
 			if err != nil {
 				return err
 			}
+			if needsSA {
+				return apierr.FailedPrecondition("deployment validations failed; MISSING_SERVICE_ACCOUNT: Deployment of %q requires a service account identity, but one was not provided with the request.",
+					fmt.Sprintf("organizations/%s/environments/%s/%s/%s/revisions/%d", o.Name, env, c.path, name, rev.Revision))
+			}
 			if cur != nil {
-				if cur.Revision == rev.Revision && !override {
+				// The same revision again is no change, unless it now runs
+				// as another service account.
+				if cur.Revision == rev.Revision && !override && cur.ServiceAccount == serviceAccount {
 					tx.Unchanged()
 					v = deploymentViewOf(o, cur, tx.Now)
 					return nil
@@ -256,6 +268,57 @@ func (a *API) deploy(c collection) handlerFunc {
 		}
 		return ok(w, v)
 	}
+}
+
+// ServiceAccounts is implemented by Authorizers that know the service
+// accounts a deployment may name (IAMAuth).
+type ServiceAccounts interface {
+	// ServiceAccountProject returns the project of an account (email).
+	ServiceAccountProject(email string) (project string, ok bool)
+}
+
+// checkServiceAccount applies the deploy call's serviceAccount rules: an
+// email of an existing account on which the caller holds
+// iam.serviceAccounts.actAs (roles/iam.serviceAccountUser), as Apigee
+// requires of the identity a proxy runs with. It runs before the state is
+// locked: the IAM consults the state to map orgs to projects.
+func (a *API) checkServiceAccount(r *http.Request, email string) error {
+	if email == "" {
+		return nil
+	}
+	if !strings.Contains(email, "@") || strings.ContainsAny(email, "/ ") {
+		return apierr.InvalidArgument("Invalid serviceAccount %q: it must be a service account email, {ACCOUNT_ID}@{PROJECT}.iam.gserviceaccount.com.", email)
+	}
+	project, known := "-", true
+	if sas, ok := a.authz.(ServiceAccounts); ok {
+		var p string
+		if p, known = sas.ServiceAccountProject(email); known {
+			project = p
+		}
+	}
+	if err := a.authz.Authorize(r.Context(), principalOf(r.Context()), iam.PermSAActAs, "projects/"+project+"/serviceAccounts/"+email); err != nil {
+		return err
+	}
+	if !known {
+		return apierr.InvalidArgument("Service account %s does not exist.", email)
+	}
+	return nil
+}
+
+// usesGoogleAuth reports whether the revision being deployed sends Google
+// tokens (<Authentication> in a target or policy). A revision that cannot
+// be read is left to the deploy itself to report.
+func (a *API) usesGoogleAuth(r *http.Request, c collection) bool {
+	n, err := parseRevision(r.PathValue("rev"))
+	if err != nil {
+		return false
+	}
+	zip, err := a.store.ReadBundle(r.PathValue("org"), c.kind, r.PathValue("name"), n)
+	if err != nil {
+		return false
+	}
+	b, err := bundle.ParseWithOptions(zip, c.bkind, bundle.Options{Limits: a.limits, ResourceExists: func(string) bool { return true }})
+	return err == nil && b.UsesGoogleAuthentication()
 }
 
 func notDeployed(c collection, name, rev, env string) error {

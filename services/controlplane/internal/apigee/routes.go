@@ -139,6 +139,15 @@ func (a *API) routes() {
 	// A service account must also be in the org's sync authorization.
 	h("GET "+o+"/environments/{env}/contract/version", "apigee.runtime.getContract", a.syncAuthorized(a.contractVersion))
 	h("GET "+o+"/environments/{env}/contract", "apigee.runtime.getContract", a.syncAuthorized(a.getContract))
+
+	// Analytics (analytics.go): UDCA's signed upload URLs, the stats API
+	// (organizations.environments.stats.get, with or without dimensions)
+	// and the emulator's fault switch for the upload path.
+	h("GET "+o+"/environments/{env}/datalocation", iam.PermGetDataLocation, a.dataLocation)
+	h("GET "+o+"/environments/{env}/stats/{dimensions}", "apigee.environments.getStats", a.getStats)
+	h("GET "+o+"/environments/{env}/stats/{$}", "apigee.environments.getStats", a.getStats)
+	h("PUT "+o+"/emulator/faults/{service}", PermInjectFaults, a.setFault)
+	h("DELETE "+o+"/emulator/faults/{service}", PermInjectFaults, a.clearFault)
 }
 
 // Handler returns the API as an http.Handler.

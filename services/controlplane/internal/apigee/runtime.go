@@ -218,7 +218,8 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return apierr.Internal("contract %s/%s: %v", org, env, err)
 			}
-			cd := contract.Deployment{Name: dep.Name, Revision: strconv.Itoa(dep.Revision), DeployStartTime: time.UnixMilli(dep.DeployStartTime).UTC(), Bundle: zip}
+			cd := contract.Deployment{Name: dep.Name, Revision: strconv.Itoa(dep.Revision), DeployStartTime: time.UnixMilli(dep.DeployStartTime).UTC(), Bundle: zip,
+				ServiceAccount: dep.ServiceAccount}
 			if dep.Kind == state.KindSharedFlow {
 				c.SharedFlows = append(c.SharedFlows, cd)
 			} else {

@@ -23,9 +23,16 @@ import (
 //	GET, POST /v1/projects/{p}/serviceAccounts/{sa}/keys, GET, DELETE …/keys/{id}
 //	POST /v1/projects/{p}:getIamPolicy, :setIamPolicy   Resource Manager
 //	GET  /v1/projects/{p}/auditLogs                     the audit log, newest first
+//	POST /v1/projects/-/serviceAccounts/{sa}:generateAccessToken, :generateIdToken   IAM Credentials
+//	POST /v1/projects/{p}/serviceAccounts/{sa}:getIamPolicy, :setIamPolicy            IAM: the account's own policy
+//	GET, POST /oauth2/v3/tokeninfo                      Google's token validation
+//	GET  /oauth2/v3/certs                               ID token signing keys (JWK set)
 func (m *IAM) Register(handle func(pattern string, h http.Handler)) {
 	const sa = "/v1/projects/{project}/serviceAccounts"
 	handle("POST /token", http.HandlerFunc(m.ServeToken))
+	handle("GET "+TokenInfoPath, http.HandlerFunc(m.serveTokenInfo))
+	handle("POST "+TokenInfoPath, http.HandlerFunc(m.serveTokenInfo))
+	handle("GET "+CertsPath, http.HandlerFunc(m.serveCertsV3))
 	handle("GET "+CertPath+"{email}", http.HandlerFunc(m.serveCerts))
 	handle("GET "+sa, m.api(m.listAccounts))
 	handle("POST "+sa, m.api(m.createAccount))
@@ -44,6 +51,8 @@ func (m *IAM) Register(handle func(pattern string, h http.Handler)) {
 // self-signed JWT for it carries.
 func audienceOf(path string) string {
 	switch {
+	case strings.HasSuffix(path, ":generateAccessToken"), strings.HasSuffix(path, ":generateIdToken"):
+		return IAMCredentialsAudience
 	case strings.Contains(path, "/serviceAccounts"):
 		return IAMAudience
 	case strings.HasSuffix(path, "/auditLogs"):
@@ -219,13 +228,21 @@ func (m *IAM) deleteAccount(w http.ResponseWriter, r *http.Request, p Principal)
 	return writeJSON(w, struct{}{})
 }
 
-// accountVerb serves POST …/serviceAccounts/{sa}:disable and :enable.
+// accountVerb serves POST …/serviceAccounts/{sa}:disable, :enable,
+// :getIamPolicy and :setIamPolicy, and IAM Credentials'
+// :generateAccessToken and :generateIdToken (one host serves both APIs).
 func (m *IAM) accountVerb(w http.ResponseWriter, r *http.Request, p Principal) error {
 	project := r.PathValue("project")
 	ref, verb, _ := strings.Cut(r.PathValue("ref"), ":")
 	var disable bool
 	var method, perm string
 	switch verb {
+	case "generateAccessToken":
+		return m.generateAccessToken(w, r, p, project, ref)
+	case "generateIdToken":
+		return m.generateIDToken(w, r, p, project, ref)
+	case "getIamPolicy", "setIamPolicy":
+		return m.accountPolicy(w, r, p, project, ref, verb)
 	case "disable":
 		disable, method, perm = true, "DisableServiceAccount", PermSADisable
 	case "enable":
@@ -240,6 +257,40 @@ func (m *IAM) accountVerb(w http.ResponseWriter, r *http.Request, p Principal) e
 		return err
 	}
 	return writeJSON(w, struct{}{})
+}
+
+// accountPolicy serves the IAM API's …/serviceAccounts/{sa}:getIamPolicy
+// and :setIamPolicy: the account's own policy (who may act as it, mint its
+// tokens), the `gcloud iam service-accounts add-iam-policy-binding` path.
+func (m *IAM) accountPolicy(w http.ResponseWriter, r *http.Request, p Principal, project, ref, verb string) error {
+	if verb == "getIamPolicy" {
+		if err := m.enforceSA(r, p, "GetIamPolicy", PermSAGetIamPolicy, project, ref); err != nil {
+			return err
+		}
+		pol, err := m.GetAccountPolicy(project, ref)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, pol)
+	}
+	if err := m.enforceSA(r, p, "SetIamPolicy", PermSASetIamPolicy, project, ref); err != nil {
+		return err
+	}
+	var in struct {
+		Policy     *Policy `json:"policy"`
+		UpdateMask string  `json:"updateMask"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	if in.Policy == nil {
+		return apierr.InvalidArgument("Request contains an invalid argument: policy is required.")
+	}
+	pol, err := m.SetAccountPolicy(project, ref, *in.Policy)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, pol)
 }
 
 func (m *IAM) createKey(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -14,6 +14,7 @@ package iam
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,7 @@ type IAM struct {
 	mu        sync.RWMutex
 	d         *data
 	audiences []string // accepted "aud" values of assertions: token URIs
+	idKey     *rsa.PrivateKey
 }
 
 // New opens (or creates) the IAM state under opts.Dir.
@@ -172,6 +174,11 @@ type data struct {
 	// Seeded remembers seed bindings already applied once, so a binding
 	// removed through setIamPolicy stays removed across restarts.
 	Seeded map[string]bool `json:"seededBindings,omitempty"`
+	// IDTokenKey signs the ID tokens generateIdToken mints (RS256,
+	// PKCS#8 PEM), made on first use; IDTokenKeyID is its kid in the
+	// published certificates (Google's oauth2/v3/certs).
+	IDTokenKey   string `json:"idTokenKey,omitempty"`
+	IDTokenKeyID string `json:"idTokenKeyId,omitempty"`
 }
 
 type account struct {
@@ -184,6 +191,9 @@ type account struct {
 	Disabled    bool   `json:"disabled,omitempty"`
 	Etag        string `json:"etag"`
 	Keys        []*key `json:"keys,omitempty"`
+	// Policy is the account's own IAM policy (who may act as it or mint
+	// its tokens), beside its project's.
+	Policy *policy `json:"iamPolicy,omitempty"`
 }
 
 type key struct {

@@ -47,6 +47,29 @@ const (
 	PermReportInstanceStatus = "apigee.instances.reportStatus"
 )
 
+// Service account permissions of IAM and IAM Credentials.
+const (
+	PermSAUpdate       = "iam.serviceAccounts.update"
+	PermSAGetIamPolicy = "iam.serviceAccounts.getIamPolicy"
+	PermSASetIamPolicy = "iam.serviceAccounts.setIamPolicy"
+	// PermSAActAs lets a caller attach an account to a resource it
+	// creates: deploying a proxy with serviceAccount= needs it on that
+	// account (roles/iam.serviceAccountUser).
+	PermSAActAs = "iam.serviceAccounts.actAs"
+	// The IAM Credentials permissions (roles/iam.serviceAccountTokenCreator):
+	// minting an account's access and ID tokens, and acting as a link of
+	// a delegation chain.
+	PermSAGetAccessToken     = "iam.serviceAccounts.getAccessToken"
+	PermSAGetOpenIDToken     = "iam.serviceAccounts.getOpenIdToken"
+	PermSAImplicitDelegation = "iam.serviceAccounts.implicitDelegation"
+	PermSASignBlob           = "iam.serviceAccounts.signBlob"
+	PermSASignJwt            = "iam.serviceAccounts.signJwt"
+)
+
+// saAdmin are the account-management permissions (not actAs, not token
+// minting).
+var saAdmin = []string{PermSACreate, PermSAGet, PermSAList, PermSADelete, PermSADisable, PermSAEnable, PermSAUpdate}
+
 // predefined are the roles an Apigee hybrid installation uses (the
 // service-account roles of hybrid's create-service-account tool) plus the
 // basic roles and the IAM/Resource Manager admin roles needed to manage
@@ -54,9 +77,9 @@ const (
 var predefined = func() map[string]Role {
 	roles := []Role{
 		{Name: "roles/owner", Title: "Owner", Permissions: []string{"*"}},
-		{Name: "roles/editor", Title: "Editor", Permissions: []string{
-			"apigee.*", "apigeeconnect.*", "iam.serviceAccounts.*", "iam.serviceAccountKeys.*", PermGetIamPolicy,
-		}},
+		{Name: "roles/editor", Title: "Editor", Permissions: append([]string{
+			"apigee.*", "apigeeconnect.*", "iam.serviceAccountKeys.*", PermGetIamPolicy, PermSAActAs, PermSAGetIamPolicy,
+		}, saAdmin...)},
 		{Name: "roles/viewer", Title: "Viewer", Permissions: []string{
 			"apigee.*.get", "apigee.*.list", PermListConnections, PermSAGet, PermSAList, PermKeyGet, PermKeyList, PermGetIamPolicy,
 		}},
@@ -87,7 +110,14 @@ var predefined = func() map[string]Role {
 		}},
 		{Name: "roles/apigeeconnect.Agent", Title: "Apigee Connect Agent", Permissions: []string{PermConnect}},
 		{Name: "roles/apigeeconnect.Admin", Title: "Apigee Connect Admin", Permissions: []string{"apigeeconnect.*"}},
-		{Name: "roles/iam.serviceAccountAdmin", Title: "Service Account Admin", Permissions: []string{"iam.serviceAccounts.*"}},
+		{Name: "roles/iam.serviceAccountAdmin", Title: "Service Account Admin", Permissions: append([]string{PermSAGetIamPolicy, PermSASetIamPolicy}, saAdmin...)},
+		// Token minting and actAs are granted apart, as in Google's IAM:
+		// managing accounts does not let one act as them.
+		{Name: "roles/iam.serviceAccountUser", Title: "Service Account User", Permissions: []string{PermSAActAs, PermSAGet, PermSAList}},
+		{Name: "roles/iam.serviceAccountTokenCreator", Title: "Service Account Token Creator", Permissions: []string{
+			PermSAGetAccessToken, PermSAGetOpenIDToken, PermSAImplicitDelegation, PermSASignBlob, PermSASignJwt,
+		}},
+		{Name: "roles/iam.serviceAccountOpenIdTokenCreator", Title: "Service Account OpenID Connect Identity Token Creator", Permissions: []string{PermSAGetOpenIDToken}},
 		{Name: "roles/iam.serviceAccountKeyAdmin", Title: "Service Account Key Admin", Permissions: []string{"iam.serviceAccountKeys.*"}},
 		{Name: "roles/resourcemanager.projectIamAdmin", Title: "Project IAM Admin", Permissions: []string{PermGetIamPolicy, PermSetIamPolicy}},
 		{Name: "roles/logging.privateLogViewer", Title: "Private Logs Viewer", Permissions: []string{PermListPrivateLogs}},

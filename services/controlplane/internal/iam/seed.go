@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -30,11 +31,17 @@ type AccountSeed struct {
 	KeyFile string `yaml:"keyFile"`
 }
 
-// BindingSeed grants a role to members on a project (config `iam.bindings`).
+// BindingSeed grants a role to members on a project (config `iam.bindings`),
+// or on one service account of it.
 type BindingSeed struct {
-	Project string   `yaml:"project"` // default: the first seeded org's project
-	Role    string   `yaml:"role"`
-	Members []string `yaml:"members"`
+	Project string `yaml:"project"` // default: the first seeded org's project
+	// ServiceAccount, an account id or email of the project, makes the
+	// binding the account's own (gcloud iam service-accounts
+	// add-iam-policy-binding), e.g. roles/iam.serviceAccountTokenCreator
+	// for apigee-runtime on a proxy's account.
+	ServiceAccount string   `yaml:"serviceAccount"`
+	Role           string   `yaml:"role"`
+	Members        []string `yaml:"members"`
 }
 
 // DefaultServiceAccounts are the service accounts of a hybrid
@@ -105,7 +112,13 @@ func (m *IAM) Seed(accounts []AccountSeed, bindings []BindingSeed, defaultProjec
 			project = defaultProject
 		}
 		for _, member := range b.Members {
-			if err := m.seedBinding(project, b.Role, member); err != nil {
+			var err error
+			if b.ServiceAccount != "" {
+				err = m.seedAccountBinding(project, b.ServiceAccount, b.Role, member)
+			} else {
+				err = m.seedBinding(project, b.Role, member)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("iam seed binding %s → %s: %w", b.Role, member, err)
 			}
 		}
@@ -132,6 +145,28 @@ func (m *IAM) seedBinding(project, role, member string) error {
 			return err
 		}
 		addBinding(d, project, role, member)
+		d.Seeded[mark] = true
+		return nil
+	})
+}
+
+// seedAccountBinding is seedBinding on a service account's own policy.
+func (m *IAM) seedAccountBinding(project, account, role, member string) error {
+	email := account
+	if !strings.Contains(email, "@") {
+		email = Email(project, account)
+	}
+	mark := project + "|" + email + "|" + role + "|" + member
+	m.mu.RLock()
+	done := m.d.Seeded[mark]
+	m.mu.RUnlock()
+	if done {
+		return nil
+	}
+	if err := m.AddAccountBinding(project, email, role, member); err != nil {
+		return err
+	}
+	return m.update(func(d *data) error {
 		d.Seeded[mark] = true
 		return nil
 	})

@@ -267,36 +267,47 @@ func (m *IAM) AuthenticateTokenFor(tok, audience string) (Principal, error) {
 }
 
 func (m *IAM) verifyAccessToken(rest string) (Principal, error) {
+	c, a, err := m.checkAccessToken(rest)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !slices.Contains(strings.Fields(c.Scope), CloudPlatformScope) {
+		return Principal{}, insufficientScope()
+	}
+	return Principal{Member: serviceAccountMember(a.Email), Name: a.Email}, nil
+}
+
+// checkAccessToken verifies a minted access token (without its prefix):
+// signature, expiry, and an account that is still the one it was minted
+// for. It returns the claims and a copy of the account.
+func (m *IAM) checkAccessToken(rest string) (accessClaims, account, error) {
 	p, sig, ok := strings.Cut(rest, ".")
 	if !ok {
-		return Principal{}, unauthenticated(MsgInvalidCredential)
+		return accessClaims{}, account{}, unauthenticated(MsgInvalidCredential)
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil {
-		return Principal{}, unauthenticated(MsgInvalidCredential)
+		return accessClaims{}, account{}, unauthenticated(MsgInvalidCredential)
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	mac := hmac.New(sha256.New, m.d.TokenSecret)
 	mac.Write([]byte(p))
 	if !hmac.Equal(got, mac.Sum(nil)) {
-		return Principal{}, unauthenticated(MsgInvalidCredential)
+		return accessClaims{}, account{}, unauthenticated(MsgInvalidCredential)
 	}
 	var c accessClaims
 	if err := decodeSegment(p, &c); err != nil {
-		return Principal{}, unauthenticated(MsgInvalidCredential)
+		return accessClaims{}, account{}, unauthenticated(MsgInvalidCredential)
 	}
 	if !time.Unix(c.Exp, 0).After(m.now()) {
-		return Principal{}, unauthenticated(MsgInvalidCredential)
+		return accessClaims{}, account{}, unauthenticated(MsgInvalidCredential)
 	}
 	a := m.d.Accounts[c.Sub]
 	if a == nil || a.Disabled || a.UniqueID != c.UID {
-		return Principal{}, unauthenticated(MsgInvalidCredential)
+		return accessClaims{}, account{}, unauthenticated(MsgInvalidCredential)
 	}
-	if !slices.Contains(strings.Fields(c.Scope), CloudPlatformScope) {
-		return Principal{}, insufficientScope()
-	}
-	return Principal{Member: serviceAccountMember(a.Email), Name: a.Email}, nil
+	return c, *a, nil
 }
 
 // verifySelfSignedJWT accepts Google's "self-signed JWT" access: a JWT the

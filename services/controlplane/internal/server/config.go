@@ -37,6 +37,8 @@ type Config struct {
 	Orgs []apigee.OrgSeed `yaml:"orgs"`
 
 	MaxBundleBytes int64 `yaml:"maxBundleBytes" usage:"largest bundle zip accepted on import (0: 15 MiB, Apigee's limit)"`
+	// Analytics tunes the ingest of what UDCA uploads.
+	Analytics AnalyticsConfig `yaml:"analytics"`
 }
 
 // HTTPSConfig is the TLS listener serving the same API for apigeecli.
@@ -70,13 +72,14 @@ type MARTConfig struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Common:   service.DefaultCommon("127.0.0.1:8080"),
-		HTTPS:    HTTPSConfig{Listen: "127.0.0.1:8082"},
-		GRPC:     GRPCConfig{Listen: "127.0.0.1:8081"},
-		StateDir: ".run/controlplane",
-		Orgs:     apigee.DefaultSeed(),
-		IAM:      DefaultIAMConfig(),
-		Connect:  ConnectConfig{RequestTimeout: 60 * time.Second, InFlightPerStream: 4, MaxStreamsPerCluster: 16},
-		MART:     MARTConfig{Timeout: 60 * time.Second},
+		Common:    service.DefaultCommon("127.0.0.1:8080"),
+		HTTPS:     HTTPSConfig{Listen: "127.0.0.1:8082"},
+		GRPC:      GRPCConfig{Listen: "127.0.0.1:8081"},
+		StateDir:  ".run/controlplane",
+		Orgs:      apigee.DefaultSeed(),
+		IAM:       DefaultIAMConfig(),
+		Connect:   ConnectConfig{RequestTimeout: 60 * time.Second, InFlightPerStream: 4, MaxStreamsPerCluster: 16},
+		MART:      MARTConfig{Timeout: 60 * time.Second},
+		Analytics: AnalyticsConfig{IngestInterval: 10 * time.Second},
 	}
 }

@@ -264,7 +264,7 @@ func TestDeployRules(t *testing.T) {
 	require.Contains(t, e.Error.Message, "API proxy a")
 	require.Contains(t, e.Error.Message, "/shared")
 
-	r = dep("test", "a", "2", "?override=true&sequencedRollout=false&serviceAccount=sa@hybrid.iam.gserviceaccount.com")
+	r = dep("test", "a", "2", "?override=true&sequencedRollout=false&serviceAccount=apigee-runtime@hybrid.iam.gserviceaccount.com")
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	var deps struct {
 		Deployments []deployment `json:"deployments"`

@@ -47,11 +47,15 @@ import (
 // The gateway part is services/runtime/internal/engine/security_test.go.
 
 // publicRoutes are the only routes that take no bearer token: the OAuth
-// token endpoint (it takes a signed assertion) and the public
-// certificates of service-account keys (client_x509_cert_url).
+// token endpoint (it takes a signed assertion), the public certificates
+// of service-account keys (client_x509_cert_url) and of ID tokens, and
+// tokeninfo (it validates the token it is given, as Google's does).
 var publicRoutes = map[string]bool{
 	"POST /token":                     true,
 	"GET " + iam.CertPath + "{email}": true,
+	"GET " + iam.CertsPath:            true,
+	"GET " + iam.TokenInfoPath:        true,
+	"POST " + iam.TokenInfoPath:       true,
 }
 
 // secAccount is a service account the suite seeds with roles/apigee.admin

@@ -22,6 +22,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/storage"
 )
 
 // Server is a control plane attached to a service.
@@ -40,6 +41,9 @@ type Server struct {
 	KeyDir string
 	// Connect is the Apigee Connect service (tethers to MART).
 	Connect *connect.Service
+	// Analytics is the storage, ingest and store behind datalocation and
+	// the stats API.
+	Analytics *analyticsBackend
 }
 
 // Run is the control plane's main: build the service, serve until ctx ends.
@@ -106,6 +110,9 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	if s.IAM, s.KeyDir, err = newIAM(svc, cfg, store, stateDir, s.AdminToken); err != nil {
 		return nil, err
 	}
+	if s.Analytics, err = newAnalytics(svc, cfg, stateDir); err != nil {
+		return nil, err
+	}
 	s.API, err = apigee.New(apigee.Options{
 		Store:      store,
 		Auth:       apigee.IAMAuth{IAM: s.IAM},
@@ -114,6 +121,7 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		Limits:     bundle.Limits{MaxArchiveBytes: cfg.MaxBundleBytes},
 		Registerer: svc.Registry(),
 		Draining:   svc.Draining,
+		Analytics:  s.Analytics,
 	})
 	if err != nil {
 		return nil, err
@@ -141,6 +149,7 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		}
 		httpsMux := http.NewServeMux()
 		httpsMux.Handle("/", s.API)
+		httpsMux.Handle(storage.PathPrefix, s.Analytics.storage)
 		s.IAM.Register(httpsMux.Handle)
 		for _, u := range tokenURIs("https", ln.Addr().String()) {
 			s.IAM.AddTokenAudience(u)

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -51,7 +54,11 @@ type caseFile struct {
 	// Deploy lists expected deployment errors per revision name (substring
 	// match); revisions not listed must be READY.
 	DeployErrors map[string][]string `yaml:"deployErrors"`
-	Requests     []caseRequest       `yaml:"requests"`
+	// ServiceAccounts are the deployments' service accounts (the deploy
+	// call's serviceAccount) by revision name. The case engine's Google
+	// tokens are fakeGoogleTokens'.
+	ServiceAccounts map[string]string `yaml:"serviceAccounts"`
+	Requests        []caseRequest     `yaml:"requests"`
 	// RuntimeData seeds developers, apps, API products and KVMs in a fresh
 	// organization in the real Cassandra before the case runs. A case that
 	// has it runs only in the integration test (cases_data_integration_test.go).
@@ -100,9 +107,32 @@ type caseExpect struct {
 
 // echoBackendServer answers with what it received as JSON, and can be told
 // what to answer through X-Backend-* request headers: X-Backend-Status,
-// X-Backend-Body, X-Backend-Content-Type, X-Backend-Header-<name>.
+// X-Backend-Body, X-Backend-Content-Type, X-Backend-Header-<name>,
+// X-Backend-Delay-Ms (wait before answering).
 func echoBackendServer(tb testing.TB, name string) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(echoHandler(name))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// tlsEchoBackendServer is the echo backend over TLS, with httptest's
+// certificate for 127.0.0.1 (the case contract's truststore
+// "echo-truststore" holds it).
+func tlsEchoBackendServer(tb testing.TB, name string) *httptest.Server {
+	srv := httptest.NewTLSServer(echoHandler(name))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+func echoHandler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ms, err := strconv.Atoi(r.Header.Get("X-Backend-Delay-Ms")); err == nil {
+			select {
+			case <-time.After(time.Duration(ms) * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		body, _ := io.ReadAll(r.Body)
 		for k, v := range r.Header {
 			if h, ok := strings.CutPrefix(k, "X-Backend-Header-"); ok {
@@ -132,9 +162,28 @@ func echoBackendServer(tb testing.TB, name string) *httptest.Server {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"server": name, "method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "headers": headers, "body": string(body),
 		})
-	}))
-	tb.Cleanup(srv.Close)
-	return srv
+	})
+}
+
+// fakeGoogleTokens stands in for the control plane's IAM Credentials in
+// cases: tokens spell out what was asked ("access:<account>:<scopes>:
+// <lifetime s>", "id:<account>:<audience>:<includeEmail>"); accounts
+// named denied@… are refused as IAM refuses a runtime without
+// roles/iam.serviceAccountTokenCreator.
+type fakeGoogleTokens struct{}
+
+func (fakeGoogleTokens) AccessToken(_ context.Context, sa string, scopes []string, lifetime time.Duration) (string, error) {
+	if strings.HasPrefix(sa, "denied@") {
+		return "", errors.New("HTTP 403: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
+	}
+	return fmt.Sprintf("access:%s:%s:%d", sa, strings.Join(scopes, ","), int(lifetime/time.Second)), nil
+}
+
+func (fakeGoogleTokens) IDToken(_ context.Context, sa, audience string, includeEmail bool) (string, error) {
+	if strings.HasPrefix(sa, "denied@") {
+		return "", errors.New("HTTP 403: Permission 'iam.serviceAccounts.getOpenIdToken' denied on resource (or it may not exist).")
+	}
+	return fmt.Sprintf("id:%s:%s:%t", sa, audience, includeEmail), nil
 }
 
 // TestBehaviourCases runs the cases that need no runtime data; the
@@ -216,12 +265,15 @@ func (v *caseVars) Replace(s string) string {
 func runCase(t *testing.T, dir string, cf *caseFile, ce caseEnv) {
 
 	be := echoBackendServer(t, "default")
+	tlsBE := tlsEchoBackendServer(t, "tls")
 	logs := newSyslogServer(t)
 	repl := &caseVars{m: map[string]string{"BACKEND": be.URL, "BACKEND_HOST": "127.0.0.1", "BACKEND_PORT": strings.TrimPrefix(be.URL[strings.LastIndexByte(be.URL, ':'):], ":"),
-		"SYSLOG_PORT": logs.port, "ORG": ce.org}}
+		"TLS_BACKEND": tlsBE.URL, "SYSLOG_PORT": logs.port, "ORG": ce.org}}
 
 	c := &contract.Contract{Organization: ce.org, Environment: "test", Version: "20261122.100000.000", Hostnames: []string{"api.test"},
-		FlowHooks: cf.FlowHooks, FlowHookContinueOnError: cf.FlowHookContinueOnError}
+		FlowHooks: cf.FlowHooks, FlowHookContinueOnError: cf.FlowHookContinueOnError,
+		Keystores: []contract.Keystore{{Name: "echo-truststore", Aliases: []contract.KeystoreAlias{{Name: "echo",
+			CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsBE.Certificate().Raw}))}}}}}
 	if _, err := os.Stat(filepath.Join(dir, "apiproxy")); err == nil {
 		c.APIProxies = append(c.APIProxies, loadBundle(t, dir, "apiproxy", repl))
 	}
@@ -263,7 +315,15 @@ func runCase(t *testing.T, dir string, cf *caseFile, ce caseEnv) {
 			"environmentResourceFiles: %q must be <type>://<file> (property sets go in environmentPropertySets)", u)
 		c.ResourceFiles = append(c.ResourceFiles, contract.ResourceFile{Type: typ, Name: name, Content: []byte(repl.Replace(cf.EnvironmentResourceFiles[u]))})
 	}
-	e := New(zaptest.NewLogger(t), DefaultOptions())
+	for i := range c.APIProxies {
+		c.APIProxies[i].ServiceAccount = cf.ServiceAccounts[c.APIProxies[i].Name]
+	}
+	for i := range c.SharedFlows {
+		c.SharedFlows[i].ServiceAccount = cf.ServiceAccounts[c.SharedFlows[i].Name]
+	}
+	opts := DefaultOptions()
+	opts.GoogleTokens = fakeGoogleTokens{}
+	e := New(zaptest.NewLogger(t), opts)
 	t.Cleanup(e.Close)
 	if ce.data != nil {
 		e.SetRuntimeData(ce.data)

@@ -77,6 +77,9 @@ type Proxy struct {
 	Endpoints      []*ProxyEndpoint
 	digest         [32]byte
 	envDigest      [32]byte
+	// serviceAccount is the deployment's: a redeploy with another one
+	// recompiles (its targets send that account's tokens).
+	serviceAccount string
 }
 
 // SharedFlow is one compiled shared flow revision; FlowCallout and flow
@@ -289,7 +292,7 @@ func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environ
 	for _, d := range c.APIProxies {
 		digest := sha256.Sum256(d.Bundle)
 		st := DeploymentStatus{Name: d.Name, Kind: "apiproxy", Revision: d.Revision, State: "READY"}
-		if p, ok := reuse[d.Name+"\x00"+d.Revision]; ok && p.digest == digest && p.envDigest == env.envDigest {
+		if p, ok := reuse[d.Name+"\x00"+d.Revision]; ok && p.digest == digest && p.envDigest == env.envDigest && p.serviceAccount == d.ServiceAccount {
 			env.Proxies = append(env.Proxies, p)
 			env.Status = append(env.Status, st)
 			continue
@@ -397,7 +400,7 @@ func (ec *envCompiler) compileSharedFlow(d contract.Deployment) (*SharedFlow, er
 
 func (ec *envCompiler) bundleCompiler(b *bundle.Bundle, kind string, d contract.Deployment) *compiler {
 	return &compiler{
-		ec: ec, bundle: b, policies: map[string]flow.Policy{},
+		ec: ec, bundle: b, policies: map[string]flow.Policy{}, serviceAccount: d.ServiceAccount,
 		propSets: flow.MergePropertySets(b.PropertySets, ec.envSets),
 		errf: func(file, element, reason string) error {
 			return &CompileError{Kind: kind, Name: d.Name, Revision: d.Revision, File: file, Element: element, Reason: reason}
@@ -410,7 +413,7 @@ func (ec *envCompiler) compileProxy(d contract.Deployment, digest [32]byte) (*Pr
 	if err != nil {
 		return nil, fmt.Errorf("apiproxy %s revision %s: %w", d.Name, d.Revision, err)
 	}
-	p := &Proxy{Name: d.Name, Revision: d.Revision, digest: digest, envDigest: ec.env.envDigest}
+	p := &Proxy{Name: d.Name, Revision: d.Revision, digest: digest, envDigest: ec.env.envDigest, serviceAccount: d.ServiceAccount}
 	c := ec.bundleCompiler(b, "apiproxy", d)
 	if err := c.checkResponseCache(); err != nil {
 		return nil, err
@@ -491,11 +494,17 @@ type compiler struct {
 	// propSets are the property sets the bundle sees (its own over the
 	// environment's).
 	propSets flow.PropertySets
+	// serviceAccount is the deployment's identity, whose Google tokens
+	// <Authentication> sends.
+	serviceAccount string
 }
 
 func (c *compiler) target(te *bundle.TargetEndpoint) (*TargetEndpoint, error) {
 	t := &TargetEndpoint{Name: te.Name}
 	file := te.File
+	if el, reason := checkTargetElements(te); el != "" {
+		return nil, c.errf(file, el, reason)
+	}
 	var err error
 	switch {
 	case te.LocalTargetConnection != nil:
@@ -518,6 +527,11 @@ func (c *compiler) target(te *bundle.TargetEndpoint) (*TargetEndpoint, error) {
 		}
 		if t.conn, err = c.ec.targetConn(te.HTTPTargetConnection, c.bundle); err != nil {
 			return nil, c.errf(file, "HTTPTargetConnection", err.Error())
+		}
+	}
+	if htc := te.HTTPTargetConnection; htc != nil && htc.Authentication != nil && t.conn != nil {
+		if t.conn.auth, err = c.ec.compileGoogleAuth(htc.Authentication, c.serviceAccount, "HTTPTargetConnection/Authentication"); err != nil {
+			return nil, c.invalid(file, err)
 		}
 	}
 	if t.PreFlow, err = c.flow(file, "PreFlow", te.PreFlow); err != nil {
@@ -677,6 +691,7 @@ func (c *compiler) policy(pol *bundle.Policy) (flow.Policy, error) {
 		TargetServers: c.ec.env.servers.byName,
 		Data:          c.ec.data,
 		Resources:     c.resource,
+		HTTPTarget:    c.httpTarget,
 	}
 	p, err := policy.Compile(cc)
 	if err != nil {
@@ -692,6 +707,63 @@ func (c *compiler) policy(pol *bundle.Policy) (flow.Policy, error) {
 	}
 	c.policies[pol.Name] = p
 	return p, nil
+}
+
+// invalid turns an *flow.InvalidPolicyError from a helper shared with
+// policies into the file's CompileError.
+func (c *compiler) invalid(file string, err error) error {
+	var ip *flow.InvalidPolicyError
+	if errors.As(err, &ip) {
+		return c.errf(file, ip.Element, ip.Reason)
+	}
+	return c.errf(file, "", err.Error())
+}
+
+// httpTarget compiles a policy's <HTTPTargetConnection> (ServiceCallout)
+// with a TargetEndpoint's rules: SSLInfo over the environment's
+// keystores, the same Properties, Authentication with the deployment's
+// service account. A LoadBalancer (and its Path and HealthMonitor) is not
+// supported there, and nothing unknown is ignored.
+func (c *compiler) httpTarget(htc *bundle.HTTPTargetConnection, element string) (*flow.HTTPTarget, error) {
+	switch {
+	case len(htc.Unknown) > 0:
+		n := htc.Unknown[0].XMLName.Local
+		return nil, flow.Invalid(element+"/"+n, "element <%s> is not allowed in <HTTPTargetConnection> (allowed: URL, SSLInfo, Properties, Authentication)", n)
+	case htc.LoadBalancer != nil:
+		return nil, flow.Invalid(element+"/LoadBalancer", "load-balanced ServiceCallouts are not supported by this runtime; use a <URL>")
+	case htc.HealthMonitor != nil:
+		return nil, flow.Invalid(element+"/HealthMonitor", "<HealthMonitor> needs a <LoadBalancer>, which ServiceCallout does not support here")
+	case htc.Path != "":
+		return nil, flow.Invalid(element+"/Path", "<Path> is only used with a <LoadBalancer>; put the path in the <URL>")
+	case htc.SSLInfo != nil && len(htc.SSLInfo.Unknown) > 0:
+		n := htc.SSLInfo.Unknown[0].XMLName.Local
+		return nil, flow.Invalid(element+"/SSLInfo/"+n, "element <%s> is not supported by this runtime here", n)
+	}
+	conn, err := c.ec.targetConn(htc, c.bundle)
+	if err != nil {
+		return nil, flow.Invalid(element, "%v", err)
+	}
+	rt := conn.rt
+	if rt == nil {
+		rt = c.ec.client.Transport
+	}
+	out := &flow.HTTPTarget{
+		Client: &http.Client{Transport: &timeoutRT{rt: rt, d: conn.ioTimeout},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+	}
+	if conn.success != nil {
+		out.Success = conn.success.has
+	}
+	if htc.Authentication != nil {
+		auth, err := c.ec.compileGoogleAuth(htc.Authentication, c.serviceAccount, element+"/Authentication")
+		if err != nil {
+			return nil, err
+		}
+		out.Authorize = func(ctx context.Context, mc *flow.MessageContext, req *http.Request) error {
+			return auth.authorize(ctx, mc, req, req.URL.String())
+		}
+	}
+	return out, nil
 }
 
 func (c *compiler) sharedFlowRunner(name string) (flow.Runner, bool) {

@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,12 @@ type Options struct {
 	// ContractKeyPath is the org's contract encryption key file, which
 	// opens the keystores' sealed private keys (see keystores.go).
 	ContractKeyPath string
+	// GoogleTokens mints the tokens <Authentication> sends (googleauth.go);
+	// nil makes revisions that use it fail to deploy.
+	GoogleTokens GoogleTokens
+	// Observer, when set, is told about every API call when it ends
+	// (transaction.go): analytics records are built there.
+	Observer Observer
 }
 
 // DefaultIOTimeout is Apigee's default I/O timeout: 55 seconds
@@ -184,6 +191,10 @@ func (e *Engine) Environments() []*Environment {
 }
 
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var start time.Time
+	if e.opts.Observer != nil {
+		start = time.Now() // client_received_start: the head is parsed
+	}
 	if f := e.checkLimits(r); f != nil {
 		f.Write(w)
 		return
@@ -206,16 +217,16 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = unescapeOr(p.wire)
 	}
 	if entry.ep.plain && entry.env.noHooks() {
-		e.passThrough(w, r, entry, p, suffix)
+		e.passThrough(w, r, entry, p, suffix, start)
 		return
 	}
-	e.execute(w, r, entry, p, suffix)
+	e.execute(w, r, entry, p, suffix, start)
 }
 
 // passThrough serves an endpoint that runs no policy: the first matching
 // RouteRule picks the target and the request streams through that rule's
 // reverse proxy, never buffered.
-func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *routeEntry, p reqPath, suffix string) {
+func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *routeEntry, p reqPath, suffix string, start time.Time) {
 	var rule *RouteRule
 	var res *plainResolver
 	for _, rr := range entry.ep.RouteRules {
@@ -231,12 +242,59 @@ func (e *Engine) passThrough(w http.ResponseWriter, r *http.Request, entry *rout
 			break
 		}
 	}
+	if obs := e.opts.Observer; obs != nil {
+		e.observePass(obs, w, r, entry, rule, suffix, start)
+		return
+	}
 	if rule == nil || rule.Target == nil {
 		// A RouteRule without a target: no backend call, empty response.
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	rule.pass.ServeHTTP(w, r)
+}
+
+// observePass is passThrough with the call watched for the Observer. The
+// reverse proxy forwards at once and streams both ways, so the target's
+// timestamps are the client's: it was sent the request as it arrived and
+// its response went out as it came in.
+func (e *Engine) observePass(obs Observer, w http.ResponseWriter, r *http.Request, entry *routeEntry, rule *RouteRule, suffix string, start time.Time) {
+	tx := &Transaction{Proxy: entry.ep.info, PathSuffix: suffix}
+	tb := tx.observeRequest(r, start)
+	pw := &passWriter{ResponseWriter: w, tx: tx}
+	if rule == nil || rule.Target == nil {
+		pw.WriteHeader(http.StatusOK)
+		tx.ClientSentEnd = time.Now()
+	} else {
+		t := rule.Target
+		tx.TargetName, tx.TargetURL = t.Name, joinTargetURL(t.URL, suffix)
+		tx.TargetSentStart = time.Now()
+		rule.pass.ServeHTTP(pw, r)
+		tx.ClientSentEnd = time.Now()
+		if tx.Fault == nil {
+			tx.TargetStatus = tx.StatusCode
+			tx.TargetReceivedStart, tx.TargetReceivedEnd = tx.ClientSentStart, tx.ClientSentEnd
+			if t.conn != nil && !t.conn.isSuccess(tx.StatusCode) {
+				tx.Fault = &flow.Fault{Code: CodeErrorResponseCode, Name: "ErrorResponseCode", Status: tx.StatusCode,
+					Message: "Received " + strconv.Itoa(tx.StatusCode) + " Response from target"}
+				tx.FaultState, tx.TargetFault = flow.TargetResponse, true
+			}
+		}
+	}
+	tx.requestDone(tb)
+	obs.ObserveTransaction(tx)
+}
+
+// joinTargetURL is target.url of a pass-through call: the target URL with
+// the path suffix appended.
+func joinTargetURL(u *url.URL, suffix string) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.Path = joinTargetPath(u.Path, suffix)
+	c.RawPath = ""
+	return c.String()
 }
 
 // passProxy builds the reverse proxy of a pass-through route: the target
@@ -316,6 +374,9 @@ func (e *Engine) targetError(w http.ResponseWriter, r *http.Request, err error) 
 		return // the client went away; nobody to answer
 	}
 	f := e.targetFault(r.URL.String(), err)
+	if pw, ok := w.(*passWriter); ok {
+		pw.tx.Fault, pw.tx.FaultState, pw.tx.TargetFault = f, flow.TargetRequest, true
+	}
 	f.Write(w)
 }
 

@@ -201,6 +201,10 @@ func TestCompileReusesUnchangedRevisions(t *testing.T) {
 	changed := deployment(t, "p", "1", bundletest.Proxy("p", "/p", be.URL+"/other"))
 	third := Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261122.100002.000", APIProxies: []contract.Deployment{changed}}, second)
 	require.NotSame(t, second.Proxies[0], third.Proxies[0], "same revision with different content is recompiled")
+	withSA := changed
+	withSA.ServiceAccount = "proxy-sa@o.iam.gserviceaccount.com"
+	again := Compile(&contract.Contract{Organization: "o", Environment: "test", Version: "20261122.100002.500", APIProxies: []contract.Deployment{withSA}}, third)
+	require.NotSame(t, third.Proxies[0], again.Proxies[0], "redeployed with another service account: recompiled")
 
 	// Environment inputs count by content: equal target servers (TLS
 	// settings included) keep the compiled proxy, a changed one does not.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -33,6 +34,10 @@ type execution struct {
 	// wireSuffix is proxy.pathsuffix as sent (escaped, dot-free): the
 	// target URL is built from it so encoded slashes stay encoded.
 	wireSuffix string
+	// tx is the call as the Observer will see it (nil without one).
+	tx *Transaction
+	// streamed records that write streamed the response payload.
+	streamed bool
 }
 
 // execute runs a request through Apigee's execution order:
@@ -45,18 +50,63 @@ type execution struct {
 //
 // A fault on the way jumps to the fault rules (see handleFault) and then
 // straight to the response.
-func (e *Engine) execute(w http.ResponseWriter, r *http.Request, entry *routeEntry, p reqPath, suffix string) {
+func (e *Engine) execute(w http.ResponseWriter, r *http.Request, entry *routeEntry, p reqPath, suffix string, start time.Time) {
+	var tx *Transaction
+	var tb *timedBody
+	if e.opts.Observer != nil {
+		tx = &Transaction{Proxy: entry.ep.info, PathSuffix: suffix}
+		tb = tx.observeRequest(r, start) // before the message takes the body
+	}
 	x := e.newExecution(r, entry, p, suffix)
+	x.tx = tx
 	ctx := r.Context()
 	if err := x.run(ctx); err != nil {
 		x.handleFault(ctx, err)
 	}
 	cut := x.write(w)
+	if tx != nil {
+		tx.ClientSentEnd = time.Now()
+	}
 	x.postClient(ctx)
+	if tx != nil {
+		x.finish(tb)
+		e.opts.Observer.ObserveTransaction(tx)
+	}
 	if cut && r.Context().Value(http.ServerContextKey) != nil {
 		// The target failed after the response began: the client must
 		// not take the truncated payload for a complete one.
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// finish completes the Transaction once the call is over.
+func (x *execution) finish(tb *timedBody) {
+	t := x.tx
+	t.MC = x.mc
+	t.TargetName, t.TargetURL = x.mc.TargetName, x.mc.TargetURL
+	if !t.TargetReceivedStart.IsZero() && t.TargetReceivedEnd.IsZero() {
+		// A streamed target payload ended when the client's did; one a
+		// policy read had ended before the response went out.
+		t.TargetReceivedEnd = t.ClientSentStart
+		if x.streamed {
+			t.TargetReceivedEnd = t.ClientSentEnd
+		}
+	}
+	t.requestDone(tb)
+}
+
+// stamp sets an analytics timestamp when the call is observed.
+func (x *execution) stamp(t *time.Time) {
+	if x.tx != nil {
+		*t = time.Now()
+	}
+}
+
+// targetAnswered notes the target's status for the Observer.
+func (x *execution) targetAnswered(code int) {
+	if x.tx != nil {
+		x.tx.TargetReceivedStart = time.Now()
+		x.tx.TargetStatus = code
 	}
 }
 
@@ -225,6 +275,9 @@ func (x *execution) handleFault(ctx context.Context, err error) {
 		f = &flow.Fault{Code: "messaging.runtime.UnknownError", Status: http.StatusInternalServerError, Message: err.Error()}
 	}
 	targetSide := mc.State == flow.TargetRequest || mc.State == flow.TargetResponse
+	if t := x.tx; t != nil && t.Fault == nil {
+		t.Fault, t.FaultState, t.TargetFault = f, mc.State, targetSide && f.Policy == ""
+	}
 	mc.InError = true
 	mc.Fault = f
 	if mc.Response != nil && mc.Response != f.Response {
@@ -289,10 +342,19 @@ func (x *execution) callTarget(ctx context.Context, t *TargetEndpoint) (*message
 	if err != nil {
 		return nil, err
 	}
+	if conn.auth != nil {
+		if err := conn.auth.authorize(ctx, mc, out, mc.TargetURL); err != nil {
+			return nil, err
+		}
+	}
+	if x.tx != nil {
+		x.stamp(&x.tx.TargetSentStart)
+	}
 	resp, err := x.e.roundTripper(conn.rt, conn.ioTimeout).RoundTrip(out)
 	if err != nil {
 		return nil, x.e.targetFault(out.URL.String(), err)
 	}
+	x.targetAnswered(resp.StatusCode)
 	x.resp = resp
 	return message.FromResponse(resp), nil
 }
@@ -382,9 +444,20 @@ func (x *execution) callBalanced(ctx context.Context, t *TargetEndpoint) (*messa
 		if err != nil {
 			return nil, err
 		}
+		if auth := t.conn.auth; auth != nil {
+			if err := auth.authorize(ctx, mc, out, mc.TargetURL); err != nil {
+				return nil, err
+			}
+		}
 		s.active.Add(1)
+		if x.tx != nil {
+			x.stamp(&x.tx.TargetSentStart)
+		}
 		resp, err := x.e.roundTripper(s.rt, t.conn.ioTimeout).RoundTrip(out)
 		s.active.Add(-1)
+		if err == nil {
+			x.targetAnswered(resp.StatusCode)
+		}
 		switch {
 		case err != nil:
 			lb.failed(s)
@@ -481,10 +554,17 @@ func (x *execution) callLocal(ctx context.Context, t *TargetEndpoint) (*message.
 	sub := x.e.newExecution(in, entry, p, suffixOf(p.vars, entry.ep.BasePath))
 	sub.local = true
 	sub.mc.SetDepth(mc.Depth() + 1)
+	if x.tx != nil {
+		x.stamp(&x.tx.TargetSentStart)
+	}
 	if err := sub.run(ctx); err != nil {
 		sub.handleFault(ctx, err)
 	}
 	_ = sub.write(rec) // the recorder holds what arrived; a cut shows as a short payload
+	x.targetAnswered(rec.code)
+	if x.tx != nil {
+		x.stamp(&x.tx.TargetReceivedEnd)
+	}
 	resp := message.NewResponse()
 	resp.StatusCode = rec.code
 	resp.Header = rec.header
@@ -518,6 +598,7 @@ func (x *execution) write(w http.ResponseWriter) (cut bool) {
 	}
 	resp := x.mc.Response
 	if resp == nil {
+		x.sending(http.StatusOK, 0)
 		w.WriteHeader(http.StatusOK)
 		return false
 	}
@@ -540,18 +621,26 @@ func (x *execution) write(w http.ResponseWriter) (cut bool) {
 	if code == 0 {
 		code = http.StatusOK
 	}
+	if stream {
+		n = 0 // counted as it goes
+	}
+	x.sending(code, n)
 	w.WriteHeader(code)
 	if body == nil || body == http.NoBody {
 		return false
 	}
 	defer body.Close()
 	if stream {
+		x.streamed = true
 		buf := x.e.buffers.Get()
 		defer x.e.buffers.Put(buf)
 		flusher, _ := w.(http.Flusher)
 		for {
 			nr, err := body.Read(buf)
 			if nr > 0 {
+				if x.tx != nil {
+					x.tx.ResponseSize += int64(nr)
+				}
 				if _, werr := w.Write(buf[:nr]); werr != nil {
 					return false // the client went away
 				}
@@ -566,6 +655,14 @@ func (x *execution) write(w http.ResponseWriter) (cut bool) {
 	}
 	_, _ = io.Copy(w, body)
 	return false
+}
+
+// sending notes the response's status and size for the Observer as it
+// starts to go out (client_sent_start).
+func (x *execution) sending(code int, size int64) {
+	if t := x.tx; t != nil {
+		t.StatusCode, t.ResponseSize, t.ClientSentStart = code, size, time.Now()
+	}
 }
 
 // postClient runs the PostClientFlow after the response has been sent;

@@ -30,10 +30,12 @@ type targetConn struct {
 	lb      *loadBalancer
 	// scheme is "https" for load-balanced targets with SSLInfo enabled.
 	scheme string
+	// auth puts a Google token on each request (<Authentication>).
+	auth *googleAuth
 }
 
 // simple reports whether the pass-through path can serve the target.
-func (c *targetConn) simple() bool { return c.lb == nil }
+func (c *targetConn) simple() bool { return c.lb == nil && c.auth == nil }
 
 func (c *targetConn) isSuccess(code int) bool {
 	if c.success == nil {
@@ -224,7 +226,16 @@ func (ec *envCompiler) tlsConfig(s *contract.SSLInfo) (*tls.Config, error) {
 			return nil, fmt.Errorf("Protocols: unknown protocol %q (use TLSv1.2 or TLSv1.3)", p)
 		}
 	}
-	if s.IgnoreValidationErrors {
+	if len(s.Ciphers) > 0 {
+		ids, err := cipherSuites(s.Ciphers)
+		if err != nil {
+			return nil, err
+		}
+		conf.CipherSuites = ids
+	}
+	// Enforce is Apigee's strict mode: certificate errors always fail
+	// the call, whatever IgnoreValidationErrors says.
+	if s.IgnoreValidationErrors && !s.Enforce {
 		conf.InsecureSkipVerify = true
 	} else if s.CommonName != nil && s.CommonName.Value != "" {
 		want, wildcard := s.CommonName.Value, s.CommonName.WildcardMatch
@@ -251,6 +262,70 @@ func (ec *envCompiler) tlsConfig(s *contract.SSLInfo) (*tls.Config, error) {
 		}
 	}
 	return conf, nil
+}
+
+// cipherSuites maps SSLInfo <Ciphers> names (the IANA names, which are
+// Java's and Go's) to cipher suite ids. TLS 1.3 suites are accepted but
+// not restricted: Go negotiates TLS 1.3 suites itself.
+func cipherSuites(names []string) ([]uint16, error) {
+	byName := map[string]uint16{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		byName[cs.Name] = cs.ID
+	}
+	var ids []uint16
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		id, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("Ciphers: unknown cipher suite %q (use IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)", n)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// checkTargetElements refuses the elements of a TargetEndpoint's
+// connection that the bundle model does not know or that would be
+// ignored where they stand, naming the first one (the runtime never
+// deploys what it would silently not do).
+func checkTargetElements(te *bundle.TargetEndpoint) (element, reason string) {
+	unknown := func(where string, els []bundle.UnknownElement) (string, string) {
+		n := els[0].XMLName.Local
+		return where + n, fmt.Sprintf("element <%s> is not supported by this runtime here", n)
+	}
+	if len(te.Unknown) > 0 {
+		return unknown("", te.Unknown)
+	}
+	if ltc := te.LocalTargetConnection; ltc != nil && len(ltc.Unknown) > 0 {
+		return unknown("LocalTargetConnection/", ltc.Unknown)
+	}
+	htc := te.HTTPTargetConnection
+	if htc == nil {
+		return "", ""
+	}
+	switch {
+	case len(htc.Unknown) > 0:
+		return unknown("HTTPTargetConnection/", htc.Unknown)
+	case htc.SSLInfo != nil && len(htc.SSLInfo.Unknown) > 0:
+		return unknown("HTTPTargetConnection/SSLInfo/", htc.SSLInfo.Unknown)
+	case htc.LoadBalancer == nil && htc.Path != "":
+		return "HTTPTargetConnection/Path", "<Path> is only used with a <LoadBalancer>; put the path in the <URL>"
+	case htc.LoadBalancer == nil && htc.HealthMonitor != nil:
+		return "HTTPTargetConnection/HealthMonitor", "<HealthMonitor> probes the target servers of a <LoadBalancer>; this connection has none"
+	case htc.HealthMonitor != nil && len(htc.HealthMonitor.Unknown) > 0:
+		return unknown("HTTPTargetConnection/HealthMonitor/", htc.HealthMonitor.Unknown)
+	}
+	if lb := htc.LoadBalancer; lb != nil {
+		if len(lb.Unknown) > 0 {
+			return unknown("HTTPTargetConnection/LoadBalancer/", lb.Unknown)
+		}
+		for _, s := range lb.Servers {
+			if len(s.Unknown) > 0 {
+				return unknown("HTTPTargetConnection/LoadBalancer/Server/", s.Unknown)
+			}
+		}
+	}
+	return "", ""
 }
 
 func matchCN(got, want string, wildcard bool) bool {

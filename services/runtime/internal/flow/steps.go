@@ -53,6 +53,27 @@ type CompileContext struct {
 	// then the environment's resource files. Nil means the bundle only
 	// (unit tests); policies call Resource, not this.
 	Resources func(url string) ([]byte, bool)
+	// HTTPTarget compiles a policy's <HTTPTargetConnection> (ServiceCallout)
+	// as the engine compiles a TargetEndpoint's: SSLInfo over the
+	// environment's keystores, Properties, Authentication with the
+	// deployment's service account. element is the connection's path in
+	// the policy ("ServiceCallout/HTTPTargetConnection"); errors are
+	// *InvalidPolicyError naming the element below it. Nil where no engine
+	// compiles (policy unit tests): then only a plain URL connection works.
+	HTTPTarget func(htc *bundle.HTTPTargetConnection, element string) (*HTTPTarget, error)
+}
+
+// HTTPTarget is a compiled HTTPTargetConnection a policy calls through.
+type HTTPTarget struct {
+	// Client sends requests: TLS, connect and I/O timeouts applied,
+	// redirects not followed.
+	Client *http.Client
+	// Success reports whether a response status is a success
+	// (success.codes; nil: below 400).
+	Success func(code int) bool
+	// Authorize puts the <Authentication> token on a request; nil when
+	// the connection has none.
+	Authorize func(ctx context.Context, mc *MessageContext, req *http.Request) error
 }
 
 // Resource returns a resource's content through Resources, or from the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
@@ -41,6 +42,25 @@ type Config struct {
 	EncryptionKeysPath string `yaml:"encryptionKeysPath" usage:"0600 file with the org's data encryption keys, which open consumer secrets and KVM values (hybridctl keys makes one)"`
 	// RuntimeData tunes the caches in front of Cassandra.
 	RuntimeData RuntimeDataConfig `yaml:"runtimeData"`
+	// ControlPlane is where the message processor mints the Google tokens
+	// proxies send with <Authentication>: the control plane's IAM
+	// Credentials API, called with the apigee-runtime key file (hybrid's
+	// runtime calls Google's with that identity). Without a URL, revisions
+	// that use <Authentication> fail to deploy.
+	ControlPlane cpclient.Config `yaml:"controlPlane"`
+	// Analytics is the record stream to UDCA.
+	Analytics AnalyticsConfig `yaml:"analytics"`
+}
+
+// AnalyticsConfig is where and how the message processor sends analytics
+// records. Sending never holds up an API call: records wait in a bounded
+// buffer and are dropped (analytics_records_dropped_total) when it is full.
+type AnalyticsConfig struct {
+	Enabled       bool          `yaml:"enabled" usage:"send an analytics record of every API call to UDCA"`
+	UDCA          string        `yaml:"udca" usage:"UDCA's record intake, host:port (hybrid's port 20001)"`
+	BufferSize    int           `yaml:"bufferSize" usage:"most records held for UDCA (queued or unacknowledged); beyond it records are dropped and counted"`
+	BatchSize     int           `yaml:"batchSize" usage:"most records in one message to UDCA"`
+	FlushInterval time.Duration `yaml:"flushInterval" usage:"longest a record waits for its batch to fill"`
 }
 
 // SynchronizerTLS are the files of the mutual TLS towards the synchronizer
@@ -73,5 +93,7 @@ func DefaultConfig() Config {
 		ClientIOTimeout: engine.DefaultIOTimeout,
 		Cassandra:       cassandra.DefaultConfig(),
 		RuntimeData:     RuntimeDataConfig{KeyTTL: rtdata.DefaultKeyTTL, MaxEntries: rtdata.DefaultMaxEntries},
+		ControlPlane:    cpclient.Config{Timeout: 10 * time.Second},
+		Analytics:       AnalyticsConfig{Enabled: true, UDCA: "127.0.0.1:20001", BufferSize: 10000, BatchSize: 500, FlushInterval: 100 * time.Millisecond},
 	}
 }

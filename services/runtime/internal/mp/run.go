@@ -15,8 +15,10 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/schema"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/analytics"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/contractsync"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/googletoken"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
@@ -48,6 +50,21 @@ func Attach(svc *service.Service, cfg *Config) error {
 	opts := engine.DefaultOptions()
 	opts.ConnectTimeout, opts.IOTimeout = cfg.ConnectTimeout, cfg.IOTimeout
 	opts.ContractKeyPath = cfg.ContractEncryptionKeyPath
+	if opts.GoogleTokens, err = googleTokens(cfg.ControlPlane); err != nil {
+		return err
+	}
+	if a := cfg.Analytics; a.Enabled {
+		em, err := analytics.New(analytics.Options{Addr: a.UDCA, BufferSize: a.BufferSize, BatchSize: a.BatchSize,
+			FlushInterval: a.FlushInterval, PodName: cfg.PodName, Log: log.Named("analytics")}, svc.Registry())
+		if err != nil {
+			return err
+		}
+		opts.Observer = em
+		// Workers stop after the traffic listener has drained, so the
+		// records of every served call are queued by then; half the
+		// shutdown bound goes to delivering them.
+		svc.Go("analytics", func(ctx context.Context) error { return em.Run(ctx, cfg.ShutdownTimeout/2) })
+	}
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
 	svc.OnStop("engine", eng.Close) // stops target health monitors
 	if _, err := listenTraffic(svc, cfg.TrafficListen, clientDeadlines(eng, cfg.ClientIOTimeout)); err != nil {
@@ -102,6 +119,24 @@ func Attach(svc *service.Service, cfg *Config) error {
 	})
 	svc.Handle("GET "+StatusPath, statusHandler(cfg, eng))
 	return nil
+}
+
+// googleTokens mints <Authentication> tokens through the control plane,
+// authenticated as apigee-runtime; nil when no control plane is
+// configured. Tokens are minted on first use, so an unreachable control
+// plane fails requests (GoogleTokenGenerationFailure), not the start.
+func googleTokens(cfg cpclient.Config) (engine.GoogleTokens, error) {
+	if cfg.URL == "" {
+		return nil, nil
+	}
+	if cfg.ServiceAccountPath == "" && cfg.Token == "" {
+		return nil, fmt.Errorf("controlPlane: url %s needs serviceAccountPath (the apigee-runtime key file) to mint Google tokens", cfg.URL)
+	}
+	client, err := cpclient.Dial(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("controlPlane: %w", err)
+	}
+	return googletoken.New(client, nil), nil
 }
 
 // statusHandler reports, per environment, the loaded contract version and

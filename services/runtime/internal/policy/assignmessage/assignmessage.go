@@ -40,6 +40,12 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 		return nil, flow.Invalid("AssignMessage", "%v", err)
 	}
 	p := &policy{name: cc.Policy.Name}
+	// Apigee's AssignMessage <Authentication> puts a Google token on the
+	// message it builds; this runtime sends tokens only from an
+	// HTTPTargetConnection, so the element must not deploy as if it worked.
+	if root.Child("Authentication") != nil {
+		return nil, flow.Invalid("AssignMessage/Authentication", "<Authentication> in AssignMessage is not supported by this runtime; put it in the <HTTPTargetConnection> of the ServiceCallout or TargetEndpoint that sends the message")
+	}
 	if at := root.Child("AssignTo"); at != nil {
 		p.assignTo = at.Text
 		if p.createNew, err = at.BoolAttr("createNew", false); err != nil {

@@ -1,20 +1,26 @@
 // Package servicecallout implements the ServiceCallout policy: it builds a
 // request (AssignMessage-style Set/Add/Remove/Copy on a new or existing
-// request variable), calls a URL and stores the response in a message
-// variable (calloutResponse by default).
+// request variable), calls a URL through an <HTTPTargetConnection> the
+// engine compiles like a TargetEndpoint's (SSLInfo, Properties,
+// Authentication) and stores the response in a message variable
+// (calloutResponse by default).
 package servicecallout
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/message"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/policy/assignmessage"
@@ -30,15 +36,36 @@ const (
 )
 
 type policy struct {
-	name       string
-	reqVar     string
-	clear      bool
-	ops        *assignmessage.Ops
-	respVar    string
-	url        *template.Template
-	timeout    time.Duration
-	client     *http.Client
-	successMax int
+	name    string
+	reqVar  string
+	clear   bool
+	ops     *assignmessage.Ops
+	respVar string
+	url     *template.Template
+	timeout time.Duration
+	client  *http.Client
+	// success decides which statuses are not errors (success.codes);
+	// nil: below 400.
+	success func(code int) bool
+	// authorize adds the <Authentication> token; nil without one.
+	authorize func(ctx context.Context, mc *flow.MessageContext, req *http.Request) error
+}
+
+// Elements ServiceCallout has; anything else fails the deployment rather
+// than being ignored.
+var (
+	rootElements    = []string{"DisplayName", "Description", "Properties", "FaultRules", "Request", "Response", "Timeout", "HTTPTargetConnection", "LocalTargetConnection"}
+	requestElements = []string{"IgnoreUnresolvedVariables", "Set", "Add", "Remove", "Copy", "AssignVariable"}
+)
+
+// onlyChildren refuses children of el not in allowed.
+func onlyChildren(where string, el *xmltree.Element, allowed []string) error {
+	for _, c := range el.Children {
+		if !slices.Contains(allowed, c.Name) {
+			return flow.Invalid(where+"/"+c.Name, "element <%s> is not allowed in <%s> (allowed: %s)", c.Name, el.Name, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
 }
 
 // Compile compiles a <ServiceCallout>.
@@ -47,8 +74,20 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 	if err != nil {
 		return nil, flow.Invalid("ServiceCallout", "%v", err)
 	}
+	if err := onlyChildren("ServiceCallout", root, rootElements); err != nil {
+		return nil, err
+	}
+	// Policy-level <Properties> tune Java callouts elsewhere; a
+	// ServiceCallout has none of its own (its connection's are inside
+	// <HTTPTargetConnection>).
+	if props := root.Child("Properties"); props != nil && len(props.Children) > 0 {
+		return nil, flow.Invalid("ServiceCallout/Properties", "ServiceCallout has no policy <Properties>; connection properties go in <HTTPTargetConnection><Properties>")
+	}
 	p := &policy{name: cc.Policy.Name, client: cc.HTTPClient, respVar: root.ChildText("Response")}
 	if req := root.Child("Request"); req != nil {
+		if err := onlyChildren("ServiceCallout/Request", req, requestElements); err != nil {
+			return nil, err
+		}
 		p.reqVar = req.Attr("variable")
 		if p.clear, err = req.BoolAttr("clearPayload", false); err != nil {
 			return nil, flow.Invalid("ServiceCallout/Request", "%v", err)
@@ -67,24 +106,42 @@ func Compile(cc *flow.CompileContext) (flow.Policy, error) {
 	if root.Child("LocalTargetConnection") != nil {
 		return nil, flow.Invalid("ServiceCallout/LocalTargetConnection", "local target connections in ServiceCallout are not supported by this runtime; use an HTTPTargetConnection URL")
 	}
-	htc := root.Child("HTTPTargetConnection")
-	if htc == nil {
+	el := root.Child("HTTPTargetConnection")
+	if el == nil {
 		return nil, flow.Invalid("ServiceCallout/HTTPTargetConnection", "ServiceCallout needs an <HTTPTargetConnection>")
 	}
-	if htc.Child("LoadBalancer") != nil {
-		return nil, flow.Invalid("ServiceCallout/HTTPTargetConnection/LoadBalancer", "load-balanced ServiceCallouts are not supported by this runtime; use a <URL>")
+	const where = "ServiceCallout/HTTPTargetConnection"
+	// The connection is read with the model and rules of a TargetEndpoint's.
+	htc, err := bundle.DecodeHTTPTargetConnection(cc.Policy.File, []byte("<HTTPTargetConnection>"+el.Inner+"</HTTPTargetConnection>"))
+	if err != nil {
+		return nil, flow.Invalid(where, "%v", err)
 	}
-	raw := htc.ChildText("URL")
+	raw := strings.TrimSpace(htc.URL)
 	if raw == "" {
-		return nil, flow.Invalid("ServiceCallout/HTTPTargetConnection/URL", "a <URL> is required")
+		if htc.LoadBalancer != nil {
+			return nil, flow.Invalid(where+"/LoadBalancer", "load-balanced ServiceCallouts are not supported by this runtime; use a <URL>")
+		}
+		return nil, flow.Invalid(where+"/URL", "a <URL> is required")
 	}
 	if p.url, err = template.Compile(raw); err != nil {
-		return nil, flow.Invalid("ServiceCallout/HTTPTargetConnection/URL", "%v", err)
+		return nil, flow.Invalid(where+"/URL", "%v", err)
 	}
 	if p.url.Static() {
 		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, flow.Invalid("ServiceCallout/HTTPTargetConnection/URL", "%q is not an http(s) URL", raw)
+			return nil, flow.Invalid(where+"/URL", "%q is not an http(s) URL", raw)
 		}
+	}
+	switch {
+	case cc.HTTPTarget != nil:
+		t, err := cc.HTTPTarget(htc, where)
+		if err != nil {
+			return nil, err
+		}
+		p.client, p.success, p.authorize = t.Client, t.Success, t.Authorize
+	case htc.SSLInfo != nil || len(htc.Properties) > 0 || htc.Authentication != nil || htc.LoadBalancer != nil || len(htc.Unknown) > 0:
+		// Without an engine (policy unit tests) there is nothing to build
+		// these with; never ignore them.
+		return nil, flow.Invalid(where, "SSLInfo, Properties and Authentication need the engine's target support")
 	}
 	return p, nil
 }
@@ -131,12 +188,17 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 	out.Header = req.Header.Clone()
 	out.Header.Del("Content-Length")
 	out.Header.Del("Host")
+	if p.authorize != nil {
+		if err := p.authorize(ctx, mc, out); err != nil {
+			return err
+		}
+	}
 	resp, err := p.client.Do(out)
 	if p.clear {
 		req.SetContent(nil)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
+		if timedOut(ctx, err) {
 			return p.fail("Timeout occurred while calling %s", target.String())
 		}
 		return p.fail("%v", err)
@@ -144,6 +206,9 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, message.MaxContentBytes))
 	_ = resp.Body.Close()
 	if err != nil {
+		if timedOut(ctx, err) {
+			return p.fail("Timeout occurred while calling %s", target.String())
+		}
 		return p.fail("reading response: %v", err)
 	}
 	m := message.NewResponse()
@@ -156,10 +221,21 @@ func (p *policy) Execute(ctx context.Context, mc *flow.MessageContext) error {
 		respVar = "calloutResponse"
 	}
 	mc.SetMessage(respVar, m)
-	if resp.StatusCode >= 400 {
+	ok := resp.StatusCode < 400
+	if p.success != nil {
+		ok = p.success(resp.StatusCode)
+	}
+	if !ok {
 		return p.fail("ResponseCode %d is treated as error", resp.StatusCode)
 	}
 	return nil
+}
+
+// timedOut reports whether a call failed on <Timeout> (ctx) or on the
+// connection's connect.timeout.millis / io.timeout.millis.
+func timedOut(ctx context.Context, err error) bool {
+	var ne net.Error
+	return ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // request builds the callout request: an existing request variable, or a
