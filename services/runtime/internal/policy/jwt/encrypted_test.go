@@ -17,7 +17,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/flow"
 )
 
-func pemKeys(t *testing.T, priv any, pub any) (privPEM, pubPEM string) {
+func pemKeys(t testing.TB, priv any, pub any) (privPEM, pubPEM string) {
 	t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	require.NoError(t, err)

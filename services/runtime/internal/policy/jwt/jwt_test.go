@@ -16,7 +16,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/message"
 )
 
-func compileXML(t *testing.T, typ, name, xml string, client *http.Client) flow.Policy {
+func compileXML(t testing.TB, typ, name, xml string, client *http.Client) flow.Policy {
 	t.Helper()
 	p, err := compilers[typ](&flow.CompileContext{Bundle: &bundle.Bundle{}, HTTPClient: client,
 		Policy: &bundle.Policy{Type: typ, Name: name, XML: []byte(xml)}})

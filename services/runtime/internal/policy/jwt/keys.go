@@ -101,6 +101,7 @@ func parseJWKS(data []byte) (*jose.JSONWebKeySet, error) {
 type jwksCache struct {
 	client *http.Client
 	ttl    time.Duration
+	now    func() time.Time // tests move it to expire a set
 	mu     sync.Mutex
 	sets   map[string]jwksEntry
 }
@@ -114,14 +115,14 @@ func newJWKSCache(c *http.Client) *jwksCache {
 	if c == nil {
 		c = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &jwksCache{client: c, ttl: 5 * time.Minute, sets: map[string]jwksEntry{}}
+	return &jwksCache{client: c, ttl: 5 * time.Minute, now: time.Now, sets: map[string]jwksEntry{}}
 }
 
 func (c *jwksCache) get(ctx context.Context, uri string) (*jose.JSONWebKeySet, error) {
 	c.mu.Lock()
 	e, ok := c.sets[uri]
 	c.mu.Unlock()
-	if ok && time.Since(e.fetched) < c.ttl {
+	if ok && c.now().Sub(e.fetched) < c.ttl {
 		return e.set, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
@@ -145,7 +146,7 @@ func (c *jwksCache) get(ctx context.Context, uri string) (*jose.JSONWebKeySet, e
 		return nil, err
 	}
 	c.mu.Lock()
-	c.sets[uri] = jwksEntry{set: set, fetched: time.Now()}
+	c.sets[uri] = jwksEntry{set: set, fetched: c.now()}
 	c.mu.Unlock()
 	return set, nil
 }
