@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 )
 
 // docker-compose.yaml cannot be run here (no Docker engine), so it is
@@ -115,5 +118,117 @@ func TestComposeFile(t *testing.T) {
 		}
 		require.Contains(t, mounts, "keys:/var/lib/hybrid/keys", svc.Name)
 		require.Equal(t, types.ServiceConditionCompletedSuccessfully, svc.DependsOn["keys"].Condition, svc.Name)
+	}
+}
+
+// loadCompose loads docker-compose.yaml the way `docker compose` does with
+// env as its environment (a .env file's variables).
+func loadCompose(tb testing.TB, env []string) *types.Project {
+	tb.Helper()
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(h.Root, "docker-compose.yaml")},
+		cli.WithWorkingDirectory(h.Root), cli.WithEnv(append([]string{"HYBRID_ADMIN_TOKEN=t"}, env...)))
+	require.NoError(tb, err)
+	project, err := opts.LoadProject(context.Background())
+	require.NoError(tb, err)
+	return project
+}
+
+// composeEnv runs `hybridctl apply --emit compose` on an overrides file and
+// returns the .env's variables.
+func composeEnv(tb testing.TB, overrides string) []string {
+	tb.Helper()
+	out, err := exec.Command(filepath.Join(h.BinDir, "hybridctl"), "apply", "-f", overrides, "--emit", "compose").Output()
+	require.NoError(tb, err, stderrOf(err))
+	var env []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			env = append(env, l)
+		}
+	}
+	return env
+}
+
+// The compose file's org, environments, project, cluster and Connect
+// switch follow the .env `hybridctl apply --emit compose` writes from an
+// overrides file, and the commands they make still parse in the real
+// binaries.
+func TestComposeFileFromOverrides(t *testing.T) {
+	t.Parallel()
+	connectOff := filepath.Join(t.TempDir(), "overrides.yaml")
+	require.NoError(t, os.WriteFile(connectOff, []byte("org: other\nenvs: [{name: dev}]\nconnectAgent: {enabled: false}\nmart: {hostAlias: mart.other.example.com}\n"), 0o600))
+	// HYBRID_ORG alone: the project (and so the key files) follows it.
+	for org, env := range map[string][]string{"hybrid": nil, "solo": {"HYBRID_ORG=solo"}} {
+		syncSvc, err := loadCompose(t, env).GetService("synchronizer")
+		require.NoError(t, err)
+		cmd := strings.Join(syncSvc.Command, " ")
+		require.Contains(t, cmd, "--org "+org+" --environments test")
+		require.Contains(t, cmd, "service-accounts/"+org+"-apigee-synchronizer.json")
+		require.Contains(t, cmd, "--longPoll=true --pollInterval 60s", "the defaults: long polling, as without the flags")
+	}
+	for _, tc := range []struct {
+		name, overrides, org, project, envs string
+		connectReplicas                     int
+		syncFlags                           []string
+	}{
+		{"example", filepath.Join(h.Root, "examples", "overrides.yaml"), "acme-hybrid", "acme-hybrid", "test,prod", 1,
+			[]string{"--longPoll=false", "--pollInterval", "10s"}},
+		{"connect off", connectOff, "other", "other", "dev", 0, []string{"--longPoll=true", "--pollInterval", "60s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			project := loadCompose(t, composeEnv(t, tc.overrides))
+			for _, name := range []string{"synchronizer", "runtime", "watcher"} {
+				svc, err := project.GetService(name)
+				require.NoError(t, err)
+				cmd := strings.Join(svc.Command, " ")
+				require.Contains(t, cmd, "--org "+tc.org+" --environments "+tc.envs, name)
+				require.Contains(t, cmd, "service-accounts/"+tc.project+"-apigee-"+name+".json", name)
+				out, err := exec.Command(filepath.Join(h.BinDir, *svc.Build.Args["SERVICE"]), append(svc.Command, "--help")...).CombinedOutput()
+				require.NoError(t, err, "%s: %s", cmd, out)
+			}
+			schema, err := project.GetService("schema")
+			require.NoError(t, err)
+			require.Equal(t, tc.org, schema.Command[len(schema.Command)-1])
+			for _, name := range []string{"mart", "runtime"} {
+				svc, err := project.GetService(name)
+				require.NoError(t, err)
+				require.Contains(t, strings.Join(svc.Command, " "), "--encryptionKeysPath /var/lib/hybrid/keys/"+tc.org+".yaml", name)
+			}
+			syncSvc, err := project.GetService("synchronizer")
+			require.NoError(t, err)
+			require.Contains(t, strings.Join(syncSvc.Command, " "), strings.Join(tc.syncFlags, " "))
+
+			agent, err := project.GetService("connect-agent")
+			require.NoError(t, err)
+			require.Contains(t, strings.Join(agent.Command, " "), "--project projects/"+tc.project)
+			require.Equal(t, tc.connectReplicas, agent.GetScale(), "the Connect agent runs only with Apigee Connect on")
+
+			// The control plane's seed: the org, its environments, and Connect on or off.
+			cp, err := project.GetService("controlplane")
+			require.NoError(t, err)
+			require.Len(t, cp.Configs, 1)
+			seedCfg := project.Configs[cp.Configs[0].Source]
+			require.Contains(t, strings.Join(cp.Command, " "), "--config "+cp.Configs[0].Target)
+			var seed struct {
+				Orgs []struct {
+					Name         string            `yaml:"name"`
+					ProjectID    string            `yaml:"projectId"`
+					DisplayName  string            `yaml:"displayName"`
+					Properties   map[string]string `yaml:"properties"`
+					Environments []string          `yaml:"environments"`
+					EnvGroups    []struct {
+						Name         string   `yaml:"name"`
+						Hostnames    []string `yaml:"hostnames"`
+						Environments []string `yaml:"environments"`
+					} `yaml:"envGroups"`
+				} `yaml:"orgs"`
+			}
+			require.NoError(t, yaml.UnmarshalStrict([]byte(seedCfg.Content), &seed), seedCfg.Content)
+			require.Len(t, seed.Orgs, 1)
+			require.Equal(t, tc.org, seed.Orgs[0].Name)
+			require.Equal(t, tc.project, seed.Orgs[0].ProjectID)
+			require.Equal(t, strings.Split(tc.envs, ","), seed.Orgs[0].Environments)
+			require.Equal(t, fmt.Sprint(tc.connectReplicas == 1), seed.Orgs[0].Properties["features.mart.connect.enabled"])
+			require.Equal(t, strings.Split(tc.envs, ","), seed.Orgs[0].EnvGroups[0].Environments)
+		})
 	}
 }

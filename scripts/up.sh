@@ -10,6 +10,22 @@ export HYBRID_RUN_DIR="$run"
 export HYBRID_ADMIN_TOKEN="${HYBRID_ADMIN_TOKEN:-hybrid-admin-token}"
 org="${HYBRID_ORG:-hybrid}"
 env="${HYBRID_ENV:-test}"
+# What `hybridctl apply -f overrides.yaml` sets (every default keeps the
+# plain `make up` layout): HYBRID_ENVS, a comma list, overrides HYBRID_ENV;
+# HYBRID_PROJECT is the org's GCP project (gcp.projectID), which names the
+# service account key files; HYBRID_CP_CONFIG is a control plane config
+# file (its `orgs:` seed); HYBRID_CONNECT=false runs no Connect agent (the
+# control plane calls MART directly); HYBRID_POLL_INTERVAL makes the
+# synchronizer poll (synchronizer.pollInterval) instead of long-polling.
+envs="${HYBRID_ENVS:-$env}"
+project="${HYBRID_PROJECT:-$org}"
+connect="${HYBRID_CONNECT:-true}"
+poll_interval="${HYBRID_POLL_INTERVAL:-}"
+instance_id="${HYBRID_INSTANCE_ID:-}"
+cluster_name="${HYBRID_CLUSTER_NAME:-local}"
+cluster_region="${HYBRID_CLUSTER_REGION:-local}"
+cp_config="${HYBRID_CP_CONFIG:-}"
+case "$connect" in true|false) ;; *) printf 'up: HYBRID_CONNECT must be true or false, not %q\n' "$connect" >&2; exit 2;; esac
 bin="$run/bin"
 
 say() { printf 'up: %s\n' "$*"; }
@@ -57,7 +73,27 @@ chmod 600 "$secret_file"  # the *_FILE variables refuse a file others can read
 # Service account key files the control plane's emulated IAM writes for the org's project.
 keys="$run/controlplane/service-accounts"
 
-common=(--org "$org" --environments "$env")
+# The control plane's default seed makes only org "hybrid" with env "test";
+# any other org or env list gets a seed written here (Connect as asked), so
+# HYBRID_ORG=other make up has an org, environments and key files.
+if [[ -z "$cp_config" && ( "$org" != hybrid || "$envs" != test || "$project" != "$org" || "$connect" != true ) ]]; then
+  cp_config="$run/controlplane-seed.yaml"
+  {
+    printf 'orgs:\n  - name: %s\n    projectId: %s\n    displayName: %s\n' "$org" "$project" "$org"
+    printf '    properties:\n      features.hybrid.enabled: "true"\n      features.mart.connect.enabled: "%s"\n' "$connect"
+    printf '    environments: [%s]\n' "$envs"
+    printf '    envGroups:\n      - name: default\n        hostnames: [localhost, 127.0.0.1, api.%s.local]\n        environments: [%s]\n' "$org" "$envs"
+  } >"$cp_config"
+  say "control plane seed for org $org (environments $envs) in $cp_config"
+fi
+cp_args=()
+[[ -z "$cp_config" ]] || cp_args=(--config "$cp_config")
+sync_args=()
+[[ -z "$poll_interval" ]] || sync_args+=(--longPoll=false --pollInterval "$poll_interval")
+watcher_args=()
+[[ -z "$instance_id" ]] || { sync_args+=(--instanceID "$instance_id"); watcher_args+=(--instanceID "$instance_id"); }
+
+common=(--org "$org" --environments "$envs")
 cql=(--cassandra.credentialsFile "$cassandra_credentials")
 # The org's data encryption keys (hybrid's kmsEncryptionKey/kvmEncryptionKey),
 # kept out of Cassandra: MART seals consumer secrets and KVM values with
@@ -78,26 +114,33 @@ export HYBRID_MART_AUTH_SHAREDSECRET_FILE="$secret_file"
 export HYBRID_CONTROLPLANE_MART_SHAREDSECRET_FILE="$secret_file"
 export HYBRID_CONNECT_AGENT_MARTSECRET_FILE="$secret_file"
 start mart --org "$org" --encryptionKeysPath "$data_keys" "${cql[@]}"
-start controlplane --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
+start controlplane "${cp_args[@]}" --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
 wait_ready controlplane
-start synchronizer "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-synchronizer.json" \
+start synchronizer "${common[@]}" "${sync_args[@]}" --controlPlane.serviceAccountPath "$keys/$project-apigee-synchronizer.json" \
   --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem" "${cql[@]}"
 wait_ready synchronizer
 # The message processor mints the Google tokens of <Authentication> through
 # the control plane's IAM Credentials API, as apigee-runtime.
 start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql[@]}" \
   --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem" \
-  --controlPlane.url http://127.0.0.1:8080 --controlPlane.serviceAccountPath "$keys/$org-apigee-runtime.json"
+  --controlPlane.url http://127.0.0.1:8080 --controlPlane.serviceAccountPath "$keys/$project-apigee-runtime.json"
 # UDCA takes the message processor's analytics records on 20001 (hybrid's
 # port; the runtime's --analytics.udca default) and uploads them to the
 # control plane, whose stats API (and `hybridctl stats`) shows them.
-start udca --org "$org" --dataDir "$run/udca" --grpcListen 127.0.0.1:20001 --controlPlane.serviceAccountPath "$keys/$org-apigee-udca.json"
-start watcher "${common[@]}" --controlPlane.serviceAccountPath "$keys/$org-apigee-watcher.json"
+start udca --org "$org" --dataDir "$run/udca" --grpcListen 127.0.0.1:20001 --controlPlane.serviceAccountPath "$keys/$project-apigee-udca.json"
+start watcher "${common[@]}" "${watcher_args[@]}" --controlPlane.serviceAccountPath "$keys/$project-apigee-watcher.json"
 wait_ready mart
-start connect-agent --project "projects/$org" --serviceAccountPath "$keys/$org-apigee-mart.json" \
-  --clusterName local --clusterRegion local
+status_only=()
+if [[ "$connect" == true ]]; then
+  start connect-agent --project "projects/$project" --serviceAccountPath "$keys/$project-apigee-mart.json" \
+    --clusterName "$cluster_name" --clusterRegion "$cluster_region"
+else
+  # Apigee Connect off: the control plane calls MART at --mart.hostAlias.
+  say "Apigee Connect off: no connect agent; the control plane calls MART at http://127.0.0.1:8845"
+  status_only=(--only controlplane,synchronizer,runtime,mart,udca,watcher)
+fi
 
-"$bin/hybridctl" status --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }
+"$bin/hybridctl" status "${status_only[@]}" --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }
 
 ca="$run/controlplane/tls/ca.pem"
 cat <<MSG
@@ -114,7 +157,7 @@ The local hybrid runtime plane is up.
   Watcher                      http://127.0.0.1:8847
   Connect agent (metrics)      http://127.0.0.1:7070
   Cassandra (CQL)              127.0.0.1:9042   login: cqlsh --credentials $cassandra_credentials
-Organization "$org", environment "$env"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
+Organization "$org", environment "$envs"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
 Trust the control plane's CA for HTTPS clients: export SSL_CERT_FILE=$ca
 Service account key files (emulated IAM): $keys
 Traffic per proxy (stats API): $bin/hybridctl stats

@@ -2,7 +2,10 @@ module github.com/hybrid-emulator/hybrid/cmd/hybridctl
 
 go 1.26.0
 
-require github.com/hybrid-emulator/hybrid/pkg v0.0.0
+require (
+	github.com/hybrid-emulator/hybrid/pkg v0.0.0
+	gopkg.in/yaml.v3 v3.0.1
+)
 
 require (
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2 // indirect
@@ -19,7 +22,6 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 replace github.com/hybrid-emulator/hybrid/pkg => ../../pkg

@@ -27,6 +27,8 @@ var commands = []command{
 	{"keys", "make an organization's data encryption keys file (kmsEncryptionKey, kvmEncryptionKey) for MART and the message processor", runKeys},
 	{"pki", "make the runtime plane's CA and the synchronizer/runtime mutual TLS certificates", runPKI},
 	{"stats", "traffic of the last N minutes per API proxy from the stats API: calls, errors, p50/p95 latency (--json)", runStats},
+	{"trace", "trace start|get --api NAME --rev N: open a debug session and print its transactions as they arrive, or show a session's (--json)", runTrace},
+	{"apply", "apply -f overrides.yaml: bring up the local stack an Apigee hybrid overrides file describes (--emit helm|compose prints the Helm values or a compose .env instead)", runApply},
 }
 
 // errNotReady makes status exit 1 without an extra error line.

@@ -41,6 +41,40 @@ type Contract struct {
 	// Those of type "properties" are the environment's property sets:
 	// "myProps.properties" is the set myProps.
 	ResourceFiles []ResourceFile `json:"resourceFiles,omitempty"`
+	// DebugSessions are the environment's active debug sessions
+	// (…/apis/{api}/revisions/{rev}/debugsessions): each message
+	// processor captures the transactions that match one.
+	DebugSessions []DebugSession `json:"debugSessions,omitempty"`
+	// DebugMask is the environment's debug mask (…/environments/{env}/debugmask):
+	// what the message processors hide in a capture before it leaves them.
+	DebugMask *DebugMask `json:"debugMask,omitempty"`
+}
+
+// DebugMask is Apigee's DebugMask: flow variables and payload paths
+// whose values a debug session must not show.
+type DebugMask struct {
+	Namespaces        map[string]string `json:"namespaces,omitempty"`
+	RequestXPaths     []string          `json:"requestXPaths,omitempty"`
+	ResponseXPaths    []string          `json:"responseXPaths,omitempty"`
+	FaultXPaths       []string          `json:"faultXPaths,omitempty"`
+	RequestJSONPaths  []string          `json:"requestJSONPaths,omitempty"`
+	ResponseJSONPaths []string          `json:"responseJSONPaths,omitempty"`
+	FaultJSONPaths    []string          `json:"faultJSONPaths,omitempty"`
+	Variables         []string          `json:"variables,omitempty"`
+}
+
+// DebugSession asks the message processors to capture up to Count
+// transactions of one proxy revision that match Filter (a condition over
+// request variables; empty matches all) until Expires, with message
+// payloads cut at TraceSize bytes.
+type DebugSession struct {
+	Name      string    `json:"name"`
+	APIProxy  string    `json:"apiProxy"`
+	Revision  string    `json:"revision"`
+	Filter    string    `json:"filter,omitempty"`
+	Count     int       `json:"count"`
+	TraceSize int       `json:"tracesize"`
+	Expires   time.Time `json:"expires"`
 }
 
 // ResourceFile is one environment-scoped resource file.

@@ -35,6 +35,8 @@ func (a *API) routes() {
 	h("POST "+o+"/environments/{env}", "apigee.environments.update", a.updateEnv)
 	h("PATCH "+o+"/environments/{env}", "apigee.environments.update", a.modifyEnv)
 	h("GET "+o+"/environments/{env}/deployedConfig", "apigee.environments.get", a.getDeployedConfig)
+	h("GET "+o+"/environments/{env}/debugmask", "apigee.environments.get", a.getDebugMask)
+	h("PATCH "+o+"/environments/{env}/debugmask", "apigee.environments.update", a.updateDebugMask)
 	h("GET "+o+"/environments/{env}/traceConfig", "apigee.traceconfig.get", a.getTraceConfig)
 	h("PATCH "+o+"/environments/{env}/traceConfig", "apigee.traceconfig.update", a.updateTraceConfig)
 	h("DELETE "+o+"/environments/{env}", "apigee.environments.delete", a.deleteEnv)
@@ -132,6 +134,14 @@ func (a *API) routes() {
 	deps := o + "/environments/{env}/apis/{name}/revisions/{rev}/deployments"
 	h("POST "+deps+":generateDeployChangeReport", "apigee.deployments.create", a.generateDeployChangeReport)
 	h("POST "+deps+":generateUndeployChangeReport", "apigee.deployments.delete", a.generateUndeployChangeReport)
+	// Debug sessions (debugsessions.go).
+	dbg := o + "/environments/{env}/apis/{api}/revisions/{rev}/debugsessions"
+	h("POST "+dbg, "apigee.tracesessions.create", a.createDebugSession)
+	h("GET "+dbg, "apigee.tracesessions.list", a.listDebugSessions)
+	h("GET "+dbg+"/{session}", "apigee.tracesessions.get", a.getDebugSession)
+	h("DELETE "+dbg+"/{session}/data", "apigee.tracesessions.delete", a.deleteDebugSessionData)
+	h("GET "+dbg+"/{session}/data", "apigee.tracesessions.get", a.listDebugSessionData)
+	h("GET "+dbg+"/{session}/data/{id}", "apigee.tracesessions.get", a.getDebugSessionData)
 
 	// Runtime plane (internal): watchers report status, synchronizers fetch
 	// contracts.

@@ -213,6 +213,7 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		envResourceFiles(c, e)
+		envDebugSessions(c, e, time.Now())
 		for _, dep := range o.DeploymentsWhere(func(x *state.Deployment) bool { return x.Environment == env }) {
 			zip, err := a.store.ReadBundle(org, dep.Kind, dep.Name, dep.Revision)
 			if err != nil {

@@ -68,6 +68,11 @@ func (b *analyticsBackend) SignedURL(base, org, _, dataset, file string) (string
 	return signed, "gs://" + bucket + "/" + object, exp, err
 }
 
+// Traces implements apigee.TraceReader from the uploaded trace files.
+func (b *analyticsBackend) Traces(ctx context.Context, org, env string, fn func(rec []byte) error) error {
+	return analytics.ReadTraces(ctx, b.storage.Dir(), org, env, fn)
+}
+
 // Stats implements apigee.Analytics.
 func (b *analyticsBackend) Stats(ctx context.Context, org, env, dims string, params url.Values) (any, error) {
 	q, err := analytics.ParseQuery(org, env, dims, params)

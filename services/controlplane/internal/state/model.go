@@ -2,6 +2,8 @@ package state
 
 import (
 	"sort"
+
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
 )
 
 // Kind tells API proxies from shared flows; both share one model.
@@ -91,6 +93,25 @@ type Environment struct {
 	ResourceFiles map[string]*ResourceFile `json:"resourceFiles,omitempty"`
 	// TraceConfig is the environment's distributed trace configuration.
 	TraceConfig *TraceConfig `json:"traceConfig,omitempty"`
+	// DebugSessions by name (…/apis/{api}/revisions/{rev}/debugsessions).
+	DebugSessions map[string]*DebugSession `json:"debugSessions,omitempty"`
+	// DebugMask is the environment's debug mask (nil: none set).
+	DebugMask *contract.DebugMask `json:"debugMask,omitempty"`
+}
+
+// DebugSession is one debug session of a proxy revision. Validity and
+// Timeout are in seconds, as the API takes them; the session captures
+// until CreatedAt + Validity.
+type DebugSession struct {
+	Name      string `json:"name"`
+	APIProxy  string `json:"apiProxy"`
+	Revision  string `json:"revision"`
+	Filter    string `json:"filter,omitempty"`
+	Count     int64  `json:"count"`
+	TraceSize int64  `json:"tracesize"`
+	Validity  int64  `json:"validity"`
+	Timeout   int64  `json:"timeout"`
+	CreatedAt int64  `json:"createdAt"`
 }
 
 // InstanceReport is what one runtime instance last said about the environment.

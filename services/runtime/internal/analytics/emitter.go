@@ -40,6 +40,7 @@ type Options struct {
 type Emitter struct {
 	opts    Options
 	ch      chan *analyticsv1.ApiRecord
+	raw     chan *analyticsv1.RawRecord // debug session captures (trace dataset)
 	dropped *prometheus.CounterVec
 	sent    prometheus.Counter
 
@@ -68,6 +69,7 @@ func New(opts Options, reg prometheus.Registerer) (*Emitter, error) {
 		opts.Log = zap.NewNop()
 	}
 	e := &Emitter{opts: opts, ch: make(chan *analyticsv1.ApiRecord, opts.BufferSize), acked: make(chan struct{}, 1),
+		raw: make(chan *analyticsv1.RawRecord, traceBuffer),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "analytics_records_dropped_total",
 			Help: "Analytics records dropped instead of holding up API calls: reason buffer_full (UDCA slow or away) or shutdown (not delivered before the message processor stopped)."},
 			[]string{"reason"}),
@@ -78,7 +80,7 @@ func New(opts Options, reg prometheus.Registerer) (*Emitter, error) {
 		Help: "Analytics records held for UDCA (queued or awaiting acknowledgement)."}, func() float64 {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return float64(len(e.ch) + e.held)
+		return float64(len(e.ch) + len(e.raw) + e.held)
 	})
 	for _, c := range []prometheus.Collector{e.dropped, e.sent, buffered} {
 		if err := reg.Register(c); err != nil {
@@ -97,6 +99,20 @@ func (e *Emitter) ObserveTransaction(tx *engine.Transaction) {
 func (e *Emitter) Offer(rec *analyticsv1.ApiRecord) {
 	select {
 	case e.ch <- rec:
+	default:
+		e.dropped.WithLabelValues("buffer_full").Inc()
+	}
+}
+
+// traceBuffer bounds the debug session captures waiting for the stream;
+// sessions capture at most a few dozen transactions.
+const traceBuffer = 256
+
+// OfferTrace implements engine.DebugSink: it queues a captured
+// transaction for UDCA's trace dataset, or drops and counts it.
+func (e *Emitter) OfferTrace(org, env string, rec []byte) {
+	select {
+	case e.raw <- &analyticsv1.RawRecord{Dataset: "trace", Organization: org, Environment: env, Json: rec}:
 	default:
 		e.dropped.WithLabelValues("buffer_full").Inc()
 	}
@@ -150,7 +166,7 @@ func (e *Emitter) Run(ctx context.Context, drain time.Duration) error {
 func (e *Emitter) backlog() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.ch) + e.held
+	return len(e.ch) + len(e.raw) + e.held
 }
 
 // stream runs one stream: it resends what is pending, then sends new
@@ -185,23 +201,24 @@ func (e *Emitter) stream(ctx context.Context, client analyticsv1.CollectorClient
 	flush := time.NewTicker(e.opts.FlushInterval)
 	defer flush.Stop()
 	var recs []*analyticsv1.ApiRecord
+	var raws []*analyticsv1.RawRecord
 	// Records taken from the channel are never lost with the stream:
 	// held (pending) before they are sent, or on the way out.
 	defer func() {
-		if len(recs) > 0 {
-			e.hold(recs)
+		if len(recs)+len(raws) > 0 {
+			e.hold(recs, raws)
 		}
 	}()
 	send := func() error {
-		if len(recs) == 0 {
+		if len(recs)+len(raws) == 0 {
 			return nil
 		}
-		b := e.hold(recs)
-		recs = nil
+		b := e.hold(recs, raws)
+		recs, raws = nil, nil
 		return st.Send(b)
 	}
 	for {
-		if drain && len(e.ch) == 0 {
+		if drain && len(e.ch) == 0 && len(e.raw) == 0 {
 			if err := send(); err != nil {
 				return err
 			}
@@ -227,6 +244,8 @@ func (e *Emitter) stream(ctx context.Context, client analyticsv1.CollectorClient
 				return err
 			}
 			return fmt.Errorf("udca closed the stream: %w", err)
+		case r := <-e.raw:
+			raws = append(raws, r)
 		case r := <-e.ch:
 			recs = append(recs, r)
 			if len(recs) >= e.opts.BatchSize {
@@ -244,18 +263,19 @@ func (e *Emitter) stream(ctx context.Context, client analyticsv1.CollectorClient
 
 // hold numbers a batch and keeps it until acknowledged; beyond
 // BufferSize the oldest pending batches are given up.
-func (e *Emitter) hold(recs []*analyticsv1.ApiRecord) *analyticsv1.Batch {
+func (e *Emitter) hold(recs []*analyticsv1.ApiRecord, raws []*analyticsv1.RawRecord) *analyticsv1.Batch {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.seq++
-	b := &analyticsv1.Batch{Seq: e.seq, Api: recs}
+	b := &analyticsv1.Batch{Seq: e.seq, Api: recs, Raw: raws}
 	e.pending = append(e.pending, b)
-	e.held += len(recs)
+	e.held += len(recs) + len(raws)
 	for e.held > e.opts.BufferSize && len(e.pending) > 1 {
 		old := e.pending[0]
 		e.pending = e.pending[1:]
-		e.held -= len(old.Api)
-		e.dropped.WithLabelValues("buffer_full").Add(float64(len(old.Api)))
+		n := len(old.Api) + len(old.Raw)
+		e.held -= n
+		e.dropped.WithLabelValues("buffer_full").Add(float64(n))
 	}
 	return b
 }
@@ -265,7 +285,7 @@ func (e *Emitter) ack(seq uint64) {
 	e.mu.Lock()
 	n := 0
 	for len(e.pending) > 0 && e.pending[0].Seq <= seq {
-		n += len(e.pending[0].Api)
+		n += len(e.pending[0].Api) + len(e.pending[0].Raw)
 		e.pending = e.pending[1:]
 	}
 	e.held -= n

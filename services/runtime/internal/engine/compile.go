@@ -52,6 +52,7 @@ type Environment struct {
 	Status             []DeploymentStatus
 
 	hooks     [4]*hook
+	debug     []*debugSession // nil without an active session
 	envDigest [32]byte
 	servers   *serverSet
 }
@@ -238,6 +239,7 @@ func (ec *envCompiler) compile(c *contract.Contract, prev *Environment) *Environ
 	c = ec.openKeys(c)
 	env.envDigest = envDigest(c)
 	env.servers = newServerSet(c.TargetServers)
+	env.debug = compileDebugSessions(c, prev)
 	ec.envSets = envPropertySets(c, ec.log)
 	ec.envRes = envResources(c)
 	ec.keystores = map[string]contract.Keystore{}

@@ -69,6 +69,9 @@ type Options struct {
 	// Observer, when set, is told about every API call when it ends
 	// (transaction.go): analytics records are built there.
 	Observer Observer
+	// DebugSink, when set, receives the transactions debug sessions
+	// capture (debug.go); without it sessions are ignored.
+	DebugSink DebugSink
 }
 
 // DefaultIOTimeout is Apigee's default I/O timeout: 55 seconds
@@ -216,7 +219,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.RawPath = p.wire
 		r.URL.Path = unescapeOr(p.wire)
 	}
-	if entry.ep.plain && entry.env.noHooks() {
+	// A debug session needs the steps, so it turns the fast path off.
+	if entry.ep.plain && entry.env.noHooks() && !entry.env.debugging(entry.ep.info) {
 		e.passThrough(w, r, entry, p, suffix, start)
 		return
 	}

@@ -59,15 +59,29 @@ func (e *Engine) execute(w http.ResponseWriter, r *http.Request, entry *routeEnt
 	}
 	x := e.newExecution(r, entry, p, suffix)
 	x.tx = tx
+	var tr *trace
+	if entry.env.debug != nil && e.opts.DebugSink != nil {
+		if tr = e.matchDebug(entry.env, x.mc); tr != nil {
+			x.mc.Debug = tr
+		}
+	}
 	ctx := r.Context()
 	if err := x.run(ctx); err != nil {
 		x.handleFault(ctx, err)
+	}
+	if tr != nil {
+		tr.responding(x.mc)
 	}
 	cut := x.write(w)
 	if tx != nil {
 		tx.ClientSentEnd = time.Now()
 	}
 	x.postClient(ctx)
+	if tr != nil {
+		if err := tr.send(e.opts.DebugSink, x.mc); err != nil {
+			x.mc.Log.Warn("debug session capture not sent", zap.Error(err))
+		}
+	}
 	if tx != nil {
 		x.finish(tb)
 		e.opts.Observer.ObserveTransaction(tx)

@@ -91,6 +91,10 @@ type MessageContext struct {
 	// CORSResponseOrErrorFlowExecution step).
 	BeforeSend []func(mc *MessageContext)
 
+	// Debug, when a debug session captures this transaction, is told
+	// about every step and variable write (nil otherwise).
+	Debug Tracer
+
 	vars map[string]any
 	// depth bounds nested FlowCallouts.
 	depth int
@@ -416,6 +420,9 @@ func (mc *MessageContext) Set(name string, value any) error {
 }
 
 func (mc *MessageContext) setVar(name string, value any) {
+	if mc.Debug != nil {
+		mc.Debug.VarSet(name, value)
+	}
 	if mc.vars == nil {
 		mc.vars = make(map[string]any, 8)
 	}
@@ -439,6 +446,9 @@ func (mc *MessageContext) SetVars(vs []Var) {
 		mc.vars = make(map[string]any, len(vs)+8)
 	}
 	for _, v := range vs {
+		if mc.Debug != nil {
+			mc.Debug.VarSet(v.Name, v.Value)
+		}
 		mc.vars[v.Name] = v.Value
 	}
 }

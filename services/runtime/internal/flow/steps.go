@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -132,6 +133,9 @@ func (st *Step) run(ctx context.Context, mc *MessageContext) error {
 	if !st.Enabled {
 		return nil
 	}
+	if mc.Debug != nil {
+		return st.traced(ctx, mc)
+	}
 	if st.Condition != nil && !st.Condition.Eval(mc) {
 		return nil
 	}
@@ -148,6 +152,38 @@ func (st *Step) run(ctx context.Context, mc *MessageContext) error {
 		return nil
 	}
 	return f
+}
+
+// execute is run's policy call for a traced step (run keeps its own copy
+// so that an untraced step pays no extra call); failed is the policy's
+// error even when continueOnError swallowed it (then err is nil).
+func (st *Step) execute(ctx context.Context, mc *MessageContext) (err, failed error) {
+	perr := st.Policy.Execute(ctx, mc)
+	if perr == nil {
+		return nil, nil
+	}
+	f := AsFault(perr, st.Type, st.Name)
+	mc.SetVar(st.Namespace+"."+st.Name+".failed", true)
+	if st.ContinueOnError {
+		if mc.Log != nil {
+			mc.Log.Debug("policy failed; continueOnError", zap.String("policy", st.Name), zap.String("errorcode", f.Code))
+		}
+		return nil, f
+	}
+	return f, f
+}
+
+// traced runs a step of a transaction a debug session captures and tells
+// the session's tracer what happened.
+func (st *Step) traced(ctx context.Context, mc *MessageContext) error {
+	start := time.Now()
+	if st.Condition != nil && !st.Condition.Eval(mc) {
+		mc.Debug.StepDone(mc, st, false, start, nil)
+		return nil
+	}
+	err, failed := st.execute(ctx, mc)
+	mc.Debug.StepDone(mc, st, true, start, failed)
+	return err
 }
 
 // RunFaultRule executes the steps of a fault rule. Unlike a flow, an error

@@ -19,6 +19,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/contractsync"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/googletoken"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/metrics"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
 
@@ -60,11 +61,19 @@ func Attach(svc *service.Service, cfg *Config) error {
 			return err
 		}
 		opts.Observer = em
+		opts.DebugSink = em // debug sessions' captures go to UDCA's trace dataset
 		// Workers stop after the traffic listener has drained, so the
 		// records of every served call are queued by then; half the
 		// shutdown bound goes to delivering them.
 		svc.Go("analytics", func(ctx context.Context) error { return em.Run(ctx, cfg.ShutdownTimeout/2) })
 	}
+	// Hybrid's runtime metrics (proxy_request_count, …) are always on,
+	// on /metrics beside the analytics observer when that is enabled.
+	calls, err := metrics.New(svc.Registry())
+	if err != nil {
+		return err
+	}
+	opts.Observer = fanOut(calls, opts.Observer)
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
 	svc.OnStop("engine", eng.Close) // stops target health monitors
 	if _, err := listenTraffic(svc, cfg.TrafficListen, clientDeadlines(eng, cfg.ClientIOTimeout)); err != nil {
