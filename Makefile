@@ -22,6 +22,17 @@ down: ## stop every service and Cassandra
 status: ## show each local service's readiness
 	@go run ./cmd/hybridctl status
 
+SERVICES := controlplane synchronizer runtime mart udca watcher connect-agent
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_REGISTRY ?= hybrid
+
+.PHONY: images
+images: ## build one container image per service, tagged $(IMAGE_REGISTRY)/<service>:$(VERSION) (needs Docker)
+	@created=$$(date -u +%Y-%m-%dT%H:%M:%SZ); for s in $(SERVICES); do \
+	  docker build --build-arg SERVICE=$$s --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+	    --build-arg CREATED=$$created -t $(IMAGE_REGISTRY)/$$s:$(VERSION) . || exit 1; done
+
 .PHONY: build
 build: ## build every module
 	go build $(GO_PKGS)

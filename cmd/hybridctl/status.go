@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -39,7 +40,9 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	override := fs.String("endpoints", "", "comma-separated name=url pairs replacing or adding to the default endpoints")
 	wait := fs.Duration("wait", 0, "keep checking until all are ready or this much time has passed")
 	asJSON := fs.Bool("json", false, "print JSON")
-	only := fs.String("only", "", "comma-separated service names to check (default: all)")
+	// In a container image HYBRID_SERVICE names the image's own service,
+	// so the image's HEALTHCHECK is a bare `hybridctl status`.
+	only := fs.String("only", os.Getenv("HYBRID_SERVICE"), "comma-separated service names to check (default: $HYBRID_SERVICE, else all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
