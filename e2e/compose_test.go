@@ -232,3 +232,44 @@ func TestComposeFileFromOverrides(t *testing.T) {
 		})
 	}
 }
+
+// The two-region profile adds a second datacenter and instance whose
+// services read their local datacenter and whose commands parse in the
+// real binaries; without the profile none of it starts.
+func TestComposeTwoRegionProfile(t *testing.T) {
+	t.Parallel()
+	base := loadCompose(t, nil)
+	for _, name := range []string{"cassandra-2", "synchronizer-2", "runtime-2", "watcher-2"} {
+		_, err := base.GetService(name)
+		require.Error(t, err, "%s only runs with --profile two-region", name)
+	}
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(h.Root, "docker-compose.yaml")},
+		cli.WithWorkingDirectory(h.Root), cli.WithEnv([]string{"HYBRID_ADMIN_TOKEN=t", "HYBRID_REPLICATION=dc1:1,dc2:1"}),
+		cli.WithProfiles([]string{"two-region"}))
+	require.NoError(t, err)
+	project, err := opts.LoadProject(context.Background())
+	require.NoError(t, err)
+	schema, err := project.GetService("schema")
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(schema.Command, " "), "--replication dc1:1,dc2:1")
+	pki, err := project.GetService("pki")
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(pki.Command, " "), "synchronizer-2", "the second synchronizer's certificate name")
+	for _, name := range []string{"synchronizer-2", "runtime-2", "watcher-2"} {
+		svc, err := project.GetService(name)
+		require.NoError(t, err)
+		cmd := strings.Join(svc.Command, " ")
+		if name != "watcher-2" {
+			require.Contains(t, cmd, "--cassandra.hosts cassandra-2 --cassandra.localDC dc2", name)
+		}
+		for _, p := range svc.Ports {
+			require.Equal(t, "127.0.0.1", p.HostIP, name)
+		}
+		out, err := exec.Command(filepath.Join(h.BinDir, *svc.Build.Args["SERVICE"]), append(svc.Command, "--help")...).CombinedOutput()
+		require.NoError(t, err, "%s: %s", cmd, out)
+	}
+	c2, err := project.GetService("cassandra-2")
+	require.NoError(t, err)
+	require.Equal(t, "dc2", *c2.Environment["CASSANDRA_DC"])
+	require.Equal(t, types.ServiceConditionHealthy, c2.DependsOn["cassandra"].Condition, "dc2 joins through dc1's seed")
+}
