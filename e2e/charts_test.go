@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,8 +18,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hybrid-emulator/hybrid/e2e/harness"
 	"github.com/hybrid-emulator/hybrid/pkg/golden"
 )
 
@@ -89,6 +92,10 @@ func decodeStrict(tb testing.TB, out []byte) []rendered {
 			obj = &autoscalingv2.HorizontalPodAutoscaler{}
 		case "networking.k8s.io/v1/Ingress":
 			obj = &networkingv1.Ingress{}
+		case "rbac.authorization.k8s.io/v1/Role":
+			obj = &rbacv1.Role{}
+		case "rbac.authorization.k8s.io/v1/RoleBinding":
+			obj = &rbacv1.RoleBinding{}
 		default:
 			tb.Fatalf("unexpected object %s %s", meta.APIVersion, meta.Kind)
 		}
@@ -131,7 +138,7 @@ func TestHelmCharts(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, sets)
 	chartOf := map[string]string{"datastore": "apigee-datastore", "org": "apigee-org", "env": "apigee-env",
-		"virtualhost": "apigee-virtualhost", "controlplane": "hybrid-controlplane"}
+		"virtualhost": "apigee-virtualhost", "controlplane": "hybrid-controlplane", "telemetry": "apigee-telemetry"}
 	covered := map[string]bool{}
 	for _, set := range sets {
 		name := strings.TrimSuffix(filepath.Base(set), ".yaml")
@@ -177,8 +184,8 @@ func checkWorkloads(t *testing.T, objs []rendered) {
 		for _, c := range spec.Containers {
 			require.NotNil(t, c.ReadinessProbe, "%s/%s has a readiness probe", r.name, c.Name)
 			require.NotNil(t, c.LivenessProbe, "%s/%s has a liveness probe", r.name, c.Name)
-			if c.Name == "cassandra" {
-				continue
+			if !slices.Contains(harness.Binaries, c.Name) {
+				continue // Cassandra, Prometheus: their own images' probes
 			}
 			require.Equal(t, "/v1/probes/ready", c.ReadinessProbe.HTTPGet.Path, r.name)
 			require.Equal(t, "/v1/probes/live", c.LivenessProbe.HTTPGet.Path, r.name)
@@ -245,6 +252,8 @@ func TestHelmChartsRefuseBadValues(t *testing.T) {
 		{"missing key file", "apigee-org", []string{"-f", filepath.Join(charts, "testdata", "values", "org-connect.yaml"), "--set", "watcher.serviceAccountRef=", "--set", "watcher.serviceAccountPath=sa/watcher.json"}, `watcher.serviceAccountPath "sa/watcher.json"`},
 		{"group not in virtualhosts", "apigee-virtualhost", []string{"-f", filepath.Join(charts, "testdata", "values", "virtualhost-group1.yaml"), "--set", "envgroup=group9"}, `envgroup "group9"`},
 		{"no admin token", "hybrid-controlplane", nil, "adminToken"},
+		{"telemetry without org", "apigee-telemetry", nil, "org"},
+		{"unpinned Prometheus", "apigee-telemetry", []string{"--set", "org=hybrid", "--set", "metrics.image=prom/prometheus"}, "/metrics/image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
