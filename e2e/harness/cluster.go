@@ -32,6 +32,7 @@ type Cluster struct {
 	// UDCADataDir is UDCA's buffer folder (kept across StartUDCA calls).
 	UDCADataDir string
 	udcaArgs    []string
+	syncArgs    []string
 }
 
 // Options choose what a cluster runs.
@@ -49,6 +50,9 @@ type Options struct {
 	UDCAArgs []string
 	// ControlPlaneArgs are extra flags for the control plane.
 	ControlPlaneArgs []string
+	// SynchronizerArgs are extra flags for every synchronizer the cluster
+	// starts (short poll and retry intervals for outage tests).
+	SynchronizerArgs []string
 }
 
 const readyTimeout = 90 * time.Second
@@ -57,7 +61,7 @@ const readyTimeout = 90 * time.Second
 // waiting for each to be ready before starting what depends on it.
 func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
-	c := &Cluster{h: h, Org: h.NewOrg(tb), Env: "test", StateDir: tb.TempDir()}
+	c := &Cluster{h: h, Org: h.NewOrg(tb), Env: "test", StateDir: tb.TempDir(), syncArgs: opts.SynchronizerArgs}
 	pki, err := tlsca.EnsureRuntimePKI(tb.TempDir(), nil, time.Now())
 	if err != nil {
 		tb.Fatal(err)
@@ -146,7 +150,7 @@ func (c *Cluster) StartSynchronizer(tb testing.TB, addr string) *Process {
 		"--runtimeTLS.keyFile", c.PKI.SynchronizerKey(),
 		"--runtimeTLS.clientCAFile", c.PKI.CA(),
 		"--controlPlane.url", c.ControlPlane.URL("main"),
-		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer")), c.h.CassandraArgs()...)...)
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer")), append(c.h.CassandraArgs(), c.syncArgs...)...)...)
 	p.WaitLive(tb, readyTimeout)
 	return p
 }

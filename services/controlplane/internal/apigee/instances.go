@@ -276,4 +276,3 @@ func (a *API) deleteInstanceAttachment(w http.ResponseWriter, r *http.Request) e
 	}
 	return ok(w, opView(org, op))
 }
-

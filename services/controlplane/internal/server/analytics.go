@@ -12,6 +12,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/analytics"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/faults"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/storage"
 )
 
@@ -35,7 +36,7 @@ type analyticsBackend struct {
 // newAnalytics opens the storage (stateDir/storage) and the store
 // (stateDir/analytics/analytics.db), serves the storage on the main
 // listener and runs the ingest as a worker.
-func newAnalytics(svc *service.Service, cfg *Config, stateDir string) (*analyticsBackend, error) {
+func newAnalytics(svc *service.Service, cfg *Config, stateDir string, inj *faults.Injector) (*analyticsBackend, error) {
 	log := svc.Logger().Named("analytics")
 	st, err := storage.Open(filepath.Join(stateDir, "storage"), log.Named("storage"), nil)
 	if err != nil {
@@ -56,7 +57,7 @@ func newAnalytics(svc *service.Service, cfg *Config, stateDir string) (*analytic
 	}
 	in := analytics.NewIngester(store, st.Dir(), filepath.Join(stateDir, "analytics", "rejected"), interval, log.Named("ingest"))
 	st.OnUpload = func(string, string) { in.Notify() }
-	svc.Handle(storage.PathPrefix, st)
+	svc.Handle(storage.PathPrefix, inj.HTTP(faults.Storage, st))
 	svc.Go("analytics ingest", in.Run)
 	return &analyticsBackend{storage: st, store: store, ingest: in, faults: map[string]int{}}, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/faults"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/martproxy"
 )
@@ -51,7 +53,10 @@ func (s *Server) attachConnect(svc *service.Service, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	g := connect.NewGRPCServer(s.Connect)
+	// An outage of apigeeconnect refuses new tethers and drops open ones.
+	g := connect.NewGRPCServer(s.Connect,
+		grpc.ChainUnaryInterceptor(s.Faults.UnaryInterceptor(faults.ApigeeConnect)),
+		grpc.ChainStreamInterceptor(s.Faults.StreamInterceptor(faults.ApigeeConnect)))
 	svc.Go("apigeeconnect", func(ctx context.Context) error {
 		return connect.Serve(ctx, s.Connect, g, ln, cfg.ShutdownTimeout)
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/faults"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/storage"
@@ -44,6 +45,9 @@ type Server struct {
 	// Analytics is the storage, ingest and store behind datalocation and
 	// the stats API.
 	Analytics *analyticsBackend
+	// Faults is the outage switch (emulator only): it fails or slows the
+	// upstream services the runtime plane calls.
+	Faults *faults.Injector
 }
 
 // Run is the control plane's main: build the service, serve until ctx ends.
@@ -107,10 +111,11 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		}
 	}
 	s := &Server{Service: svc, Store: store, AdminToken: EffectiveAdminToken(cfg)}
+	s.Faults = faults.New(log.Named("faults"), svc.Registry())
 	if s.IAM, s.KeyDir, err = newIAM(svc, cfg, store, stateDir, s.AdminToken); err != nil {
 		return nil, err
 	}
-	if s.Analytics, err = newAnalytics(svc, cfg, stateDir); err != nil {
+	if s.Analytics, err = newAnalytics(svc, cfg, stateDir, s.Faults); err != nil {
 		return nil, err
 	}
 	s.API, err = apigee.New(apigee.Options{
@@ -128,11 +133,14 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	}
 	// Probes and /metrics stay on the service's own routes (more specific
 	// patterns win); everything else under /v1 is the Apigee API.
-	svc.Handle("/v1/", s.API)
+	svc.Handle("/v1/", s.Faults.HTTP(faults.Apigee, s.API))
 	// IAM, Resource Manager and the OAuth token endpoint: more specific
 	// patterns than /v1/, so they win over the Apigee API.
-	s.IAM.Register(svc.Handle)
+	s.IAM.Register(s.faulted(faults.IAMCredentials, svc.Handle))
 	s.API.AlsoRoutes(s.IAM.Register) // a wrong method on them is a 405 too
+	// The outage switch is registered unwrapped: it must answer during an
+	// outage, since it is how one ends.
+	svc.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
 	if err := s.attachConnect(svc, cfg); err != nil {
 		return nil, err
 	}
@@ -148,9 +156,10 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 			return nil, fmt.Errorf("controlplane: listen https on %s: %w", cfg.HTTPS.Listen, err)
 		}
 		httpsMux := http.NewServeMux()
-		httpsMux.Handle("/", s.API)
-		httpsMux.Handle(storage.PathPrefix, s.Analytics.storage)
-		s.IAM.Register(httpsMux.Handle)
+		httpsMux.Handle("/", s.Faults.HTTP(faults.Apigee, s.API))
+		httpsMux.Handle(storage.PathPrefix, s.Faults.HTTP(faults.Storage, s.Analytics.storage))
+		s.IAM.Register(s.faulted(faults.IAMCredentials, httpsMux.Handle))
+		httpsMux.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
 		for _, u := range tokenURIs("https", ln.Addr().String()) {
 			s.IAM.AddTokenAudience(u)
 		}
@@ -161,4 +170,21 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 			zap.String("hint", "export SSL_CERT_FILE="+m.CAPath), zap.Bool("serverCertIssued", m.Issued))
 	}
 	return s, nil
+}
+
+// faulted wraps a mux's handle so every route it registers carries
+// service's faults.
+func (s *Server) faulted(service string, handle func(string, http.Handler)) func(string, http.Handler) {
+	return func(pattern string, h http.Handler) { handle(pattern, s.Faults.HTTP(service, h)) }
+}
+
+// authorizeFaults admits callers of the outage switch: the admin token or
+// a principal granted apigee.emulator.injectFaults (owners and org
+// admins hold it), like the per-organization analytics fault switch.
+func (s *Server) authorizeFaults(r *http.Request) error {
+	p, err := s.IAM.Authenticate(r)
+	if err != nil {
+		return err
+	}
+	return s.IAM.Authorize(r.Context(), p, apigee.PermInjectFaults, "emulator/outage")
 }

@@ -67,7 +67,7 @@ func Attach(svc *service.Service, cfg *Config) error {
 
 		svc.ReadyWhen("Cassandra", func(ctx context.Context) error { return cassandra.Ping(ctx, session) })
 		svc.ReadyWhen("Schema", func(ctx context.Context) error { return schema.Check(ctx, session, cfg.Org) })
-		svc.ReadyWhen("ControlPlaneErrorMonitor", func(context.Context) error { return syncer.Healthy() })
+		svc.ReadyWhen("ControlPlaneErrorMonitor", syncer.Probe)
 		ready.Store(syncer)
 		for _, env := range cfg.Environments {
 			svc.Go("sync "+env, func(ctx context.Context) error {

@@ -46,6 +46,8 @@ type Syncer struct {
 	unservable        atomic.Int64
 	// marshal encodes a contract for message processors (tests replace it).
 	marshal func(*contract.Contract) ([]byte, error)
+	// probeLog writes the SEVERE ProbeAPI line when Probe fails.
+	probeLog probeLog
 }
 
 type envState struct {

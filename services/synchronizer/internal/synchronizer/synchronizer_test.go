@@ -1,9 +1,11 @@
 package synchronizer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,4 +191,33 @@ func TestControlPlaneErrorMonitor(t *testing.T) {
 		s.consecutiveErrors.Add(1)
 	}
 	require.ErrorContains(t, s.Healthy(), "Error in connecting to control plane more than 5 times consecutively")
+}
+
+// The failing probe logs the seed's SEVERE ProbeAPI line once when it
+// turns red, again only after probeLogEvery, and re-arms on recovery.
+func TestProbeLogsSeedLine(t *testing.T) {
+	s := newTestSyncer(t, newFakeStore(), &fakeCP{})
+	var out bytes.Buffer
+	s.probeLog.out = &out
+	now := time.Date(2024, 5, 15, 5, 54, 17, 724e6, time.UTC)
+	for _, step := range []struct {
+		errors int64
+		at     time.Duration
+		lines  int
+	}{
+		{0, 0, 0},
+		{6, 0, 1},
+		{6, time.Second, 1},
+		{6, probeLogEvery + time.Second, 2},
+		{0, probeLogEvery + 2*time.Second, 2},
+		{6, probeLogEvery + 3*time.Second, 3},
+	} {
+		s.consecutiveErrors.Store(step.errors)
+		s.probeLog.record(s.Healthy(), now.Add(step.at))
+		require.Equal(t, step.lines, strings.Count(out.String(), "\n"), out.String())
+	}
+	first, _, _ := strings.Cut(out.String(), "\n")
+	require.Equal(t, `{"level":"SEVERE","thread":"NIOThread@1","mdc":{},"className":"com.apigee.probe.ProbeAPI","method":"getResponse","severity":"SEVERE",`+
+		`"message":"probe failed with details ProbeStatusResponse{isProbeSuccessful=false, failureMessages=[Probe ControlPlaneErrorMonitor failed due to Error in connecting to control plane more than 5 times consecutively.]}",`+
+		`"formattedDate":"2024-05-15T05:54:17.724Z","logger":"ProbeAPI"}`, first)
 }
