@@ -187,6 +187,7 @@ func revisionFromBundle(b *bundle.Bundle, zip []byte, now int64) *state.Revision
 		BasePaths: s.BasePaths, Proxies: s.Proxies, Targets: s.Targets, Policies: s.Policies,
 		Resources: s.Resources, SharedFlows: s.SharedFlows,
 		SHA256: hex.EncodeToString(sum[:]), Size: len(zip),
+		GoogleAuthentication: b.UsesGoogleAuthentication(),
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
-	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
@@ -225,7 +224,6 @@ func (a *API) deploy(c collection) handlerFunc {
 		if err := a.checkServiceAccount(r, serviceAccount); err != nil {
 			return err
 		}
-		needsSA := serviceAccount == "" && a.usesGoogleAuth(r, c)
 		var v deploymentView
 		err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
 			if _, err := lookupEnv(o, env); err != nil {
@@ -239,7 +237,7 @@ func (a *API) deploy(c collection) handlerFunc {
 			if err != nil {
 				return err
 			}
-			if needsSA {
+			if serviceAccount == "" && rev.GoogleAuthentication {
 				return apierr.FailedPrecondition("deployment validations failed; MISSING_SERVICE_ACCOUNT: Deployment of %q requires a service account identity, but one was not provided with the request.",
 					fmt.Sprintf("organizations/%s/environments/%s/%s/%s/revisions/%d", o.Name, env, c.path, name, rev.Revision))
 			}
@@ -303,22 +301,6 @@ func (a *API) checkServiceAccount(r *http.Request, email string) error {
 		return apierr.InvalidArgument("Service account %s does not exist.", email)
 	}
 	return nil
-}
-
-// usesGoogleAuth reports whether the revision being deployed sends Google
-// tokens (<Authentication> in a target or policy). A revision that cannot
-// be read is left to the deploy itself to report.
-func (a *API) usesGoogleAuth(r *http.Request, c collection) bool {
-	n, err := parseRevision(r.PathValue("rev"))
-	if err != nil {
-		return false
-	}
-	zip, err := a.store.ReadBundle(r.PathValue("org"), c.kind, r.PathValue("name"), n)
-	if err != nil {
-		return false
-	}
-	b, err := bundle.ParseWithOptions(zip, c.bkind, bundle.Options{Limits: a.limits, ResourceExists: func(string) bool { return true }})
-	return err == nil && b.UsesGoogleAuthentication()
 }
 
 func notDeployed(c collection, name, rev, env string) error {

@@ -183,6 +183,10 @@ type Revision struct {
 	SharedFlows    []string `json:"sharedFlows,omitempty"`
 	SHA256         string   `json:"sha256"`
 	Size           int      `json:"size"`
+	// GoogleAuthentication: a target or policy sends Google tokens
+	// (<Authentication>), so a deploy needs a service account. Known at
+	// import, where the bundle is parsed anyway.
+	GoogleAuthentication bool `json:"googleAuthentication,omitempty"`
 }
 
 // Deployment is one revision deployed to one environment.
