@@ -77,9 +77,9 @@ const seedProbeLine = `{"level":"SEVERE","thread":"NIOThread@1","mdc":{},"classN
 // with no restarts by hand.
 func TestOutageSwitchOffTheGrid(t *testing.T) {
 	t.Parallel()
-	// A short retry cap so 6 consecutive errors take seconds, not the
-	// minute hybrid's default pollInterval would.
-	c := h.StartCluster(t, harness.Options{All: true, SynchronizerArgs: []string{"--pollInterval", "200ms"}})
+	// A short retry cap so 6 consecutive errors take a second or two,
+	// not the minute hybrid's pace (pollInterval) would.
+	c := h.StartCluster(t, harness.Options{All: true, SynchronizerArgs: []string{"--retryMaxInterval", "200ms"}})
 	svc := apigeeClient(t, c)
 	be := backend(t)
 	const host = "outage.e2e.example.com"

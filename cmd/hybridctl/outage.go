@@ -48,12 +48,15 @@ func (m *multiFlag) Set(v string) error {
 
 // runOutage drives the control plane's fault switch, so a person can
 // watch the runtime plane go "off the grid" (the seed's impact table)
-// and come back: start, stop, status.
+// and come back: start, stop, status, and report (outage_report.go).
 func runOutage(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: hybridctl outage start|stop|status [flags]")
+		return errors.New("usage: hybridctl outage start|stop|status|report [flags]")
 	}
 	sub := args[0]
+	if sub == "report" {
+		return runOutageReport(ctx, args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("outage "+sub, flag.ContinueOnError)
 	base := fs.String("url", envOr("HYBRID_CONTROLPLANE_URL", "http://127.0.0.1:8080"), "control plane base URL (env HYBRID_CONTROLPLANE_URL)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
@@ -71,7 +74,7 @@ func runOutage(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Var(&services, "service", "service to restore, repeatable (default all)")
 	case "status":
 	default:
-		return fmt.Errorf("unknown subcommand %q: start, stop or status", sub)
+		return fmt.Errorf("unknown subcommand %q: start, stop, status or report", sub)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

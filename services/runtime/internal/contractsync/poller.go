@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hybrid-emulator/hybrid/pkg/backoff"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 )
 
@@ -26,29 +27,49 @@ type Poller struct {
 	Log     *zap.Logger
 	// Apply installs a new contract; called from the polling goroutine.
 	Apply func(*contract.Contract)
+	// RetryMaxInterval caps the wait between failed polls (from
+	// firstRetry, doubling, equal jitter); 0 means DefaultRetryMaxInterval.
+	// The synchronizer may be restarting during a control plane outage:
+	// a short cap picks it up as soon as it is back.
+	RetryMaxInterval time.Duration
+	// Jitter spreads retries of many message processors (nil:
+	// math/rand/v2); tests fix it.
+	Jitter backoff.Rand
 }
+
+// DefaultRetryMaxInterval is the retry cap when none is configured.
+const DefaultRetryMaxInterval = 2 * time.Second
+
+// firstRetry is the ceiling of the first wait after a failed poll.
+const firstRetry = 200 * time.Millisecond
 
 // Run polls until ctx ends. Failures are logged and retried with backoff;
 // the runtime keeps serving the last contract it loaded meanwhile.
 func (p *Poller) Run(ctx context.Context) error {
 	log := p.Log.With(zap.String("org", p.Org), zap.String("env", p.Env), zap.String("action", "RUNTIME-SYNC"))
 	have := ""
-	backoff := 200 * time.Millisecond
+	maxWait := p.RetryMaxInterval
+	if maxWait <= 0 {
+		maxWait = DefaultRetryMaxInterval
+	}
+	retry := backoff.New(backoff.Policy{Initial: min(firstRetry, maxWait), Max: maxWait, Rand: p.Jitter})
 	for ctx.Err() == nil {
 		c, err := p.fetch(ctx, have)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			log.Error("Failed to get version. Cause: "+err.Error(), zap.Duration("retryIn", backoff))
+			wait := retry.Next()
+			log.Error("Failed to get version. Cause: "+err.Error(), zap.Duration("retryIn", wait))
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
-			case <-time.After(backoff):
+				t.Stop()
+			case <-t.C:
 			}
-			backoff = min(backoff*2, 10*time.Second)
 			continue
 		}
-		backoff = 200 * time.Millisecond
+		retry.Reset()
 		if c == nil {
 			continue // not modified within the wait
 		}

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/hybrid-emulator/hybrid/pkg/backoff"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 )
 
@@ -49,12 +50,17 @@ func status(code int) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
 }
 
-func runPoller(t *testing.T, f *fakeSynchronizer, applied chan<- string) func() {
+// noJitter waits the fixed half of each ceiling: tests draw from no
+// global random state.
+func noJitter(int64) int64 { return 0 }
+
+func runPoller(t *testing.T, f *fakeSynchronizer, applied chan<- string, jitter backoff.Rand) func() {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	client := &http.Client{}
 	p := &Poller{BaseURL: srv.URL, Org: "org", Env: "test", Wait: time.Minute, Client: client, Log: zaptest.NewLogger(t),
-		Apply: func(c *contract.Contract) { applied <- c.Version }}
+		Apply:            func(c *contract.Contract) { applied <- c.Version },
+		RetryMaxInterval: 40 * time.Millisecond, Jitter: jitter}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -76,7 +82,7 @@ func TestPollerAppliesNewVersionsAndKeepsPollingOnNotModified(t *testing.T) {
 		contractReply(t, "org", "test", "20261122.100001.000"),
 	}
 	applied := make(chan string, 4)
-	stop := runPoller(t, f, applied)
+	stop := runPoller(t, f, applied, noJitter)
 	require.Equal(t, "20261122.100000.000", <-applied)
 	require.Equal(t, "20261122.100001.000", <-applied)
 	stop()
@@ -98,8 +104,40 @@ func TestPollerBacksOffAndRecovers(t *testing.T) {
 		contractReply(t, "org", "test", "20261122.100002.000"),
 	}
 	applied := make(chan string, 4)
-	stop := runPoller(t, f, applied)
+	stop := runPoller(t, f, applied, noJitter)
 	require.Equal(t, "20261122.100002.000", <-applied)
 	stop()
 	require.Empty(t, applied, "a contract for another environment is never applied")
+}
+
+// TestPollerRetryIsCappedAndJittered: a synchronizer that is away for
+// many polls (restarting during an outage) is retried at most
+// RetryMaxInterval apart, each wait drawn from the jitter source, and a
+// success starts the back-off over.
+func TestPollerRetryIsCappedAndJittered(t *testing.T) {
+	f := &fakeSynchronizer{}
+	for range 8 {
+		f.replies = append(f.replies, status(http.StatusServiceUnavailable))
+	}
+	f.replies = append(f.replies, contractReply(t, "org", "test", "20261122.100000.000"))
+	var mu sync.Mutex
+	var ceilings []int64
+	jitter := func(n int64) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		ceilings = append(ceilings, n)
+		return n - 1
+	}
+	applied := make(chan string, 1)
+	stop := runPoller(t, f, applied, jitter)
+	require.Equal(t, "20261122.100000.000", <-applied)
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, ceilings, 8, "one jittered wait per failed poll")
+	for _, n := range ceilings {
+		// Equal jitter over a ceiling capped at 40ms: the random half is
+		// at most 20ms.
+		require.LessOrEqual(t, n, int64(20*time.Millisecond)+1)
+	}
 }

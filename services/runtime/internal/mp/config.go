@@ -9,6 +9,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
 	"github.com/hybrid-emulator/hybrid/pkg/cpclient"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/contractsync"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/rtdata"
 )
@@ -22,8 +23,13 @@ type Config struct {
 	TrafficListen  string        `yaml:"trafficListen" usage:"address for API traffic"`
 	Synchronizer   string        `yaml:"synchronizer" usage:"synchronizer contract endpoint base URL (its runtimeListen; https for mutual TLS)"`
 	PollWait       time.Duration `yaml:"pollWait" usage:"long-poll wait for contract changes"`
-	ConnectTimeout time.Duration `yaml:"connectTimeout" usage:"target connect timeout"`
-	IOTimeout      time.Duration `yaml:"ioTimeout" usage:"default io.timeout.millis: the longest a target may stay silent (response headers, each read of its payload, each write of the request payload); Apigee's default is 55s"`
+	// PollRetryMaxInterval caps the back-off after failed polls of the
+	// synchronizer, which may be restarting during a control plane outage
+	// (its CrashLoopBackOff): short, so a contract is picked up soon after
+	// it is back.
+	PollRetryMaxInterval time.Duration `yaml:"pollRetryMaxInterval" usage:"longest wait between retries after failed synchronizer polls (exponential back-off with jitter)"`
+	ConnectTimeout       time.Duration `yaml:"connectTimeout" usage:"target connect timeout"`
+	IOTimeout            time.Duration `yaml:"ioTimeout" usage:"default io.timeout.millis: the longest a target may stay silent (response headers, each read of its payload, each write of the request payload); Apigee's default is 55s"`
 	// ClientIOTimeout bounds each pause of a client sending its request
 	// payload (an inactivity deadline, so streamed uploads are not cut).
 	ClientIOTimeout time.Duration    `yaml:"clientIOTimeout" usage:"the longest a client may pause while sending a request payload"`
@@ -81,19 +87,20 @@ type RuntimeDataConfig struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
-		Common:          service.DefaultCommon("127.0.0.1:8843"),
-		Org:             "hybrid",
-		Environments:    []string{"test"},
-		PodName:         "apigee-runtime-" + host,
-		TrafficListen:   "127.0.0.1:8998",
-		Synchronizer:    "https://127.0.0.1:8848",
-		PollWait:        30 * time.Second,
-		ConnectTimeout:  3 * time.Second,
-		IOTimeout:       engine.DefaultIOTimeout,
-		ClientIOTimeout: engine.DefaultIOTimeout,
-		Cassandra:       cassandra.DefaultConfig(),
-		RuntimeData:     RuntimeDataConfig{KeyTTL: rtdata.DefaultKeyTTL, MaxEntries: rtdata.DefaultMaxEntries},
-		ControlPlane:    cpclient.Config{Timeout: 10 * time.Second},
-		Analytics:       AnalyticsConfig{Enabled: true, UDCA: "127.0.0.1:20001", BufferSize: 10000, BatchSize: 500, FlushInterval: 100 * time.Millisecond},
+		Common:               service.DefaultCommon("127.0.0.1:8843"),
+		Org:                  "hybrid",
+		Environments:         []string{"test"},
+		PodName:              "apigee-runtime-" + host,
+		TrafficListen:        "127.0.0.1:8998",
+		Synchronizer:         "https://127.0.0.1:8848",
+		PollWait:             30 * time.Second,
+		PollRetryMaxInterval: contractsync.DefaultRetryMaxInterval,
+		ConnectTimeout:       3 * time.Second,
+		IOTimeout:            engine.DefaultIOTimeout,
+		ClientIOTimeout:      engine.DefaultIOTimeout,
+		Cassandra:            cassandra.DefaultConfig(),
+		RuntimeData:          RuntimeDataConfig{KeyTTL: rtdata.DefaultKeyTTL, MaxEntries: rtdata.DefaultMaxEntries},
+		ControlPlane:         cpclient.Config{Timeout: 10 * time.Second},
+		Analytics:            AnalyticsConfig{Enabled: true, UDCA: "127.0.0.1:20001", BufferSize: 10000, BatchSize: 500, FlushInterval: 100 * time.Millisecond},
 	}
 }

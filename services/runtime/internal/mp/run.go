@@ -76,7 +76,17 @@ func Attach(svc *service.Service, cfg *Config) error {
 	opts.Observer = fanOut(calls, opts.Observer)
 	eng := engine.New(log.With(zap.String("org", cfg.Org)), opts)
 	svc.OnStop("engine", eng.Close) // stops target health monitors
-	if _, err := listenTraffic(svc, cfg.TrafficListen, clientDeadlines(eng, cfg.ClientIOTimeout)); err != nil {
+	// contractsLoaded is the ContractLoaded readiness check's condition;
+	// traffic is held (503) until it holds.
+	contractsLoaded := func() bool {
+		for _, env := range cfg.Environments {
+			if eng.Environment(env) == nil {
+				return false
+			}
+		}
+		return true
+	}
+	if _, err := listenTraffic(svc, cfg.TrafficListen, holdUntilLoaded(contractsLoaded, clientDeadlines(eng, cfg.ClientIOTimeout))); err != nil {
 		return err
 	}
 
@@ -113,7 +123,8 @@ func Attach(svc *service.Service, cfg *Config) error {
 		return err
 	}
 	for _, env := range cfg.Environments {
-		p := &contractsync.Poller{BaseURL: cfg.Synchronizer, Org: cfg.Org, Env: env, Wait: cfg.PollWait, Client: client, Log: log, Apply: apply}
+		p := &contractsync.Poller{BaseURL: cfg.Synchronizer, Org: cfg.Org, Env: env, Wait: cfg.PollWait, Client: client, Log: log, Apply: apply,
+			RetryMaxInterval: cfg.PollRetryMaxInterval}
 		svc.Go("contract "+env, p.Run)
 	}
 	// Hybrid's runtime answers its readiness probe with 500 until it has an

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/service"
@@ -75,3 +77,35 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 }
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }
+
+// holdRetryAfter is the Retry-After of a held call: contracts load within
+// a poll of the synchronizer, so a second is a fair first guess.
+const holdRetryAfter = time.Second
+
+// holdUntilLoaded answers 503 with Apigee's ServiceUnavailable fault and
+// a Retry-After until loaded reports every environment's contract in, then
+// hands every call to h. Without it a message processor restarted during
+// a control plane outage answered its first calls with 404
+// ApplicationNotFound: its listener was up before its stored contract
+// (from the synchronizer) was compiled, so no proxy matched. Hybrid's
+// runtime is kept out of the ingress's endpoints by its readiness probe
+// until then, and the ingress answers 503; the emulator has no ingress
+// in front, so the listener says it itself. Once loaded, it stays so
+// (contracts are replaced, never removed), and the check costs an atomic
+// load.
+func holdUntilLoaded(loaded func() bool, h http.Handler) http.Handler {
+	var open atomic.Bool
+	fault := &engine.Fault{Status: http.StatusServiceUnavailable, Message: "The Service is temporarily unavailable", Code: engine.CodeServiceUnavailable}
+	retryAfter := strconv.Itoa(int(holdRetryAfter / time.Second))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !open.Load() {
+			if !loaded() {
+				w.Header().Set("Retry-After", retryAfter)
+				fault.Write(w)
+				return
+			}
+			open.Store(true)
+		}
+		h.ServeHTTP(w, r)
+	})
+}

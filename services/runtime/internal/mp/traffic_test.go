@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,4 +99,43 @@ func TestClientDeadlines(t *testing.T) {
 		require.ErrorAs(t, r.err, &ne)
 		require.True(t, ne.Timeout())
 	})
+}
+
+// TestHoldUntilLoaded: until every environment's contract is in, calls get
+// Apigee's 503 ServiceUnavailable fault with a Retry-After, never a 404
+// ApplicationNotFound from an engine with no proxies; then every call goes
+// through, and the check is not made again.
+func TestHoldUntilLoaded(t *testing.T) {
+	var loaded atomic.Bool
+	var checks atomic.Int64
+	h := holdUntilLoaded(func() bool { checks.Add(1); return loaded.Load() },
+		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "proxied") }))
+	for _, step := range []struct {
+		name       string
+		loaded     bool
+		wantStatus int
+		wantBody   string
+		wantChecks int64
+	}{
+		{"before the contract: held", false, http.StatusServiceUnavailable,
+			`{"fault":{"faultstring":"The Service is temporarily unavailable","detail":{"errorcode":"messaging.adaptors.http.flow.ServiceUnavailable"}}}`, 1},
+		{"still held", false, http.StatusServiceUnavailable, "", 2},
+		{"contract in: served", true, http.StatusOK, "proxied", 3},
+		{"latched: not checked again", false, http.StatusOK, "proxied", 3},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			loaded.Store(step.loaded)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://api.example.com/weather", nil))
+			require.Equal(t, step.wantStatus, rec.Code)
+			require.Equal(t, step.wantChecks, checks.Load())
+			if step.wantStatus == http.StatusServiceUnavailable {
+				require.Equal(t, "1", rec.Header().Get("Retry-After"))
+				require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			}
+			if step.wantBody != "" {
+				require.Equal(t, step.wantBody, rec.Body.String())
+			}
+		})
+	}
 }

@@ -36,6 +36,23 @@ type Config struct {
 	// MaxControlPlaneErrors is how many consecutive failed calls turn
 	// readiness red, like hybrid's ControlPlaneErrorMonitor probe.
 	MaxControlPlaneErrors int `yaml:"maxControlPlaneErrors" usage:"consecutive control plane errors before readiness fails"`
+	// RetryMaxInterval caps the wait between retries after control plane
+	// errors (exponential from 1 s, equal jitter). Hybrid exposes no such
+	// setting: its synchronizer tries again at its next poll
+	// (synchronizer.pollInterval, 60 s), so a real runtime plane may take
+	// up to a minute to notice the control plane is back. The local
+	// default is short so a deploy made during an outage is live within
+	// seconds of the return; set it to pollInterval to see hybrid's pace.
+	RetryMaxInterval time.Duration `yaml:"retryMaxInterval" usage:"longest wait between retries after control plane errors (exponential back-off with jitter; 0 means pollInterval, hybrid's pace)"`
+}
+
+// retryMax is the back-off cap: RetryMaxInterval, or PollInterval when
+// unset (hybrid's pace).
+func (c Config) retryMax() time.Duration {
+	if c.RetryMaxInterval > 0 {
+		return c.RetryMaxInterval
+	}
+	return c.PollInterval
 }
 
 // RuntimeTLS are the files of the contract endpoint's mutual TLS (paths,
@@ -63,5 +80,6 @@ func DefaultConfig() Config {
 		LongPoll:              true,
 		LongPollWait:          30 * time.Second,
 		MaxControlPlaneErrors: 5,
+		RetryMaxInterval:      3 * time.Second,
 	}
 }

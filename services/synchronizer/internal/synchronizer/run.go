@@ -3,6 +3,7 @@ package synchronizer
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,7 @@ func Attach(svc *service.Service, cfg *Config) error {
 	if err := listenRuntime(svc, cfg, &ready); err != nil {
 		return err
 	}
+	svc.Handle(StatusPath, statusHandler(&ready))
 	svc.Init("Cassandra", func(ctx context.Context) error {
 		session, err := cassandra.Connect(ctx, cfg.Cassandra)
 		if err != nil {
@@ -83,6 +85,23 @@ func Attach(svc *service.Service, cfg *Config) error {
 		return nil
 	})
 	return nil
+}
+
+// StatusPath reports the control plane streak and the contracts served
+// (Syncer.Status), on the main listener beside the probes: it holds no
+// secrets, and `hybridctl outage report` reads it.
+const StatusPath = "GET /v1/synchronizer/status"
+
+func statusHandler(ready *atomic.Pointer[Syncer]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		s := ready.Load()
+		if s == nil {
+			http.Error(w, `{"error":"synchronizer starting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Status())
+	})
 }
 
 // ContractPath is the contract endpoint message processors poll.

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/hybrid-emulator/hybrid/pkg/backoff"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 	"github.com/hybrid-emulator/hybrid/pkg/store"
 )
@@ -48,12 +49,26 @@ type Syncer struct {
 	marshal func(*contract.Contract) ([]byte, error)
 	// probeLog writes the SEVERE ProbeAPI line when Probe fails.
 	probeLog probeLog
+	// jitter spreads retries (nil: math/rand/v2); tests fix it.
+	jitter backoff.Rand
+	// health is what Status reports about the control plane calls.
+	health health
+}
+
+// health is the recent history of control plane calls, for Status.
+type health struct {
+	mu           sync.Mutex
+	failingSince time.Time // first failure of the current streak
+	lastError    string
+	lastSuccess  time.Time
 }
 
 type envState struct {
 	mu      sync.Mutex
 	current *contract.Contract
 	body    []byte
+	source  string        // where current came from: SourceControlPlane or SourceStore
+	since   time.Time     // when current began to be served
 	changed chan struct{} // closed and replaced on every new version
 }
 
@@ -79,7 +94,7 @@ func (s *Syncer) LoadStored(ctx context.Context, env string) error {
 	if err != nil {
 		return err
 	}
-	if s.set(env, c) {
+	if s.set(env, c, SourceStore) {
 		s.log.Info("serving stored contract", zap.String("org", s.cfg.Org), zap.String("env", env), zap.String("version", c.Version))
 	}
 	return nil
@@ -88,7 +103,10 @@ func (s *Syncer) LoadStored(ctx context.Context, env string) error {
 // Watch keeps one environment's contract current until ctx ends.
 func (s *Syncer) Watch(ctx context.Context, env string) error {
 	log := s.log.With(zap.String("org", s.cfg.Org), zap.String("env", env), zap.String("action", "CONTRACT-SYNC"))
-	retry := time.Second
+	// Capped so that a control plane that comes back after any outage is
+	// seen within retryMax; jittered so synchronizers of several regions,
+	// cut off together, do not retry in lockstep.
+	retry := backoff.New(backoff.Policy{Initial: min(time.Second, s.cfg.retryMax()), Max: s.cfg.retryMax(), Rand: s.jitter})
 	for {
 		current := s.currentVersion(env)
 		wait := time.Duration(0)
@@ -102,15 +120,15 @@ func (s *Syncer) Watch(ctx context.Context, env string) error {
 		var pause time.Duration
 		switch {
 		case err != nil:
-			n := s.consecutiveErrors.Add(1)
-			log.Error("Error in connecting to control plane", zap.Error(err), zap.Int64("consecutiveErrors", n))
-			pause = retry
-			retry = min(retry*2, s.cfg.PollInterval)
+			n := s.failed(err)
+			pause = retry.Next()
+			log.Error("Error in connecting to control plane", zap.Error(err), zap.Int64("consecutiveErrors", n), zap.Duration("retryIn", pause))
 		case s.cfg.LongPoll:
-			s.consecutiveErrors.Store(0)
-			retry = time.Second
+			s.succeeded()
+			retry.Reset()
 		default:
-			s.consecutiveErrors.Store(0)
+			s.succeeded()
+			retry.Reset()
 			pause = s.cfg.PollInterval
 		}
 		if pause > 0 {
@@ -122,6 +140,33 @@ func (s *Syncer) Watch(ctx context.Context, env string) error {
 		}
 	}
 }
+
+// failed counts a failed control plane call and returns the streak's length.
+func (s *Syncer) failed(err error) int64 {
+	n := s.consecutiveErrors.Add(1)
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	if s.health.failingSince.IsZero() {
+		s.health.failingSince = time.Now()
+	}
+	s.health.lastError = err.Error()
+	return n
+}
+
+// succeeded ends a streak of failures.
+func (s *Syncer) succeeded() {
+	s.consecutiveErrors.Store(0)
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	s.health.failingSince = time.Time{}
+	s.health.lastSuccess = time.Now()
+}
+
+// Where a served contract came from.
+const (
+	SourceControlPlane = "controlplane"
+	SourceStore        = "cassandra"
+)
 
 func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Duration, log *zap.Logger) error {
 	version, err := s.cp.ContractVersion(ctx, s.cfg.Org, env, current, wait)
@@ -138,6 +183,7 @@ func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Du
 		return err
 	}
 	var c *contract.Contract
+	source := SourceStore
 	if have {
 		if c, err = s.store.Get(ctx, s.cfg.Org, env, version); err != nil {
 			return err
@@ -148,6 +194,7 @@ func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Du
 			return fmt.Errorf("download contract: %w", err)
 		}
 		s.downloads.Add(1)
+		source = SourceControlPlane
 		if c.Organization != s.cfg.Org || c.Environment != env {
 			return fmt.Errorf("control plane sent a contract for %s/%s, want %s/%s", c.Organization, c.Environment, s.cfg.Org, env)
 		}
@@ -164,7 +211,7 @@ func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Du
 		log.Info("stored contract", zap.String("version", c.Version), zap.Bool("firstWriter", stored), zap.Int("apiProxies", len(c.APIProxies)))
 	}
 	if c.Version > current {
-		s.set(env, c)
+		s.set(env, c, source)
 	}
 	return nil
 }
@@ -172,7 +219,7 @@ func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Du
 // set makes c the contract served for env. A contract that cannot be
 // encoded is not served (the previous one stays); that is logged and
 // counted, never silent.
-func (s *Syncer) set(env string, c *contract.Contract) bool {
+func (s *Syncer) set(env string, c *contract.Contract, source string) bool {
 	body, err := s.marshal(c)
 	if err != nil {
 		s.unservable.Add(1)
@@ -183,7 +230,7 @@ func (s *Syncer) set(env string, c *contract.Contract) bool {
 	st := s.envs[env]
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.current, st.body = c, body
+	st.current, st.body, st.source, st.since = c, body, source, time.Now()
 	close(st.changed)
 	st.changed = make(chan struct{})
 	return true
@@ -250,3 +297,62 @@ func (s *Syncer) Healthy() error {
 
 // Downloads counts contracts fetched from the control plane (not from the store).
 func (s *Syncer) Downloads() int64 { return s.downloads.Load() }
+
+// Status is what the synchronizer knows of its control plane and what it
+// serves: the observed side of the seed's synchronizer row, for
+// `hybridctl outage report`.
+type Status struct {
+	Organization          string `json:"organization"`
+	Healthy               bool   `json:"healthy"`
+	ConsecutiveErrors     int64  `json:"consecutiveErrors"`
+	MaxControlPlaneErrors int    `json:"maxControlPlaneErrors"`
+	// FailingSince is the first failure of the current streak.
+	FailingSince     *time.Time           `json:"failingSince,omitempty"`
+	LastError        string               `json:"lastError,omitempty"`
+	LastSuccess      *time.Time           `json:"lastSuccess,omitempty"`
+	RetryMaxInterval string               `json:"retryMaxInterval"`
+	Environments     map[string]EnvStatus `json:"environments"`
+}
+
+// EnvStatus is the contract served for one environment.
+type EnvStatus struct {
+	Version string     `json:"version,omitempty"`
+	Source  string     `json:"source,omitempty"` // controlplane or cassandra
+	Since   *time.Time `json:"since,omitempty"`
+}
+
+// Status reports the control plane streak and the contracts served.
+func (s *Syncer) Status() Status {
+	st := Status{
+		Organization:          s.cfg.Org,
+		Healthy:               s.Healthy() == nil,
+		ConsecutiveErrors:     s.consecutiveErrors.Load(),
+		MaxControlPlaneErrors: s.cfg.MaxControlPlaneErrors,
+		RetryMaxInterval:      s.cfg.retryMax().String(),
+		Environments:          map[string]EnvStatus{},
+	}
+	s.health.mu.Lock()
+	st.FailingSince, st.LastError, st.LastSuccess = timePtr(s.health.failingSince), s.health.lastError, timePtr(s.health.lastSuccess)
+	s.health.mu.Unlock()
+	if st.FailingSince == nil {
+		st.LastError = "" // an old error is not news once calls succeed
+	}
+	for name, e := range s.envs {
+		e.mu.Lock()
+		es := EnvStatus{Source: e.source, Since: timePtr(e.since)}
+		if e.current != nil {
+			es.Version = e.current.Version
+		}
+		e.mu.Unlock()
+		st.Environments[name] = es
+	}
+	return st
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}

@@ -3,10 +3,14 @@ package synchronizer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,13 +158,13 @@ func TestLoadStoredServesWithoutControlPlane(t *testing.T) {
 
 func TestAwaitWakesOnNewVersion(t *testing.T) {
 	s := newTestSyncer(t, newFakeStore(), &fakeCP{})
-	s.set("test", testContract("20261122.100000.000"))
+	s.set("test", testContract("20261122.100000.000"), SourceControlPlane)
 	got := make(chan string, 1)
 	go func() {
 		v, _, _, _ := s.Await(context.Background(), "test", "20261122.100000.000", time.Minute)
 		got <- v
 	}()
-	s.set("test", testContract("20261122.100001.000"))
+	s.set("test", testContract("20261122.100001.000"), SourceControlPlane)
 	require.Equal(t, "20261122.100001.000", <-got)
 
 	_, _, ok, err := s.Await(context.Background(), "test", "20261122.100001.000", time.Millisecond)
@@ -174,9 +178,9 @@ func TestAwaitWakesOnNewVersion(t *testing.T) {
 // encoded is not served, the previous one stays, and the drop is counted.
 func TestUnencodableContractIsLoggedAndCounted(t *testing.T) {
 	s := newTestSyncer(t, newFakeStore(), &fakeCP{})
-	require.True(t, s.set("test", testContract("20261122.100000.000")))
+	require.True(t, s.set("test", testContract("20261122.100000.000"), SourceControlPlane))
 	s.marshal = func(*contract.Contract) ([]byte, error) { return nil, errors.New("json: unsupported value") }
-	require.False(t, s.set("test", testContract("20261122.100001.000")))
+	require.False(t, s.set("test", testContract("20261122.100001.000"), SourceControlPlane))
 	require.EqualValues(t, 1, s.Unservable())
 	version, _, ok, err := s.Await(context.Background(), "test", "", 0)
 	require.NoError(t, err)
@@ -220,4 +224,85 @@ func TestProbeLogsSeedLine(t *testing.T) {
 	require.Equal(t, `{"level":"SEVERE","thread":"NIOThread@1","mdc":{},"className":"com.apigee.probe.ProbeAPI","method":"getResponse","severity":"SEVERE",`+
 		`"message":"probe failed with details ProbeStatusResponse{isProbeSuccessful=false, failureMessages=[Probe ControlPlaneErrorMonitor failed due to Error in connecting to control plane more than 5 times consecutively.]}",`+
 		`"formattedDate":"2024-05-15T05:54:17.724Z","logger":"ProbeAPI"}`, first)
+}
+
+// TestWatchBacksOffCappedAndRecovers: while the control plane fails, the
+// retries are paced by the jitter source under retryMaxInterval, the
+// status shows the streak (degraded, since when, why); once it answers
+// again the contract is fetched and the status is healthy.
+func TestWatchBacksOffCappedAndRecovers(t *testing.T) {
+	const v1 = "20261122.100000.000"
+	cp := &fakeCP{current: testContract(v1), err: errors.New("503 UNAVAILABLE")}
+	s := newTestSyncer(t, newFakeStore(), cp)
+	s.cfg.LongPoll, s.cfg.PollInterval, s.cfg.RetryMaxInterval = false, 10*time.Millisecond, 30*time.Millisecond
+	var mu sync.Mutex
+	var ceilings []int64
+	s.jitter = func(n int64) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		ceilings = append(ceilings, n)
+		return n - 1 // the longest wait jitter allows
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Watch(ctx, "test") }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, time.Millisecond)
+	st := s.Status()
+	require.False(t, st.Healthy)
+	require.Greater(t, st.ConsecutiveErrors, int64(5))
+	require.NotNil(t, st.FailingSince)
+	require.Contains(t, st.LastError, "UNAVAILABLE")
+	require.Equal(t, "30ms", st.RetryMaxInterval)
+	require.Empty(t, st.Environments["test"].Version)
+
+	cp.mu.Lock()
+	cp.err = nil
+	cp.mu.Unlock()
+	require.Eventually(t, func() bool { return s.currentVersion("test") == v1 }, 10*time.Second, time.Millisecond)
+	st = s.Status()
+	require.True(t, st.Healthy)
+	require.Zero(t, st.ConsecutiveErrors)
+	require.Nil(t, st.FailingSince)
+	require.Empty(t, st.LastError)
+	require.NotNil(t, st.LastSuccess)
+	require.Equal(t, v1, st.Environments["test"].Version)
+	require.Equal(t, SourceControlPlane, st.Environments["test"].Source)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.GreaterOrEqual(t, len(ceilings), 6, "every retry draws its jitter from the injected source")
+	for _, n := range ceilings {
+		// Equal jitter: half the ceiling is random, and the ceiling never
+		// passes retryMaxInterval.
+		require.LessOrEqual(t, n, int64(15*time.Millisecond)+1)
+	}
+}
+
+func TestStatusHandler(t *testing.T) {
+	var ready atomic.Pointer[Syncer]
+	h := statusHandler(&ready)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/synchronizer/status", nil))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "not started yet")
+
+	st := newFakeStore()
+	_, err := st.Put(context.Background(), testContract("20261122.100000.000"), "earlier-run")
+	require.NoError(t, err)
+	s := newTestSyncer(t, st, &fakeCP{})
+	require.NoError(t, s.LoadStored(context.Background(), "test"))
+	ready.Store(s)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/synchronizer/status", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var got Status
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	require.True(t, got.Healthy)
+	require.Equal(t, "o", got.Organization)
+	require.Equal(t, EnvStatus{Version: "20261122.100000.000", Source: SourceStore, Since: got.Environments["test"].Since}, got.Environments["test"])
+	require.NotNil(t, got.Environments["test"].Since)
 }
