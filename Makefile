@@ -10,9 +10,11 @@ FUZZTIME ?= 30s
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+REGIONS ?= $(or $(HYBRID_REGIONS),1)
+
 .PHONY: up
-up: ## bring up Cassandra, the schema and every service locally (logs in .run/logs)
-	@scripts/up.sh
+up: ## bring up Cassandra, the schema and every service locally (logs in .run/logs); REGIONS=2: two instances over a two-datacenter Cassandra
+	@HYBRID_REGIONS=$(REGIONS) scripts/up.sh
 
 .PHONY: down
 down: ## stop every service and Cassandra

@@ -69,6 +69,10 @@ func TestDebugSessionCapturesMatchingTransactions(t *testing.T) {
 		`<Request><Step><Name>AM-Always</Name></Step><Step><Name>AM-Never</Name><Condition>request.queryparam.never = "true"</Condition></Step></Request>`, 1)
 	b["apiproxy/policies/AM-Always.xml"] = `<AssignMessage name="AM-Always"><AssignVariable><Name>traced.seen</Name><Value>yes</Value></AssignVariable></AssignMessage>`
 	b["apiproxy/policies/AM-Never.xml"] = `<AssignMessage name="AM-Never"><AssignVariable><Name>traced.never</Name><Value>yes</Value></AssignVariable></AssignMessage>`
+	// AM-Body reads the response, so that its payload is captured.
+	b["apiproxy/proxies/default.xml"] = strings.Replace(b["apiproxy/proxies/default.xml"], "<Response/>",
+		`<Response><Step><Name>AM-Body</Name></Step></Response>`, 1)
+	b["apiproxy/policies/AM-Body.xml"] = `<AssignMessage name="AM-Body"><AssignVariable><Name>traced.body</Name><Ref>response.content</Ref></AssignVariable></AssignMessage>`
 	rev := importProxy(t, svc, c, "traced", bundletest.Zip(t, b))
 	deployAndWait(t, svc, c, "traced", rev)
 	eventuallyStatus(t, c, host, "/traced/warmup", 200)
@@ -79,10 +83,15 @@ func TestDebugSessionCapturesMatchingTransactions(t *testing.T) {
 	_, err := sessions.Create(parent, &apigee.GoogleCloudApigeeV1DebugSession{Filter: `request.queryparam.debug ==`}).Do()
 	requireAPIError(t, err, http.StatusBadRequest, "filter")
 
-	// The environment's debug mask hides a variable before the capture
-	// leaves the message processor.
-	_, err = svc.Organizations.Environments.UpdateDebugmask("organizations/"+c.Org+"/environments/"+c.Env+"/debugmask",
-		&apigee.GoogleCloudApigeeV1DebugMask{Variables: []string{"traced.seen"}}).Do()
+	// The environment's debug mask hides variables and a JSONPath of the
+	// response before the capture leaves the message processor; a
+	// malformed expression is refused.
+	maskName := "organizations/" + c.Org + "/environments/" + c.Env + "/debugmask"
+	_, err = svc.Organizations.Environments.UpdateDebugmask(maskName,
+		&apigee.GoogleCloudApigeeV1DebugMask{ResponseJSONPaths: []string{"$.path["}}).Do()
+	requireAPIError(t, err, http.StatusBadRequest, "$.path[")
+	_, err = svc.Organizations.Environments.UpdateDebugmask(maskName,
+		&apigee.GoogleCloudApigeeV1DebugMask{Variables: []string{"traced.seen", "traced.body"}, ResponseJSONPaths: []string{"$.path"}}).Do()
 	require.NoError(t, err)
 
 	before := runtimeContractVersion(t, c)
@@ -142,9 +151,9 @@ func TestDebugSessionCapturesMatchingTransactions(t *testing.T) {
 			}
 		}
 		require.Contains(t, uri, "debug=yes", "only matching requests are captured")
-		require.Equal(t, []string{"AM-Always"}, executed, "the steps that ran")
+		require.Equal(t, []string{"AM-Always", "AM-Body"}, executed, "the steps that ran")
 		require.Equal(t, "false", condition, "AM-Never's condition was evaluated and did not hold")
-		require.Equal(t, "*****", seen, "the variable AM-Always set is recorded, masked")
+		require.Equal(t, "**********", seen, "the variable AM-Always set is recorded, masked")
 		require.Equal(t, "StateChange", points[0])
 		require.Equal(t, "StateChange", points[len(points)-1])
 		last := tx.Point[len(tx.Point)-1].Results[1]
@@ -159,7 +168,7 @@ func TestDebugSessionCapturesMatchingTransactions(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	for _, id := range ids {
-		require.Regexp(t, `(?m)^`+regexp.QuoteMeta(id)+`  GET /traced/m\d\?debug=yes  -> 200  steps: AM-Always$`, string(out))
+		require.Regexp(t, `(?m)^`+regexp.QuoteMeta(id)+`  GET /traced/m\d\?debug=yes  -> 200  steps: AM-Always, AM-Body$`, string(out))
 	}
 
 	// hybridctl trace start opens a session and prints its transactions
@@ -192,12 +201,40 @@ func TestDebugSessionCapturesMatchingTransactions(t *testing.T) {
 		t.Fatalf("hybridctl trace start never saw its transaction: %s", startOut.String())
 	}
 	require.Contains(t, startOut.String(), "started on "+c.Org+"/"+c.Env+" traced revision "+rev)
-	require.Regexp(t, `(?m)^\S+  GET /traced/cli\?debug=cli  -> 200  steps: AM-Always$`, startOut.String())
+	require.Regexp(t, `(?m)^\S+  GET /traced/cli\?debug=cli  -> 200  steps: AM-Always, AM-Body$`, startOut.String())
 	require.NotContains(t, startOut.String(), "debug=no")
 
-	// deleteData: the session is gone.
+	// The CLI's session (tracesize 5120) shows the response payload with
+	// the JSONPath masked.
+	list, err := sessions.List(parent).Do()
+	require.NoError(t, err)
+	var cli string
+	for _, ref := range list.Sessions {
+		if ref.Id != s.Name {
+			cli = ref.Id
+		}
+	}
+	require.NotEmpty(t, cli)
+	var cliIDs []string
+	getJSON(t, c.APIURL()+"/v1/"+parent+"/debugsessions/"+cli+"/data", &cliIDs)
+	require.Len(t, cliIDs, 1)
+	tx, err := sessions.Data.Get(parent + "/debugsessions/" + cli + "/data/" + cliIDs[0]).Do()
+	require.NoError(t, err)
+	last := tx.Point[len(tx.Point)-1].Results[1]
+	require.Equal(t, "ResponseMessage", last.ActionResult)
+	require.Contains(t, last.Content, `"path":"**********"`)
+	require.NotContains(t, last.Content, "/cli", "the masked value never leaves the message processor")
+	require.Contains(t, last.Content, `"backend":"echo"`, "what the mask does not name is shown")
+
+	// deleteData deletes the session's data; the session stays (the API
+	// reference: it does not cancel the session).
 	_, err = sessions.DeleteData(parent + "/debugsessions/" + s.Name).Do()
 	require.NoError(t, err)
 	_, err = sessions.Get(parent + "/debugsessions/" + s.Name).Do()
-	requireAPIError(t, err, http.StatusNotFound, "not found")
+	require.NoError(t, err)
+	ids = nil
+	getJSON(t, dataURL, &ids)
+	require.Empty(t, ids)
+	_, err = sessions.Data.Get(parent + "/debugsessions/" + cli + "/data/" + cliIDs[0]).Do()
+	require.NoError(t, err, "another session's data stays")
 }

@@ -1,16 +1,39 @@
 #!/usr/bin/env bash
-# Real single-node Apache Cassandra 5.0.x without Docker (JDK 17 + Maven Central).
+# Real Apache Cassandra 5.0.x without Docker (JDK 17 + Maven Central): one
+# node, or a second one in its own datacenter for the two-region layout.
 #
-# Usage: scripts/cassandra.sh {fetch|start|stop|status|wait|clean|env|credentials}
+# Usage: scripts/cassandra.sh [--node N] {fetch|start|stop|status|wait|clean|rebuild|nodetool|env|credentials}
 #
 #   fetch   resolve cassandra-all and its runtime jars into the cache (idempotent)
-#   start   fetch if needed, write config, start one node, wait until CQL answers
+#   start   fetch if needed, write config, start the node, wait until CQL answers
 #   stop    SIGTERM, wait up to 60 s, then SIGKILL; fine if not running
-#   status  print running / not running; exit 0 / 1
+#           (without --node: every node, the second one first)
+#   status  print running / not running for node 1 and every other node that
+#           has a run dir; exit 0 / 1 for node 1 (with --node: that node)
 #   wait    wait until CQL answers (log line + TCP connect)
 #   clean   stop and delete the node's run dir (data, commitlog, logs, conf); keeps the cache
+#           (without --node: every node; --node 2 also tells node 1 to forget node 2)
+#   rebuild [KEYSPACE...]  (node 2+) stream the keyspaces' data from node 1's
+#           datacenter: run it after adding the node's datacenter to a
+#           keyspace's replication (hybridctl schema apply --replication dc1:1,dc2:1)
+#   nodetool ARGS...  run Cassandra's nodetool against the node's JMX port
 #   env     print the resolved paths, version and settings
 #   credentials  print the path of the CQL credentials file (cqlsh --credentials format, 0600)
+#
+# Two datacenters (make up REGIONS=2, make test): `--node 2 start` (or
+# CASSANDRA_NODE=2) starts a second node on 127.0.0.2 (loopback on Linux; on
+# macOS first: sudo ifconfig lo0 alias 127.0.0.2) in datacenter dc2, run dir
+# $HYBRID_RUN_DIR/cassandra2, seeded by node 1 (which must be running), with
+# its own initial token (100) and JMX port (7299). It joins without
+# bootstrapping (a new datacenter gets its data by `rebuild`) and is not
+# secured again: the login node 1 made works cluster-wide once system_auth is
+# replicated to every datacenter, which start does (ALTER KEYSPACE system_auth
+# to NetworkTopologyStrategy with 1 replica per datacenter, then a rebuild of
+# system_auth on the new node), so logins work while either node is down.
+# Its settings come from CASSANDRA2_HOST, CASSANDRA2_DC, CASSANDRA2_RACK,
+# CASSANDRA2_JMX_PORT, CASSANDRA2_INITIAL_TOKEN, CASSANDRA2_SEEDS and
+# CASSANDRA2_HEAP (default 1g; node 1's is 2g); the CQL and storage ports,
+# the version, auth and credentials file are node 1's.
 #
 # Security: the node runs with PasswordAuthenticator. On first start the
 # default superuser (cassandra/cassandra) is replaced by a role with a random
@@ -32,6 +55,7 @@
 #   CASSANDRA_SEEDS          seed list (default <host>:<storage port>, i.e. this node)
 #   CASSANDRA_INITIAL_TOKEN  initial token (default 0; give each node of a multi-node ring its own)
 #   CASSANDRA_START_TIMEOUT  seconds to wait for CQL (default 180)
+#   CASSANDRA_NODE           node number, as --node (default 1)
 #   CASSANDRA_JVM_OPTS       extra JVM flags appended to the command line (word-split)
 #   CASSANDRA_AUTH           password (default) or none (no authentication; not for shared machines)
 #   CASSANDRA_CREDENTIALS_FILE  credentials file (default <run dir>/cassandra/credentials)
@@ -47,25 +71,56 @@ readonly SCRIPT_DIR REPO_ROOT
 
 CACHE_ROOT="${HYBRID_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hybrid-emulator}/cassandra"
 RUN_ROOT="${HYBRID_RUN_DIR:-${REPO_ROOT}/.run}"
-NODE_DIR="${RUN_ROOT}/cassandra"
-CONF_DIR="${NODE_DIR}/conf"
-LOG_DIR="${NODE_DIR}/logs"
-SYSTEM_LOG="${LOG_DIR}/system.log"
-STDOUT_LOG="${LOG_DIR}/stdout.log"
-PID_FILE="${NODE_DIR}/cassandra.pid"
-LOCK_FILE="${NODE_DIR}/.lock"
+MAX_NODES=2
 
-HOST="${CASSANDRA_HOST:-127.0.0.1}"
+# Node 1's settings (every node needs them: node 1 seeds the others).
+NODE1_DIR="${RUN_ROOT}/cassandra"
+NODE1_HOST="${CASSANDRA_HOST:-127.0.0.1}"
+NODE1_DC="${CASSANDRA_DC:-dc1}"
+NODE1_JMX_PORT="${CASSANDRA_JMX_PORT:-7199}"
 PORT="${CASSANDRA_PORT:-9042}"
 STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-7000}"
-JMX_PORT="${CASSANDRA_JMX_PORT:-7199}"
-DC="${CASSANDRA_DC:-dc1}"
-RACK="${CASSANDRA_RACK:-rack1}"
-SEEDS="${CASSANDRA_SEEDS:-${HOST}:${STORAGE_PORT}}"
-INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
 START_TIMEOUT="${CASSANDRA_START_TIMEOUT:-180}"
 AUTH="${CASSANDRA_AUTH:-password}"
-CREDENTIALS_FILE="${CASSANDRA_CREDENTIALS_FILE:-${NODE_DIR}/credentials}"
+CREDENTIALS_FILE="${CASSANDRA_CREDENTIALS_FILE:-${NODE1_DIR}/credentials}"
+
+# select_node N: point the per-node variables at node N. Node 1 reads
+# CASSANDRA_*; node N>1 reads CASSANDRA<N>_* with defaults 127.0.0.N, dcN,
+# JMX 7199+100*(N-1), token 100*(N-1), seeded by node 1.
+select_node() {
+  NODE="$1"
+  if [[ ! "$NODE" =~ ^[1-9]$ ]] || ((NODE > MAX_NODES)); then
+    printf '%s ERROR: node %s: want 1..%s\n' "$PREFIX" "$NODE" "$MAX_NODES" >&2
+    exit 2
+  fi
+  if ((NODE == 1)); then
+    NODE_DIR="$NODE1_DIR"
+    HOST="$NODE1_HOST"
+    JMX_PORT="$NODE1_JMX_PORT"
+    DC="$NODE1_DC"
+    RACK="${CASSANDRA_RACK:-rack1}"
+    SEEDS="${CASSANDRA_SEEDS:-${HOST}:${STORAGE_PORT}}"
+    INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
+    HEAP_MAX="2g"
+  else
+    local p="CASSANDRA${NODE}_"
+    local v_host="${p}HOST" v_dc="${p}DC" v_rack="${p}RACK" v_jmx="${p}JMX_PORT" v_token="${p}INITIAL_TOKEN" v_seeds="${p}SEEDS" v_heap="${p}HEAP"
+    NODE_DIR="${RUN_ROOT}/cassandra${NODE}"
+    HOST="${!v_host:-127.0.0.${NODE}}"
+    JMX_PORT="${!v_jmx:-$((7199 + 100 * (NODE - 1)))}"
+    DC="${!v_dc:-dc${NODE}}"
+    RACK="${!v_rack:-rack1}"
+    SEEDS="${!v_seeds:-${NODE1_HOST}:${STORAGE_PORT}}"
+    INITIAL_TOKEN="${!v_token:-$((100 * (NODE - 1)))}"
+    HEAP_MAX="${!v_heap:-1g}"
+  fi
+  CONF_DIR="${NODE_DIR}/conf"
+  LOG_DIR="${NODE_DIR}/logs"
+  SYSTEM_LOG="${LOG_DIR}/system.log"
+  STDOUT_LOG="${LOG_DIR}/stdout.log"
+  PID_FILE="${NODE_DIR}/cassandra.pid"
+  LOCK_FILE="${NODE_DIR}/.lock"
+}
 case "$AUTH" in
   password | none) ;;
   *) printf '%s ERROR: CASSANDRA_AUTH=%s: want password or none\n' "$PREFIX" "$AUTH" >&2; exit 2 ;;
@@ -320,6 +375,11 @@ auto_snapshot: false
 authenticator: ${authenticator}
 authorizer: AllowAllAuthorizer
 EOF
+  if ((NODE > 1)); then
+    # A node that opens a new datacenter joins without streaming; its
+    # keyspaces' data arrives by rebuild once they are replicated to it.
+    printf 'auto_bootstrap: false\n' >>"${CONF_DIR}/cassandra.yaml"
+  fi
 
   cat >"${CONF_DIR}/cassandra-rackdc.properties" <<EOF
 # generated by scripts/cassandra.sh
@@ -356,8 +416,12 @@ jvm_args() {
   local jamm
   jamm="$(compgen -G "${LIB_DIR}/jamm-*.jar" | head -n 1)" || true
   [[ -n "$jamm" ]] || die "no jamm-*.jar in ${LIB_DIR}; delete ${CACHE_ROOT}/${VERSION} and run: $0 fetch"
+  local HEAP_ARGS=(-Xms1g -Xmx2g)
+  if ((NODE > 1)); then
+    HEAP_ARGS=(-Xms256m "-Xmx${HEAP_MAX}")
+  fi
   JVM_ARGS=(
-    -Xms1g -Xmx2g
+    "${HEAP_ARGS[@]}"
     -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=300
     -XX:+PerfDisableSharedMem -XX:+ExitOnOutOfMemoryError
     -Djava.net.preferIPv4Stack=true
@@ -478,6 +542,9 @@ cmd_start() {
 
   cmd_fetch
   require_java
+  if ((NODE > 1)) && ! port_open "$NODE1_HOST" "$STORAGE_PORT"; then
+    die "node ${NODE} joins node 1's cluster, but node 1 is not running on ${NODE1_HOST}:${STORAGE_PORT}; start it first: $0 start"
+  fi
 
   check_port_free "$HOST" "$PORT" "CQL native_transport_port, CASSANDRA_PORT"
   check_port_free "$HOST" "$STORAGE_PORT" "storage_port, CASSANDRA_STORAGE_PORT"
@@ -506,7 +573,11 @@ cmd_start() {
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
   log "pid ${pid}; log ${SYSTEM_LOG}"
-  if ! wait_cql || ! secure_node; then
+  local ready=secure_node
+  if ((NODE > 1)); then
+    ready=join_auth
+  fi
+  if ! wait_cql || ! "$ready"; then
     if running_pid >/dev/null; then
       err "stopping the half-started node (its logs stay in ${LOG_DIR})"
       stop_node
@@ -523,9 +594,90 @@ secure_node() {
   (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra secure --cassandra "${HOST}:${PORT}" --credentials "$CREDENTIALS_FILE")
 }
 
+# The nodes that have a run dir (node 1 always), highest first.
+known_nodes() {
+  local n
+  for ((n = MAX_NODES; n > 1; n--)); do
+    if [[ -d "${RUN_ROOT}/cassandra${n}" ]]; then
+      printf '%s\n' "$n"
+    fi
+  done
+  printf '1\n'
+}
+
+# A node after node 1 shares node 1's login: system_auth gets a replica in
+# every datacenter (NetworkTopologyStrategy), the new node streams it from
+# node 1's datacenter, and the login is checked through the new node.
+join_auth() {
+  [[ "$AUTH" == password ]] || return 0
+  command -v go >/dev/null 2>&1 || { err "go not found; it is needed to replicate the login to this node (or set CASSANDRA_AUTH=none)"; return 1; }
+  [[ -f "$CREDENTIALS_FILE" ]] || { err "no credentials file ${CREDENTIALS_FILE}: node 1 must have been started (and secured) by this script"; return 1; }
+  (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra replicate-auth --cassandra "${NODE1_HOST}:${PORT}" --credentials "$CREDENTIALS_FILE") || return 1
+  log "streaming system_auth from ${NODE1_DC} to node ${NODE} (${DC})"
+  nodetool rebuild --keyspace system_auth -- "$NODE1_DC" || return 1
+  # With the file present, secure only checks that the login works.
+  (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra secure --cassandra "${HOST}:${PORT}" --credentials "$CREDENTIALS_FILE")
+}
+
+# nodetool ARGS...: Cassandra's nodetool (in the cached jars) against this
+# node's JMX port.
+nodetool() {
+  [[ "$JMX_PORT" != "0" ]] || { err "node ${NODE} runs without JMX (its JMX port is 0); nodetool needs it"; return 1; }
+  resolve_version_offline || { err "cassandra is not fetched; run: $0 fetch"; return 1; }
+  mkdir -p "$CONF_DIR" "$LOG_DIR"
+  cat >"${CONF_DIR}/logback-tools.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- generated by scripts/cassandra.sh: nodetool logs warnings only -->
+<configuration>
+  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%-5level %logger{0} - %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="STDERR"/></root>
+</configuration>
+EOF
+  "$JAVA" -Xmx256m --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
+    --add-exports java.base/jdk.internal.ref=ALL-UNNAMED \
+    "-Dlogback.configurationFile=file://${CONF_DIR}/logback-tools.xml" "-Dcassandra.logdir=${LOG_DIR}" "-Duser.home=${NODE_DIR}" \
+    -cp "${LIB_DIR}/*" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$JMX_PORT" "$@"
+}
+
+# rebuild [KEYSPACE...]: stream data from node 1's datacenter to this node,
+# for keyspaces that have just been given a replica in its datacenter.
+cmd_rebuild() {
+  ((NODE > 1)) || die "rebuild streams data to a node of another datacenter: use --node 2"
+  running_pid >/dev/null || die "node ${NODE} is not running"
+  local start=$SECONDS ks
+  if (($# == 0)); then
+    log "rebuilding node ${NODE} (${DC}) from ${NODE1_DC} (every keyspace with a replica in ${DC})"
+    nodetool rebuild -- "$NODE1_DC"
+  else
+    for ks in "$@"; do
+      log "rebuilding keyspace ${ks} on node ${NODE} (${DC}) from ${NODE1_DC}"
+      nodetool rebuild --keyspace "$ks" -- "$NODE1_DC"
+    done
+  fi
+  log "rebuilt in $((SECONDS - start)) s"
+}
+
 cmd_stop() {
-  with_lock
-  stop_node
+  if ((NODE_EXPLICIT)); then
+    with_lock
+    stop_node
+    if ((NODE > 1)) && port_open "$NODE1_HOST" "$PORT"; then
+      log "note: node 1 still lists node ${NODE} in its ring, and schema changes wait (up to the driver's 60 s each) for every node listed: start it again, or drop it: $0 --node ${NODE} clean"
+    fi
+    return
+  fi
+  local n
+  for n in $(known_nodes); do
+    (
+      select_node "$n"
+      ((n == 1)) || log "node ${n} (${HOST}):"
+      with_lock
+      stop_node
+    )
+  done
 }
 
 stop_node() {
@@ -556,29 +708,72 @@ stop_node() {
   log "killed"
 }
 
-cmd_status() {
-  local pid
+node_status() {
+  local pid what="node ${NODE} (${DC}) "
+  if ((!NODE_EXPLICIT)) && [[ "$(known_nodes)" == 1 ]]; then
+    what="" # the single-node layout reads as it always has
+  fi
   if pid="$(running_pid)"; then
     if cql_ready; then
-      log "running (pid ${pid}), CQL answering on ${HOST}:${PORT}"
+      log "${what}running (pid ${pid}), CQL answering on ${HOST}:${PORT}"
     else
-      log "running (pid ${pid}), CQL not answering yet on ${HOST}:${PORT}"
+      log "${what}running (pid ${pid}), CQL not answering yet on ${HOST}:${PORT}"
     fi
     return 0
   fi
-  log "not running"
+  log "${what}not running"
   return 1
 }
 
-cmd_clean() {
+# status: node 1's exit code (scripts start node 1 when it says "not
+# running"), but a line for every node.
+cmd_status() {
+  if ((NODE_EXPLICIT)); then
+    node_status
+    return
+  fi
+  local n rc=1
+  for n in $(known_nodes | sort -n); do
+    if ((n == 1)); then
+      select_node 1
+      if node_status; then rc=0; fi
+    else
+      (select_node "$n" && node_status) || true
+    fi
+  done
+  return "$rc"
+}
+
+clean_node() {
   with_lock
   stop_node
   case "$NODE_DIR" in
-    */cassandra) ;;
+    */cassandra | */cassandra[2-9]) ;;
     *) die "refusing to delete unexpected path ${NODE_DIR}" ;;
   esac
   log "deleting ${NODE_DIR} (cache ${CACHE_ROOT} is kept)"
   rm -rf "$NODE_DIR"
+  if ((NODE > 1)); then
+    # Node 1 would otherwise keep the node in its ring (and refuse a fresh
+    # node at the same address).
+    local host="$HOST"
+    select_node 1
+    if running_pid >/dev/null; then
+      log "telling node 1 to forget ${host}"
+      nodetool assassinate "$host" || err "node 1 still lists ${host}; run: $0 nodetool assassinate ${host}"
+    fi
+  fi
+}
+
+cmd_clean() {
+  if ((NODE_EXPLICIT)); then
+    clean_node
+    return
+  fi
+  local n
+  for n in $(known_nodes); do
+    (select_node "$n" && clean_node)
+  done
 }
 
 cmd_env() {
@@ -587,6 +782,7 @@ cmd_env() {
     fetched="yes"
   fi
   cat <<EOF
+CASSANDRA_NODE=${NODE}
 CASSANDRA_VERSION=${VERSION}
 CASSANDRA_FETCHED=${fetched}
 CASSANDRA_CACHE_DIR=${CACHE_ROOT}
@@ -615,8 +811,24 @@ usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
 }
 
+NODE_EXPLICIT=0
 main() {
+  local node="${CASSANDRA_NODE:-}"
+  while [[ "${1:-}" == --node || "${1:-}" == --node=* ]]; do
+    if [[ "$1" == --node ]]; then
+      node="${2:-}"
+      shift 2 || { usage >&2; exit 2; }
+    else
+      node="${1#--node=}"
+      shift
+    fi
+  done
+  if [[ -n "$node" ]]; then
+    NODE_EXPLICIT=1
+  fi
+  select_node "${node:-1}"
   local cmd="${1:-}"
+  shift || true
   case "$cmd" in
     fetch) cmd_fetch ;;
     start) cmd_start ;;
@@ -624,6 +836,8 @@ main() {
     status) cmd_status ;;
     wait) wait_cql ;;
     clean) cmd_clean ;;
+    rebuild) cmd_rebuild "$@" ;;
+    nodetool) nodetool "$@" ;;
     env) cmd_env ;;
     credentials) printf '%s\n' "$CREDENTIALS_FILE" ;;
     -h | --help | help) usage ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what up.sh started, newest first, each with SIGTERM so it drains;
-# then stops Cassandra.
+# then stops Cassandra (every node: a second one, too, with REGIONS=2).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +23,8 @@ stop() {
   rm -f "$pidfile"
 }
 
-for s in connect-agent watcher udca mart runtime synchronizer controlplane; do stop "$s"; done
+# Region 2's processes (make up REGIONS=2) first; absent ones are skipped.
+for s in watcher-2 runtime-2 synchronizer-2 connect-agent watcher udca mart runtime synchronizer controlplane; do stop "$s"; done
 if [[ "${1:-}" != "--keep-cassandra" ]]; then
   "$root/scripts/cassandra.sh" stop
 fi

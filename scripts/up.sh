@@ -2,6 +2,17 @@
 # Brings up the whole local hybrid runtime plane: a real Cassandra, the
 # schema job, the mock control plane and every runtime service as local
 # processes. Logs go to $HYBRID_RUN_DIR/logs, pids to $HYBRID_RUN_DIR/pids.
+#
+# HYBRID_REGIONS=2 (make up REGIONS=2) starts the two-region layout: a
+# second Cassandra node on 127.0.0.2 in datacenter dc2 (scripts/cassandra.sh
+# --node 2), every keyspace replicated to dc1 and dc2, two instances in the
+# control plane (made through its API, $HYBRID_INSTANCE_ID and
+# $HYBRID_INSTANCE2_ID, default region-1 and region-2, each with the
+# environments attached) and a synchronizer, message processor and watcher
+# per instance; region 2's talk to Cassandra at 127.0.0.2 with local
+# datacenter dc2, on ports 100 above region 1's (traffic on 9098). MART,
+# UDCA and the Connect agent stay one for the org. $HYBRID_RUN_DIR/layout
+# lists every process by instance for `hybridctl status`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +36,12 @@ instance_id="${HYBRID_INSTANCE_ID:-}"
 cluster_name="${HYBRID_CLUSTER_NAME:-local}"
 cluster_region="${HYBRID_CLUSTER_REGION:-local}"
 cp_config="${HYBRID_CP_CONFIG:-}"
+regions="${HYBRID_REGIONS:-1}"
+case "$regions" in 1|2) ;; *) printf 'up: HYBRID_REGIONS (make up REGIONS=) must be 1 or 2, not %q\n' "$regions" >&2; exit 2;; esac
+if [[ "$regions" == 2 ]]; then
+  instance_id="${HYBRID_INSTANCE_ID:-region-1}"
+  instance2_id="${HYBRID_INSTANCE2_ID:-region-2}"
+fi
 case "$connect" in true|false) ;; *) printf 'up: HYBRID_CONNECT must be true or false, not %q\n' "$connect" >&2; exit 2;; esac
 bin="$run/bin"
 
@@ -41,18 +58,38 @@ done && go build -o "$bin/hybridctl" ./cmd/hybridctl)
 # The CQL login scripts/cassandra.sh made (0600); every service reads it.
 cassandra_credentials="$("$root/scripts/cassandra.sh" credentials)"
 export HYBRID_CASSANDRA_CREDENTIALS="$cassandra_credentials"
+# A second node, once in the ring, must run whenever node 1 does (schema
+# changes wait for every node of the ring), so a plain `make up` after a
+# REGIONS=2 one starts it too; scripts/cassandra.sh --node 2 clean drops it.
+if [[ "$regions" == 2 || -d "$run/cassandra2" ]]; then
+  "$root/scripts/cassandra.sh" --node 2 start
+fi
 
-say "applying schema for org $org"
-"$bin/hybridctl" schema apply --orgs "$org"
+if [[ "$regions" == 2 ]]; then
+  say "applying schema for org $org, replicated to datacenters dc1 and dc2"
+  "$bin/hybridctl" schema apply --orgs "$org" --replication dc1:1,dc2:1
+  # Data written before dc2 was in the keyspaces' replication reaches
+  # node 2 only by streaming it from dc1.
+  "$root/scripts/cassandra.sh" --node 2 rebuild
+else
+  say "applying schema for org $org"
+  "$bin/hybridctl" schema apply --orgs "$org"
+fi
 
 start() {
-  local name="$1"; shift
+  start_as "$1" "$@"
+}
+
+# start_as NAME BINARY ARGS...: a process named NAME (its pid and log
+# files) running BINARY; region 2's processes are synchronizer-2 etc.
+start_as() {
+  local name="$1" binary="$2"; shift 2
   local pidfile="$run/pids/$name.pid"
   if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     say "$name already running (pid $(cat "$pidfile"))"
     return
   fi
-  nohup "$bin/$name" "$@" >>"$run/logs/$name.log" 2>&1 &
+  nohup "$bin/$binary" "$@" >>"$run/logs/$name.log" 2>&1 &
   echo $! >"$pidfile"
   say "started $name (pid $!, log $run/logs/$name.log)"
 }
@@ -116,6 +153,52 @@ export HYBRID_CONNECT_AGENT_MARTSECRET_FILE="$secret_file"
 start mart --org "$org" --encryptionKeysPath "$data_keys" "${cql[@]}"
 start controlplane "${cp_args[@]}" --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
 wait_ready controlplane
+
+# api METHOD PATH [JSON]: the control plane's Apigee API as the admin;
+# prints the body, fails on an HTTP error other than 409 (already exists).
+api() {
+  local out code data=()
+  [[ -z "${3:-}" ]] || data=(--data "$3")
+  out="$(curl -sS -o - -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $HYBRID_ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' "${data[@]}" "http://127.0.0.1:8080/v1/organizations/$org$2")" || return 1
+  code="${out##*$'\n'}"
+  out="${out%$'\n'*}"
+  case "$code" in
+    2??|409) printf '%s\n' "$out" ;;
+    *) say "$1 $2: HTTP $code: $out" >&2; return 1 ;;
+  esac
+}
+
+# make_instance NAME LOCATION: an instance (a region's runtime cluster) with
+# every environment attached, through the real API; idempotent.
+make_instance() {
+  local name="$1" location="$2" e
+  api POST /instances "{\"name\":\"$name\",\"location\":\"$location\"}" >/dev/null
+  local attached
+  attached="$(api GET "/instances/$name/attachments")"
+  for e in ${envs//,/ }; do
+    if ! grep -q "\"environment\": *\"$e\"" <<<"$attached"; then
+      api POST "/instances/$name/attachments" "{\"environment\":\"$e\"}" >/dev/null
+    fi
+  done
+  say "instance $name (location $location) runs environments $envs"
+}
+
+layout="$run/layout"
+if [[ "$regions" == 2 ]]; then
+  make_instance "$instance_id" local-dc1
+  make_instance "$instance2_id" local-dc2
+  {
+    printf '# written by scripts/up.sh (REGIONS=2): instance service url, for hybridctl status ("-": org-wide)\n'
+    printf -- '- controlplane http://127.0.0.1:8080\n- mart http://127.0.0.1:8845\n- udca http://127.0.0.1:8846\n'
+    [[ "$connect" != true ]] || printf -- '- connect-agent http://127.0.0.1:7070\n'
+    printf -- '- cassandra-dc1 tcp://127.0.0.1:9042\n- cassandra-dc2 tcp://127.0.0.2:9042\n'
+    printf '%s synchronizer http://127.0.0.1:8844\n%s runtime http://127.0.0.1:8843\n%s watcher http://127.0.0.1:8847\n' "$instance_id" "$instance_id" "$instance_id"
+    printf '%s synchronizer-2 http://127.0.0.1:8944\n%s runtime-2 http://127.0.0.1:8943\n%s watcher-2 http://127.0.0.1:8947\n' "$instance2_id" "$instance2_id" "$instance2_id"
+  } >"$layout"
+else
+  rm -f "$layout"
+fi
 start synchronizer "${common[@]}" "${sync_args[@]}" --controlPlane.serviceAccountPath "$keys/$project-apigee-synchronizer.json" \
   --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem" "${cql[@]}"
 wait_ready synchronizer
@@ -128,7 +211,26 @@ start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" --encry
 # port; the runtime's --analytics.udca default) and uploads them to the
 # control plane, whose stats API (and `hybridctl stats`) shows them.
 start udca --org "$org" --dataDir "$run/udca" --grpcListen 127.0.0.1:20001 --controlPlane.serviceAccountPath "$keys/$project-apigee-udca.json"
-start watcher "${common[@]}" "${watcher_args[@]}" --controlPlane.serviceAccountPath "$keys/$project-apigee-watcher.json"
+# The watcher keeps its leader lease (one active watcher per instance) in Cassandra.
+start watcher "${common[@]}" "${watcher_args[@]}" "${cql[@]}" --controlPlane.serviceAccountPath "$keys/$project-apigee-watcher.json"
+if [[ "$regions" == 2 ]]; then
+  sync2_args=(--instanceID "$instance2_id")
+  [[ -z "$poll_interval" ]] || sync2_args+=(--longPoll=false --pollInterval "$poll_interval")
+  # Region 2: its own synchronizer, message processor and watcher, with
+  # Cassandra at node 2 in datacenter dc2.
+  cql2=("${cql[@]}" --cassandra.hosts 127.0.0.2 --cassandra.localDC dc2)
+  start_as synchronizer-2 synchronizer "${common[@]}" "${sync2_args[@]}" --listen 127.0.0.1:8944 --runtimeListen 127.0.0.1:8948 \
+    --controlPlane.serviceAccountPath "$keys/$project-apigee-synchronizer.json" \
+    --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem" "${cql2[@]}"
+  wait_ready synchronizer-2
+  start_as runtime-2 runtime "${common[@]}" --listen 127.0.0.1:8943 --trafficListen 127.0.0.1:9098 \
+    --synchronizer https://127.0.0.1:8948 --podName "runtime-2-$(hostname)" \
+    --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql2[@]}" \
+    --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem" \
+    --controlPlane.url http://127.0.0.1:8080 --controlPlane.serviceAccountPath "$keys/$project-apigee-runtime.json"
+  start_as watcher-2 watcher "${common[@]}" --instanceID "$instance2_id" "${cql2[@]}" --listen 127.0.0.1:8947 --runtimes http://127.0.0.1:8943 \
+    --controlPlane.serviceAccountPath "$keys/$project-apigee-watcher.json"
+fi
 wait_ready mart
 status_only=()
 if [[ "$connect" == true ]]; then
@@ -139,6 +241,8 @@ else
   say "Apigee Connect off: no connect agent; the control plane calls MART at http://127.0.0.1:8845"
   status_only=(--only controlplane,synchronizer,runtime,mart,udca,watcher)
 fi
+# The layout file lists exactly what runs.
+[[ "$regions" == 1 ]] || status_only=()
 
 "$bin/hybridctl" status "${status_only[@]}" --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }
 
@@ -157,6 +261,17 @@ The local hybrid runtime plane is up.
   Watcher                      http://127.0.0.1:8847
   Connect agent (metrics)      http://127.0.0.1:7070
   Cassandra (CQL)              127.0.0.1:9042   login: cqlsh --credentials $cassandra_credentials
+MSG
+if [[ "$regions" == 2 ]]; then
+  cat <<MSG
+Two regions over one two-datacenter Cassandra (every keyspace replicated to dc1 and dc2):
+  $instance_id (dc1): the ports above, Cassandra 127.0.0.1:9042
+  $instance2_id (dc2): API traffic http://127.0.0.1:9098, runtime admin :8943, synchronizer :8944 (contracts :8948),
+    watcher :8947, Cassandra 127.0.0.2:9042
+  Every process of every instance: $bin/hybridctl status
+MSG
+fi
+cat <<MSG
 Organization "$org", environment "$envs"; admin token: \$HYBRID_ADMIN_TOKEN (${HYBRID_ADMIN_TOKEN}).
 Trust the control plane's CA for HTTPS clients: export SSL_CERT_FILE=$ca
 Service account key files (emulated IAM): $keys

@@ -16,11 +16,16 @@ import (
 // command that talks to Cassandra (scripts/cassandra.sh credentials prints it).
 const credentialsEnv = "HYBRID_CASSANDRA_CREDENTIALS"
 
-// runCassandra secures a node started with PasswordAuthenticator (called by
+// runCassandra secures a node started with PasswordAuthenticator, or
+// replicates the logins to every datacenter (both called by
 // scripts/cassandra.sh on start).
 func runCassandra(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "replicate-auth" {
+		return runReplicateAuth(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "secure" {
-		return errors.New("usage: hybridctl cassandra secure --credentials FILE [--cassandra host:port]")
+		return errors.New("usage: hybridctl cassandra secure --credentials FILE [--cassandra host:port]\n" +
+			"       hybridctl cassandra replicate-auth --credentials FILE [--cassandra host:port]")
 	}
 	fs := flag.NewFlagSet("cassandra secure", flag.ContinueOnError)
 	hosts := fs.String("cassandra", "127.0.0.1:9042", "Cassandra contact point host:port")
@@ -43,6 +48,41 @@ func runCassandra(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "cassandra: CQL login %q in %s (0600)\n", c.Username, *creds)
+	return nil
+}
+
+// runReplicateAuth gives system_auth a replica in every datacenter of the
+// cluster (NetworkTopologyStrategy, one per datacenter), so the login made
+// on node 1 works on a node of a new datacenter once it has streamed
+// system_auth (scripts/cassandra.sh --node 2 start does both).
+func runReplicateAuth(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cassandra replicate-auth", flag.ContinueOnError)
+	hosts := fs.String("cassandra", "127.0.0.1:9042", "Cassandra contact point host:port")
+	creds := fs.String("credentials", os.Getenv(credentialsEnv), "CQL credentials file (cqlsh format, 0600); default $"+credentialsEnv)
+	timeout := fs.Duration("timeout", 2*time.Minute, "overall time limit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := cassandraConfig(*hosts, *creds, *timeout)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	session, err := cassandra.Connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	rf, changed, err := cassandra.ReplicateAuth(ctx, session)
+	if err != nil {
+		return err
+	}
+	verb := "already"
+	if changed {
+		verb = "now"
+	}
+	fmt.Fprintf(stdout, "cassandra: system_auth %s replicated with %s\n", verb, cassandra.ReplicationCQL(rf))
 	return nil
 }
 

@@ -24,7 +24,7 @@ func runSchema(ctx context.Context, args []string, stdout io.Writer) error {
 	orgs := fs.String("orgs", "hybrid", "comma-separated organizations whose keyspaces to create")
 	hosts := fs.String("cassandra", "127.0.0.1:9042", "Cassandra contact point host:port")
 	creds := fs.String("cassandra-credentials", os.Getenv(credentialsEnv), "CQL credentials file (cqlsh format, 0600); default $"+credentialsEnv)
-	repl := fs.String("replication", "dc1:1", "datacenter:factor pairs for NetworkTopologyStrategy")
+	repl := fs.String("replication", "", "datacenter:factor pairs for NetworkTopologyStrategy, e.g. dc1:1,dc2:1; given, existing keyspaces are altered to it (empty: new keyspaces get dc1:1, existing ones are left alone)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "overall time limit, including waiting for Cassandra")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

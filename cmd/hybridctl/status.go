@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,23 +19,69 @@ import (
 
 // defaultEndpoints are the documented local ports (README, docs/ARCHITECTURE.md).
 var defaultEndpoints = []endpoint{
-	{"controlplane", "http://127.0.0.1:8080"},
-	{"synchronizer", "http://127.0.0.1:8844"},
-	{"runtime", "http://127.0.0.1:8843"},
-	{"mart", "http://127.0.0.1:8845"},
-	{"udca", "http://127.0.0.1:8846"},
-	{"watcher", "http://127.0.0.1:8847"},
-	{"connect-agent", "http://127.0.0.1:7070"},
+	{name: "controlplane", url: "http://127.0.0.1:8080"},
+	{name: "synchronizer", url: "http://127.0.0.1:8844"},
+	{name: "runtime", url: "http://127.0.0.1:8843"},
+	{name: "mart", url: "http://127.0.0.1:8845"},
+	{name: "udca", url: "http://127.0.0.1:8846"},
+	{name: "watcher", url: "http://127.0.0.1:8847"},
+	{name: "connect-agent", url: "http://127.0.0.1:7070"},
 }
 
+// endpoint is one process to probe: an http(s) URL (its readiness probe)
+// or tcp://host:port (a listener, e.g. a Cassandra node).
 type endpoint struct{ name, url string }
 
 type probeResult struct {
-	Name   string `json:"name"`
-	URL    string `json:"url"`
-	Ready  bool   `json:"ready"`
-	Status int    `json:"status,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Ready    bool   `json:"ready"`
+	Status   int    `json:"status,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// layoutFile is where scripts/up.sh lists the processes of a multi-instance
+// layout (make up REGIONS=2): $HYBRID_RUN_DIR/layout, else .run/layout.
+func layoutFile() string {
+	if run := os.Getenv("HYBRID_RUN_DIR"); run != "" {
+		return filepath.Join(run, "layout")
+	}
+	return filepath.Join(".run", "layout")
+}
+
+// readLayout reads a layout file: one "instance service url" line per
+// process ("-" as the instance of org-wide ones), # comments. It returns
+// the processes and the instance of each (by name; names are unique).
+func readLayout(path string) ([]endpoint, map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []endpoint
+	instances := map[string]string{}
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, nil, fmt.Errorf("%s:%d: want \"instance service url\"", path, n+1)
+		}
+		if _, dup := instances[f[1]]; dup {
+			return nil, nil, fmt.Errorf("%s:%d: service %s listed twice", path, n+1, f[1])
+		}
+		if f[0] == "-" {
+			f[0] = ""
+		}
+		out = append(out, endpoint{name: f[1], url: f[2]})
+		instances[f[1]] = f[0]
+	}
+	if len(out) == 0 {
+		return nil, nil, fmt.Errorf("%s: no processes", path)
+	}
+	return out, instances, nil
 }
 
 func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
@@ -43,10 +92,25 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	// In a container image HYBRID_SERVICE names the image's own service,
 	// so the image's HEALTHCHECK is a bare `hybridctl status`.
 	only := fs.String("only", os.Getenv("HYBRID_SERVICE"), "comma-separated service names to check (default: $HYBRID_SERVICE, else all)")
+	layout := fs.String("layout", "", "file listing every process of every instance (\"instance service url\" lines; default: $HYBRID_RUN_DIR/layout or .run/layout when it exists and --endpoints is not given; make up REGIONS=2 writes it)")
+	instance := fs.String("instance", "", "comma-separated instances whose processes to check (with a layout; org-wide processes are kept)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	eps, err := endpoints(*override)
+	base, instanceOf := defaultEndpoints, map[string]string{}
+	path := *layout
+	if path == "" && *override == "" {
+		if _, err := os.Stat(layoutFile()); err == nil {
+			path = layoutFile()
+		}
+	}
+	if path != "" {
+		var err error
+		if base, instanceOf, err = readLayout(path); err != nil {
+			return fmt.Errorf("status: layout: %w", err)
+		}
+	}
+	eps, err := endpointsFrom(base, *override)
 	if err != nil {
 		return err
 	}
@@ -56,10 +120,16 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if *instance != "" {
+		eps = selectInstances(eps, instanceOf, splitList(*instance))
+	}
 	deadline := time.Now().Add(*wait)
 	var results []probeResult
 	for {
 		results = probeAll(ctx, eps)
+		for i := range results {
+			results[i].Instance = instanceOf[results[i].Name]
+		}
 		if allReady(results) || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
@@ -76,8 +146,23 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SERVICE\tURL\tREADY\tDETAIL")
+		byInstance := false
 		for _, r := range results {
+			byInstance = byInstance || r.Instance != ""
+		}
+		if byInstance {
+			fmt.Fprintln(tw, "INSTANCE\tSERVICE\tURL\tREADY\tDETAIL")
+		} else {
+			fmt.Fprintln(tw, "SERVICE\tURL\tREADY\tDETAIL")
+		}
+		for _, r := range results {
+			if byInstance {
+				inst := r.Instance
+				if inst == "" {
+					inst = "-"
+				}
+				fmt.Fprintf(tw, "%s\t", inst)
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", r.Name, r.URL, r.Ready, r.Detail)
 		}
 		tw.Flush()
@@ -88,9 +173,13 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func endpoints(override string) ([]endpoint, error) {
+// endpoints are the default endpoints with --endpoints overrides applied.
+func endpoints(override string) ([]endpoint, error) { return endpointsFrom(defaultEndpoints, override) }
+
+// endpointsFrom applies --endpoints overrides (name=url) to base.
+func endpointsFrom(base []endpoint, override string) ([]endpoint, error) {
 	byName := map[string]string{}
-	for _, e := range defaultEndpoints {
+	for _, e := range base {
 		byName[e.name] = e.url
 	}
 	if override != "" {
@@ -103,8 +192,8 @@ func endpoints(override string) ([]endpoint, error) {
 		}
 	}
 	var out []endpoint
-	for _, e := range defaultEndpoints {
-		out = append(out, endpoint{e.name, byName[e.name]})
+	for _, e := range base {
+		out = append(out, endpoint{name: e.name, url: byName[e.name]})
 		delete(byName, e.name)
 	}
 	extra := make([]string, 0, len(byName))
@@ -113,7 +202,7 @@ func endpoints(override string) ([]endpoint, error) {
 	}
 	sort.Strings(extra)
 	for _, name := range extra {
-		out = append(out, endpoint{name, byName[name]})
+		out = append(out, endpoint{name: name, url: byName[name]})
 	}
 	return out, nil
 }
@@ -134,6 +223,18 @@ func selectEndpoints(eps []endpoint, names []string) ([]endpoint, error) {
 	return out, nil
 }
 
+// selectInstances keeps the processes of the named instances and the
+// org-wide ones.
+func selectInstances(eps []endpoint, instanceOf map[string]string, names []string) []endpoint {
+	var out []endpoint
+	for _, e := range eps {
+		if inst := instanceOf[e.name]; inst == "" || slices.Contains(names, inst) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func probeAll(ctx context.Context, eps []endpoint) []probeResult {
 	client := &http.Client{Timeout: 3 * time.Second}
 	out := make([]probeResult, len(eps))
@@ -152,6 +253,19 @@ func probeAll(ctx context.Context, eps []endpoint) []probeResult {
 
 func probe(ctx context.Context, client *http.Client, e endpoint) probeResult {
 	r := probeResult{Name: e.name, URL: e.url}
+	if addr, ok := strings.CutPrefix(e.url, "tcp://"); ok {
+		var d net.Dialer
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			r.Detail = "unreachable"
+			return r
+		}
+		conn.Close()
+		r.Ready = true
+		return r
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(e.url, "/")+"/v1/probes/ready", nil)
 	if err != nil {
 		r.Detail = err.Error()

@@ -96,12 +96,7 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 	}
 	c.Runtime = c.StartRuntime(tb, opts.RuntimeArgs...)
 	c.Runtime.WaitReady(tb, readyTimeout)
-	c.Watcher = h.Start(tb, "watcher", c.orgArgs(
-		"--listen", "127.0.0.1:0",
-		"--runtimes", c.Runtime.URL("main"),
-		"--controlPlane.url", c.ControlPlane.URL("main"),
-		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-watcher"),
-		"--interval", "100ms")...)
+	c.Watcher = c.StartWatcher(tb)
 	c.Watcher.WaitReady(tb, readyTimeout)
 	if opts.All {
 		c.ConnectAgent = c.StartConnectAgent(tb, c.KeyFile("apigee-mart"))
@@ -110,6 +105,21 @@ func (h *Harness) StartCluster(tb testing.TB, opts Options) *Cluster {
 		}
 	}
 	return c
+}
+
+// StartWatcher starts a watcher of the cluster's message processor (the
+// cluster's instance unless extra names another with --instanceID),
+// reporting with the apigee-watcher key file; it holds its instance's
+// lease in Cassandra. It does not wait for readiness.
+func (c *Cluster) StartWatcher(tb testing.TB, extra ...string) *Process {
+	tb.Helper()
+	args := c.orgArgs("--listen", "127.0.0.1:0",
+		"--runtimes", c.Runtime.URL("main"),
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-watcher"),
+		"--interval", "100ms", "--ingressInterval", "200ms")
+	args = append(args, c.h.CassandraArgs()...)
+	return c.h.Start(tb, "watcher", append(args, extra...)...)
 }
 
 // StartUDCA starts UDCA over the cluster's buffer folder, authenticating

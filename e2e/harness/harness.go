@@ -349,6 +349,15 @@ func (p *Process) Stop(tb testing.TB) {
 	})
 }
 
+// Kill ends the process with SIGKILL, as a crashed pod: nothing it holds
+// is released.
+func (p *Process) Kill(tb testing.TB) {
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	})
+}
+
 // Wait blocks until the process exits (or timeout) and returns its error.
 func (p *Process) Wait(tb testing.TB, timeout time.Duration) error {
 	tb.Helper()

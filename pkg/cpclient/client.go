@@ -187,11 +187,42 @@ func (c *Client) ReportRuntimeStatus(ctx context.Context, org, env string, st Ru
 	return c.do(ctx, http.MethodPost, envPath(org, env)+"/runtimeStatus", nil, st, 0, nil)
 }
 
-// EnvironmentGroups lists the org's envgroups (the watcher's ingress config).
-func (c *Client) EnvironmentGroups(ctx context.Context, org string) (json.RawMessage, error) {
-	var raw json.RawMessage
-	err := c.do(ctx, http.MethodGet, "/v1/organizations/"+url.PathEscape(org)+"/envgroups", nil, nil, 0, &raw)
-	return raw, err
+// IngressConfig is the org's deployed ingress configuration
+// (organizations.getDeployedIngressConfig), what a watcher turns into routes.
+type IngressConfig struct {
+	Name               string           `json:"name"`
+	RevisionCreateTime string           `json:"revisionCreateTime,omitempty"`
+	RevisionID         int64            `json:"revisionId,string,omitempty"`
+	UID                string           `json:"uid,omitempty"`
+	EnvironmentGroups  []EnvGroupConfig `json:"environmentGroups"`
+}
+
+// EnvGroupConfig is one environment group's hostnames and routing rules.
+type EnvGroupConfig struct {
+	Name         string        `json:"name"` // organizations/{org}/envgroups/{group}
+	Hostnames    []string      `json:"hostnames"`
+	RoutingRules []RoutingRule `json:"routingRules"`
+	RevisionID   int64         `json:"revisionId,string,omitempty"`
+	UID          string        `json:"uid,omitempty"`
+}
+
+// RoutingRule routes a base path of a group to an environment.
+type RoutingRule struct {
+	Basepath     string   `json:"basepath"`
+	Environment  string   `json:"environment"` // organizations/{org}/environments/{env}
+	OtherTargets []string `json:"otherTargets,omitempty"`
+	Receiver     string   `json:"receiver,omitempty"`
+}
+
+// DeployedIngressConfig reads the org's deployed ingress configuration in
+// its FULL view.
+func (c *Client) DeployedIngressConfig(ctx context.Context, org string) (*IngressConfig, error) {
+	var out IngressConfig
+	err := c.do(ctx, http.MethodGet, "/v1/organizations/"+url.PathEscape(org)+"/deployedIngressConfig", url.Values{"view": {"FULL"}}, nil, 0, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in any, extra time.Duration, out any) error {

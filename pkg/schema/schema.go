@@ -36,6 +36,11 @@ var ErrLocked = errors.New("schema: another schema job is running")
 type Options struct {
 	Orgs []string
 	// Replication maps datacenter → replication factor (NetworkTopologyStrategy).
+	// Empty: new keyspaces get {'dc1': 1} and existing ones are left as they
+	// are. Given: new keyspaces are made with it and existing ones (the
+	// system keyspace and the orgs' in Orgs) are altered to it, which is how
+	// a second datacenter (region) is added; its nodes then need a rebuild
+	// for the data written before (scripts/cassandra.sh --node 2 rebuild).
 	Replication map[string]int
 	// LockTTL bounds how long a crashed job blocks the next one.
 	LockTTL time.Duration
@@ -118,16 +123,53 @@ func replicationCQL(rf map[string]int) string {
 	if len(rf) == 0 {
 		rf = map[string]int{"dc1": 1}
 	}
-	dcs := make([]string, 0, len(rf))
-	for dc := range rf {
-		dcs = append(dcs, dc)
+	return cassandra.ReplicationCQL(rf)
+}
+
+// SystemKeyspace is the runtime plane's bookkeeping keyspace.
+const SystemKeyspace = "hybrid_system"
+
+// OrgKeyspaces lists the keyspaces the org migrations make for an org.
+func OrgKeyspaces(org string) ([]string, error) {
+	ms, err := Migrations("org")
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(dcs)
-	parts := []string{"'class': 'NetworkTopologyStrategy'"}
-	for _, dc := range dcs {
-		parts = append(parts, fmt.Sprintf("'%s': %d", dc, rf[dc]))
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range ms {
+		stmts, err := m.Statements(org, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, stmt := range stmts {
+			fields := strings.Fields(stmt)
+			// "CREATE KEYSPACE IF NOT EXISTS <name> …"
+			if len(fields) > 5 && strings.EqualFold(fields[0], "CREATE") && strings.EqualFold(fields[1], "KEYSPACE") && !seen[fields[5]] {
+				seen[fields[5]] = true
+				out = append(out, fields[5])
+			}
+		}
 	}
-	return "{" + strings.Join(parts, ", ") + "}"
+	return out, nil
+}
+
+// alterReplication brings existing keyspaces to the asked replication
+// (nothing when none was asked).
+func alterReplication(ctx context.Context, s *gocql.Session, keyspaces []string, rf map[string]int, log *zap.Logger) error {
+	if len(rf) == 0 {
+		return nil
+	}
+	for _, ks := range keyspaces {
+		changed, err := cassandra.AlterReplication(ctx, s, ks, rf)
+		if err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+		if changed {
+			log.Info("altered keyspace replication", zap.String("keyspace", ks), zap.String("replication", cassandra.ReplicationCQL(rf)))
+		}
+	}
+	return nil
 }
 
 // Apply brings the store up to date and reports how many migrations ran.
@@ -142,6 +184,11 @@ func Apply(ctx context.Context, s *gocql.Session, opts Options, log *zap.Logger)
 	// The bookkeeping keyspace must exist before the lease can be taken; its
 	// statements are idempotent, so running them unguarded is safe.
 	if err := execAll(ctx, s, system[0], "", opts.Replication); err != nil {
+		return 0, err
+	}
+	// Before anything is written to it, so a new datacenter gets the
+	// lease and the migration records too.
+	if err := alterReplication(ctx, s, []string{SystemKeyspace}, opts.Replication, log); err != nil {
 		return 0, err
 	}
 	owner := uuid.NewString()
@@ -206,6 +253,15 @@ func Apply(ctx context.Context, s *gocql.Session, opts Options, log *zap.Logger)
 		return count, err
 	}
 	for _, org := range opts.Orgs {
+		// Existing keyspaces first, so data the migrations write reaches
+		// every datacenter asked for.
+		kss, err := OrgKeyspaces(org)
+		if err != nil {
+			return count, err
+		}
+		if err := alterReplication(ctx, s, kss, opts.Replication, log); err != nil {
+			return count, err
+		}
 		if err := run(orgMigrations, func() string { return "org:" + org }, org); err != nil {
 			return count, err
 		}
@@ -255,25 +311,13 @@ func Check(ctx context.Context, s *gocql.Session, org string) error {
 // Apply for one org. Tests use it so that the orgs they create do not pile
 // up in a shared Cassandra.
 func Drop(ctx context.Context, s *gocql.Session, org string) error {
-	ms, err := Migrations("org")
+	kss, err := OrgKeyspaces(org)
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		stmts, err := m.Statements(org, nil)
-		if err != nil {
-			return err
-		}
-		for _, stmt := range stmts {
-			fields := strings.Fields(stmt)
-			// "CREATE KEYSPACE IF NOT EXISTS <name> …"
-			if len(fields) > 5 && strings.EqualFold(fields[1], "KEYSPACE") && !seen[fields[5]] {
-				seen[fields[5]] = true
-				if err := s.Query("DROP KEYSPACE IF EXISTS " + fields[5]).ExecContext(ctx); err != nil {
-					return fmt.Errorf("schema: drop %s: %w", fields[5], err)
-				}
-			}
+	for _, ks := range kss {
+		if err := s.Query("DROP KEYSPACE IF EXISTS " + ks).ExecContext(ctx); err != nil {
+			return fmt.Errorf("schema: drop %s: %w", ks, err)
 		}
 	}
 	if err := s.Query(`DELETE FROM hybrid_system.schema_migrations WHERE keyspace_name = ?`, "org:"+org).ExecContext(ctx); err != nil {

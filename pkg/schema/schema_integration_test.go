@@ -4,6 +4,7 @@ package schema_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -76,4 +77,43 @@ func TestApplyHonoursTheLease(t *testing.T) {
 	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, log)
 	require.NoError(t, err)
 	require.NoError(t, schema.Check(ctx, s, org))
+}
+
+// Re-applying with a second datacenter alters the keyspaces that exist
+// (the system keyspace and the org's) to NetworkTopologyStrategy over both.
+// It needs the second node (scripts/cassandra.sh --node 2 start).
+func TestApplyAltersReplicationToANewDatacenter(t *testing.T) {
+	if os.Getenv("HYBRID_CASSANDRA_DC2") == "" {
+		t.Skip("set HYBRID_CASSANDRA_DC2=127.0.0.2:9042 with a second node in datacenter dc2 (scripts/cassandra.sh --node 2 start)")
+	}
+	s := cassandratest.Session(t)
+	org := cassandratest.NewOrg(t, s) // made with the default, {'dc1': 1}
+	// Two more runs of the schema job, each waiting for the shared lease.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	kss, err := schema.OrgKeyspaces(org)
+	require.NoError(t, err)
+	require.Contains(t, kss, cassandra.Keyspace("rtc", org))
+	for _, ks := range kss {
+		rf, found, err := cassandra.KeyspaceReplication(ctx, s, ks)
+		require.NoError(t, err)
+		require.True(t, found, ks)
+		require.Equal(t, "1", rf["dc1"])
+		require.NotContains(t, rf, "dc2")
+	}
+
+	both := map[string]int{"dc1": 1, "dc2": 1}
+	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, Replication: both, WaitForLease: true}, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	for _, ks := range append(kss, schema.SystemKeyspace) {
+		rf, _, err := cassandra.KeyspaceReplication(ctx, s, ks)
+		require.NoError(t, err)
+		require.True(t, cassandra.SameReplication(rf, both), "%s: %v", ks, rf)
+	}
+	// Without a replication asked for, nothing is altered back.
+	_, err = schema.Apply(ctx, s, schema.Options{Orgs: []string{org}, WaitForLease: true}, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	rf, _, err := cassandra.KeyspaceReplication(ctx, s, cassandra.Keyspace("kvm", org))
+	require.NoError(t, err)
+	require.True(t, cassandra.SameReplication(rf, both), "%v", rf)
 }

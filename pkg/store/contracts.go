@@ -83,3 +83,22 @@ func decode(org, env string, body []byte, err error) (*contract.Contract, error)
 	}
 	return contract.Unmarshal(body)
 }
+
+// ClaimDownload claims the download of a contract version for claimant,
+// across datacenters (SERIAL): it reports whether claimant holds the
+// claim (newly or already) and who does. The claim lasts ttl.
+func (c *Contracts) ClaimDownload(ctx context.Context, org, env, version, claimant string, ttl time.Duration) (bool, string, error) {
+	prev := map[string]any{}
+	applied, err := c.session.Query(fmt.Sprintf(
+		`INSERT INTO %s.contract_claims (environment, version, claimant) VALUES (?, ?, ?) IF NOT EXISTS USING TTL %d`,
+		cassandra.Keyspace("rtc", org), max(int(ttl/time.Second), 1)),
+		env, version, claimant).SerialConsistency(gocql.Serial).MapScanCASContext(ctx, prev)
+	if err != nil {
+		return false, "", fmt.Errorf("store: claim contract %s/%s@%s: %w", org, env, version, err)
+	}
+	if applied {
+		return true, claimant, nil
+	}
+	holder, _ := prev["claimant"].(string)
+	return holder == claimant, holder, nil
+}

@@ -13,7 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/hybrid-emulator/hybrid/pkg/httproute"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/analytics"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -42,6 +47,9 @@ type Options struct {
 	// Analytics serves datalocation, stats and the analytics fault
 	// switch (analytics.go); nil answers them 503.
 	Analytics Analytics
+	// DebugDataRetention is how long debug session data is kept after its
+	// session ends (see SetDebugDataRetention).
+	DebugDataRetention analytics.TraceRetention
 }
 
 // API is the http.Handler for everything under /v1/organizations.
@@ -51,18 +59,17 @@ type API struct {
 	authz   Authorizer
 	log     *zap.Logger
 	limits  bundle.Limits
-	mux     *http.ServeMux
+	router  *httproute.Router
 	maxBody int64
 	// draining reports shutdown (never nil).
 	draining func() bool
 	// analytics is the analytics backend (nil: not configured).
 	analytics Analytics
+	// debugRetention is the debug data retention (SetDebugDataRetention).
+	debugRetention atomic.Pointer[analytics.TraceRetention]
 
 	// logged is serve behind the access log and request metrics.
 	logged http.Handler
-	// others holds the patterns of routes served beside the API on the
-	// same listener (AlsoRoutes), so a wrong method on them is a 405 too.
-	others *http.ServeMux
 	// routeList records every route registered, in order (Routes).
 	routeList []Route
 }
@@ -92,10 +99,11 @@ func New(opts Options) (*API, error) {
 	a := &API{
 		draining: opts.Draining, analytics: opts.Analytics,
 		store: opts.Store, auth: opts.Auth, authz: opts.Authz, log: opts.Log, limits: lim,
-		mux: http.NewServeMux(), others: http.NewServeMux(),
 		// Room for the base64 JSON form (4/3) plus multipart/JSON framing.
 		maxBody: lim.MaxArchiveBytes*4/3 + 1<<20,
 	}
+	a.router = httproute.New(a.unmatched)
+	a.SetDebugDataRetention(opts.DebugDataRetention)
 	metrics := httplog.NewMetrics(
 		"controlplane_api_requests_total", "Apigee API requests served by the mock control plane, by method and status code.",
 		"controlplane_api_request_duration_seconds", "Latency of Apigee API requests served by the mock control plane.")
@@ -115,7 +123,6 @@ func New(opts Options) (*API, error) {
 		Log: a.log, Fields: logFields, Metrics: metrics,
 	})
 	a.routes()
-	a.mux.HandleFunc("/", a.unmatched)
 	return a, nil
 }
 
@@ -125,39 +132,26 @@ func New(opts Options) (*API, error) {
 // routes do not take get a 405 naming the ones they do.
 func (a *API) AlsoRoutes(register func(handle func(pattern string, h http.Handler))) {
 	register(func(pattern string, _ http.Handler) {
-		a.others.Handle(pattern, http.NotFoundHandler())
 		a.addRoute(pattern, "", RouteBeside)
+		// The listener hands these methods to the beside handler before
+		// the API sees them; the route is here for the Allow list.
+		a.route(pattern, http.HandlerFunc(a.unmatched))
 	})
-}
-
-// probeMethods are the methods a 405 may list in Allow.
-var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
-
-// allowedMethods lists the methods some route takes for r's path.
-func (a *API) allowedMethods(r *http.Request) []string {
-	var allow []string
-	for _, m := range probeMethods {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/" && !verbMiss(pattern, probe) {
-			allow = append(allow, m)
-			continue
-		}
-		if _, pattern := a.others.Handler(probe); pattern != "" {
-			allow = append(allow, m)
-		}
-	}
-	return allow
 }
 
 // unmatched answers requests no route takes: 405 with Allow when the path
 // exists for other methods, else 404, both in Google's error shape.
 func (a *API) unmatched(w http.ResponseWriter, r *http.Request) {
-	if allow := a.allowedMethods(r); len(allow) > 0 {
+	if allow := a.router.Allowed(r); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		apierr.Write(w, apierr.Unimplemented("Method %s is not allowed on %s; it takes %s.", r.Method, r.URL.Path, strings.Join(allow, ", ")))
 		return
 	}
+	notFound(w, r)
+}
+
+// notFound is Google's 404 for a path no route takes.
+func notFound(w http.ResponseWriter, r *http.Request) {
 	apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
 }
 
@@ -200,7 +194,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	if ri, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
 		ri.principal = p
 	}
-	a.mux.ServeHTTP(w, r)
+	a.router.ServeHTTP(w, r)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -226,7 +220,31 @@ const msgInternal = "Internal error encountered."
 // from resource is the answer, before any permission check.
 func (a *API) handleOn(pattern, permission string, resource func(r *http.Request) (string, error), h handlerFunc) {
 	a.addRoute(pattern, permission, RouteAPI)
-	a.mux.HandleFunc(pattern, a.guarded(permission, resource, h))
+	a.route(pattern, a.guarded(permission, resource, h))
+}
+
+// guarded is handleOn's check-then-serve: the permission on the resource,
+// then h, whose error becomes Google's error JSON.
+func (a *API) guarded(permission string, resource func(r *http.Request) (string, error), h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, err := resource(r)
+		if err == nil {
+			err = a.authz.Authorize(r.Context(), principalOf(r.Context()), permission, res)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			e := apierr.From(err)
+			if e.Code >= 500 {
+				a.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+			}
+			if e.Code == http.StatusInternalServerError {
+				e = apierr.Internal(msgInternal)
+			}
+			apierr.Write(w, e)
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) error {

@@ -3,6 +3,7 @@ package apigee
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/condition"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/analytics"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -27,9 +29,18 @@ import (
 // TraceReader reads the trace records uploaded for an environment; the
 // analytics backend implements it next to Analytics.
 type TraceReader interface {
-	// Traces calls fn with each trace record of org/env (a JSON object).
+	// Traces calls fn with each trace record of org/env (a JSON object);
+	// a record for which fn returns analytics.ErrDropTrace is deleted.
 	Traces(ctx context.Context, org, env string, fn func(rec []byte) error) error
 }
+
+// SetDebugDataRetention changes how long a debug session's data is kept
+// after the session ends (Keep 0: analytics.DefaultTraceRetention, 24
+// hours, as Apigee hybrid keeps it) and the clock that decides it (Now
+// nil: the state store's); Options.DebugDataRetention sets it at start.
+// Expired data is deleted the next time the environment's trace data is
+// read (list, get, deleteData) or by ExpireDebugData.
+func (a *API) SetDebugDataRetention(r analytics.TraceRetention) { a.debugRetention.Store(&r) }
 
 // The API reference's bounds and defaults (seconds, requests, bytes).
 const (
@@ -220,19 +231,24 @@ func (a *API) getDebugSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 // deleteDebugSessionData serves DELETE …/debugsessions/{session}/data:
-// the session ends (the message processors stop capturing with the next
-// contract) and its transactions are no longer served.
+// the session's captured transactions are deleted from storage. As the
+// API reference says, this "does not cancel the debug session or prevent
+// further data from being collected if the session is still active": the
+// session stays, and what the message processors capture afterwards is
+// served as before.
 func (a *API) deleteDebugSessionData(w http.ResponseWriter, r *http.Request) error {
-	err := a.mutateEnv(r, func(_ *state.Tx, _ *state.Org, e *state.Environment) error {
-		s, err := lookupSession(r, e)
-		if err != nil {
-			return err
-		}
-		delete(e.DebugSessions, s.Name)
-		return nil
-	})
+	s, err := a.viewSession(r)
 	if err != nil {
 		return err
+	}
+	tr, okTR := a.analytics.(TraceReader)
+	if okTR {
+		err = a.readTraces(r.Context(), tr, r.PathValue("org"), r.PathValue("env"), func(t traceRecord) bool {
+			return !t.of(s)
+		})
+		if err != nil {
+			return apierr.Internal("delete trace data: %v", err)
+		}
 	}
 	return ok(w, struct{}{})
 }
@@ -250,8 +266,14 @@ type traceRecord struct {
 	Point        json.RawMessage `json:"point"`
 }
 
-// sessionTraces returns the session's captured transactions, oldest first.
-func (a *API) sessionTraces(r *http.Request) ([]traceRecord, error) {
+// of reports whether t was captured for s (in its environment: the
+// caller reads that environment's records only).
+func (t traceRecord) of(s *state.DebugSession) bool {
+	return t.DebugSession == s.Name && t.APIProxy == s.APIProxy && t.Revision == s.Revision && t.Timestamp >= s.CreatedAt
+}
+
+// viewSession returns a copy of the request's session.
+func (a *API) viewSession(r *http.Request) (*state.DebugSession, error) {
 	var s state.DebugSession
 	err := a.viewEnv(r, func(_ *state.Org, e *state.Environment) error {
 		found, err := lookupSession(r, e)
@@ -263,21 +285,106 @@ func (a *API) sessionTraces(r *http.Request) ([]traceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	return &s, nil
+}
+
+// retention is the debug data retention on the store's clock unless it
+// has one.
+func (a *API) retention() analytics.TraceRetention {
+	var r analytics.TraceRetention
+	if p := a.debugRetention.Load(); p != nil {
+		r = *p
+	}
+	if r.Now == nil {
+		r.Now = a.store.Now
+	}
+	return r
+}
+
+// readTraces passes org/env's trace records to keep, deleting those it
+// does not keep and, first, those whose session ended longer than the
+// retention ago. A record's session is the latest of its name, proxy and
+// revision created before the record; a record of no known session (one
+// deleted from the state) counts as ending when it was captured.
+func (a *API) readTraces(ctx context.Context, tr TraceReader, org, env string, keep func(t traceRecord) bool) error {
+	var sessions []state.DebugSession
+	err := a.store.View(func(d *state.Data) error {
+		if o := d.Orgs[org]; o != nil {
+			if e := o.Environments[env]; e != nil {
+				for _, s := range e.DebugSessions {
+					sessions = append(sessions, *s)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ret := a.retention()
+	return tr.Traces(ctx, org, env, func(rec []byte) error {
+		var t traceRecord
+		if json.Unmarshal(rec, &t) != nil || t.Environment != env {
+			return nil // not a record of this environment's sessions: left alone
+		}
+		end, created := time.UnixMilli(t.Timestamp), int64(-1)
+		for i := range sessions {
+			if s := &sessions[i]; t.of(s) && s.CreatedAt > created {
+				end, created = sessionExpires(s), s.CreatedAt
+			}
+		}
+		if ret.Expired(end) || !keep(t) {
+			return analytics.ErrDropTrace
+		}
+		return nil
+	})
+}
+
+// ExpireDebugData deletes, in every environment, the debug session data
+// past their retention; reads expire data as they go, this is for a
+// periodic sweep of environments nobody reads.
+func (a *API) ExpireDebugData(ctx context.Context) error {
+	tr, okTR := a.analytics.(TraceReader)
+	if !okTR {
+		return nil
+	}
+	type orgEnv struct{ org, env string }
+	var envs []orgEnv
+	err := a.store.View(func(d *state.Data) error {
+		for on, o := range d.Orgs {
+			for en := range o.Environments {
+				envs = append(envs, orgEnv{on, en})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, oe := range envs {
+		if err := a.readTraces(ctx, tr, oe.org, oe.env, func(traceRecord) bool { return true }); err != nil {
+			return fmt.Errorf("expire debug data of %s/%s: %w", oe.org, oe.env, err)
+		}
+	}
+	return nil
+}
+
+// sessionTraces returns the session's captured transactions, oldest first.
+func (a *API) sessionTraces(r *http.Request) ([]traceRecord, error) {
+	s, err := a.viewSession(r)
+	if err != nil {
+		return nil, err
+	}
 	tr, okTR := a.analytics.(TraceReader)
 	if !okTR {
 		return nil, nil // analytics not configured: nothing was captured
 	}
-	org, env := r.PathValue("org"), r.PathValue("env")
 	var out []traceRecord
-	err = tr.Traces(r.Context(), org, env, func(rec []byte) error {
-		var t traceRecord
-		// A record that does not decode is not this session's.
-		if json.Unmarshal(rec, &t) != nil || t.DebugSession != s.Name || t.APIProxy != s.APIProxy || t.Revision != s.Revision ||
-			t.Environment != env || t.Timestamp < s.CreatedAt {
-			return nil
+	err = a.readTraces(r.Context(), tr, r.PathValue("org"), r.PathValue("env"), func(t traceRecord) bool {
+		if t.of(s) {
+			out = append(out, t)
 		}
-		out = append(out, t)
-		return nil
+		return true
 	})
 	if err != nil {
 		return nil, apierr.Internal("read trace data: %v", err)
@@ -416,10 +523,16 @@ func (a *API) updateDebugMask(w http.ResponseWriter, r *http.Request) error {
 			{"requestJSONPaths", &m.RequestJSONPaths, in.RequestJSONPaths}, {"responseJSONPaths", &m.ResponseJSONPaths, in.ResponseJSONPaths},
 			{"faultJSONPaths", &m.FaultJSONPaths, in.FaultJSONPaths},
 		}
+		// applied is what the update sets, the expressions to check.
+		applied := contract.DebugMask{}
+		set := map[string]*[]string{"variables": &applied.Variables, "requestXPaths": &applied.RequestXPaths,
+			"responseXPaths": &applied.ResponseXPaths, "faultXPaths": &applied.FaultXPaths, "requestJSONPaths": &applied.RequestJSONPaths,
+			"responseJSONPaths": &applied.ResponseJSONPaths, "faultJSONPaths": &applied.FaultJSONPaths}
 		for _, l := range lists {
 			if !all && !fields[l.field] {
 				continue
 			}
+			*set[l.field] = l.in
 			if replace {
 				*l.cur = nil
 			}
@@ -430,6 +543,7 @@ func (a *API) updateDebugMask(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if all || fields["namespaces"] {
+			applied.Namespaces = in.Namespaces
 			if replace || m.Namespaces == nil {
 				m.Namespaces = map[string]string{}
 			}
@@ -440,6 +554,9 @@ func (a *API) updateDebugMask(w http.ResponseWriter, r *http.Request) error {
 				m.Namespaces = nil
 			}
 		}
+		if err := validateDebugMask(&applied, m.Namespaces); err != nil {
+			return err
+		}
 		e.DebugMask = &m
 		v = maskView(r, &m)
 		return nil
@@ -448,4 +565,160 @@ func (a *API) updateDebugMask(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return ok(w, v)
+}
+
+// validateDebugMask refuses, with a 400 naming the field and the
+// expression, a mask whose XPaths or JSONPaths do not parse: the message
+// processors would otherwise mask nothing with them (they capture no
+// payloads at all under a mask they cannot compile). namespaces are the
+// mask's after the update, the prefixes XPaths may use.
+//
+// The runtime's own parsers (Jayway's JSONPath, the XML policies' XPath)
+// live in the runtime module, which the control plane cannot import; these
+// checks catch what a user gets wrong — unbalanced brackets, parentheses
+// and quotes, blanks, empty steps, a trailing '.' or '/', an undeclared
+// prefix — and are a little stricter than Jayway, which takes "$.a[".
+func validateDebugMask(m *contract.DebugMask, namespaces map[string]string) error {
+	for prefix, uri := range m.Namespaces {
+		if !xmlName.MatchString(prefix) || strings.Contains(prefix, ":") || strings.TrimSpace(uri) == "" {
+			return apierr.InvalidField("namespaces", "Invalid namespace %q: %q: a prefix must be an XML name and its URI not empty.", prefix, uri)
+		}
+	}
+	xpaths := []struct {
+		field string
+		list  []string
+	}{{"requestXPaths", m.RequestXPaths}, {"responseXPaths", m.ResponseXPaths}, {"faultXPaths", m.FaultXPaths}}
+	for _, l := range xpaths {
+		for _, x := range l.list {
+			if err := checkXPath(x, namespaces); err != nil {
+				return apierr.InvalidField(l.field, "Invalid XPath %q in %s: %v.", x, l.field, err)
+			}
+		}
+	}
+	jsonPaths := []struct {
+		field string
+		list  []string
+	}{{"requestJSONPaths", m.RequestJSONPaths}, {"responseJSONPaths", m.ResponseJSONPaths}, {"faultJSONPaths", m.FaultJSONPaths}}
+	for _, l := range jsonPaths {
+		for _, p := range l.list {
+			if err := checkJSONPath(p); err != nil {
+				return apierr.InvalidField(l.field, "Invalid JSONPath %q in %s: %v.", p, l.field, err)
+			}
+		}
+	}
+	for _, v := range m.Variables {
+		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, " \t\n{}") {
+			return apierr.InvalidField("variables", "Invalid variable name %q in variables.", v)
+		}
+	}
+	return nil
+}
+
+var xmlName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._-]*$`)
+
+// xpathPrefix finds the prefixes of qualified names (p:name, p:*) outside
+// literals; "::" is an axis, not a prefix.
+var xpathPrefix = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9._-]*):([A-Za-z_*])`)
+
+// checkXPath checks an XPath's shape: not empty, brackets, parentheses
+// and quotes balanced, no empty or trailing step, and every prefix
+// declared in namespaces.
+func checkXPath(x string, namespaces map[string]string) error {
+	x = strings.TrimSpace(x)
+	switch {
+	case x == "":
+		return fmt.Errorf("empty expression")
+	case x != "/" && strings.HasSuffix(x, "/"):
+		return fmt.Errorf("it ends with '/'")
+	case strings.Contains(x, "///"):
+		return fmt.Errorf("an empty step")
+	}
+	bare, err := balanced(x, "[(", "])")
+	if err != nil {
+		return err
+	}
+	for _, m := range xpathPrefix.FindAllStringSubmatchIndex(bare, -1) {
+		if m[0] > 0 && bare[m[0]-1] == ':' || strings.HasPrefix(bare[m[1]-1:], ":") {
+			continue
+		}
+		prefix := bare[m[2]:m[3]]
+		if _, ok := namespaces[prefix]; !ok {
+			return fmt.Errorf("namespace prefix %q is not declared in namespaces", prefix)
+		}
+	}
+	return nil
+}
+
+// checkJSONPath checks a JSONPath's shape as Jayway's compiler does in
+// its main points: not empty, not ending with '.' or '..', no blank
+// outside brackets and quotes, no empty [], brackets, parentheses and
+// quotes balanced, and a filter written [?(...)].
+func checkJSONPath(p string) error {
+	p = strings.TrimSpace(p)
+	switch {
+	case p == "":
+		return fmt.Errorf("path can not be null or empty")
+	case strings.HasSuffix(p, "."):
+		return fmt.Errorf("path must not end with a '.' or '..'")
+	case strings.Contains(p, "..."):
+		return fmt.Errorf("an empty property")
+	case strings.HasPrefix(p, "$") && len(p) > 1 && p[1] != '.' && p[1] != '[':
+		return fmt.Errorf("illegal character at position 1, expected '.' or '['")
+	}
+	bare, err := balanced(p, "[(", "])")
+	if err != nil {
+		return err
+	}
+	depth := 0
+	for i := 0; i < len(bare); i++ {
+		switch c := bare[i]; {
+		case c == '[' || c == '(':
+			depth++
+		case c == ']' || c == ')':
+			depth--
+		case depth == 0 && (c == ' ' || c == '\t'):
+			return fmt.Errorf("use bracket notation ['my prop'] for a property with blanks")
+		}
+	}
+	switch {
+	case strings.Contains(bare, "[]"):
+		return fmt.Errorf("empty brackets")
+	case jsonBadFilter.MatchString(bare):
+		return fmt.Errorf("a filter is written [?(...)]")
+	}
+	return nil
+}
+
+var jsonBadFilter = regexp.MustCompile(`\[\?([^(]|$)`)
+
+// balanced checks that s's brackets (open[i] closes with close[i]) and
+// quotes are balanced, and returns s with its quoted literals emptied.
+func balanced(s, open, closing string) (string, error) {
+	var stack []byte
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\'' || c == '"' {
+			end := strings.IndexByte(s[i+1:], c)
+			if end < 0 {
+				return "", fmt.Errorf("unclosed quote at position %d", i)
+			}
+			out.WriteString("''")
+			i += end + 1
+			continue
+		}
+		out.WriteByte(c)
+		if k := strings.IndexByte(open, c); k >= 0 {
+			stack = append(stack, closing[k])
+		} else if strings.IndexByte(closing, c) >= 0 {
+			if len(stack) == 0 || stack[len(stack)-1] != c {
+				return "", fmt.Errorf("unbalanced %q at position %d", c, i)
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if len(stack) > 0 {
+		return "", fmt.Errorf("%q not closed", stack[len(stack)-1])
+	}
+	return out.String(), nil
 }

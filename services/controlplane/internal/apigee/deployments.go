@@ -74,20 +74,27 @@ func deploymentViewOf(o *state.Org, d *state.Deployment, now time.Time) deployme
 	}
 	groups := o.GroupsOf(d.Environment)
 	paths := basePaths(o, d)
+	attached := attachedInstances(o, d.Environment)
 	names := make([]string, 0, len(env.Instances))
 	for n := range env.Instances {
-		names = append(names, n)
+		if attached == nil || attached[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	rev := strconv.Itoa(d.Revision)
-	considered, ready, failed := 0, 0, 0
+	// An instance the environment is attached to counts until it reports:
+	// the deployment is not READY while one of them has not loaded it.
+	considered, ready, failed := len(attached), 0, 0
 	seenErr := map[string]bool{}
 	for _, n := range names {
 		inst := env.Instances[n]
 		if now.Sub(time.UnixMilli(inst.ReportedAt)) > InstanceTTL {
 			continue
 		}
-		considered++
+		if attached == nil {
+			considered++
+		}
 		if inst.ContractVersion < d.ContractVersion {
 			continue // this instance has not loaded the deployment's contract yet
 		}
@@ -143,6 +150,28 @@ func deploymentViewOf(o *state.Org, d *state.Deployment, now time.Time) deployme
 		v.RouteConflicts = routeConflicts(o, d, groups, paths)
 	}
 	return v
+}
+
+// attachedInstances names the instances environment env is attached to
+// (organizations.instances.attachments), or nil when the org attaches it
+// to none: then every instance that reports on env runs it, the way a
+// hybrid install without instance attachments decides in its overrides.
+// A silent attached instance keeps the deployment PROGRESSING, as a
+// region whose watcher has not reported does in hybrid; an instance that
+// reports but is not attached does not decide the state.
+func attachedInstances(o *state.Org, env string) map[string]bool {
+	var out map[string]bool
+	for name, in := range o.Instances {
+		for _, at := range in.Attachments {
+			if at.Environment == env {
+				if out == nil {
+					out = map[string]bool{}
+				}
+				out[name] = true
+			}
+		}
+	}
+	return out
 }
 
 // deployedBefore orders deployments of a base path in an environment

@@ -25,26 +25,40 @@ func TestDeploymentState(t *testing.T) {
 		instances map[string]*state.InstanceReport
 		want      string
 		pods      int
+		attached  []string // instances environment e is attached to
 	}{
-		{"no reports", nil, StateProgressing, 0},
-		{"ready", map[string]*state.InstanceReport{"a": report(intro, StateReady, 0)}, StateReady, 1},
-		{"ready on a later contract", map[string]*state.InstanceReport{"a": report("20260101.120000.000", StateReady, 0)}, StateReady, 1},
-		{"ready on an older contract", map[string]*state.InstanceReport{"a": report("20260101.115000.000", StateReady, 0)}, StateProgressing, 0},
-		{"error", map[string]*state.InstanceReport{"a": report(intro, StateError, 0)}, StateError, 1},
-		{"not mentioned", map[string]*state.InstanceReport{"a": report(intro, "", 0)}, StateProgressing, 0},
+		{"no reports", nil, StateProgressing, 0, nil},
+		{"ready", map[string]*state.InstanceReport{"a": report(intro, StateReady, 0)}, StateReady, 1, nil},
+		{"ready on a later contract", map[string]*state.InstanceReport{"a": report("20260101.120000.000", StateReady, 0)}, StateReady, 1, nil},
+		{"ready on an older contract", map[string]*state.InstanceReport{"a": report("20260101.115000.000", StateReady, 0)}, StateProgressing, 0, nil},
+		{"error", map[string]*state.InstanceReport{"a": report(intro, StateError, 0)}, StateError, 1, nil},
+		{"not mentioned", map[string]*state.InstanceReport{"a": report(intro, "", 0)}, StateProgressing, 0, nil},
 		{"one of two ready", map[string]*state.InstanceReport{
-			"a": report(intro, StateReady, 0), "b": report("20260101.115000.000", StateReady, 0)}, StateProgressing, 1},
+			"a": report(intro, StateReady, 0), "b": report("20260101.115000.000", StateReady, 0)}, StateProgressing, 1, nil},
 		{"both ready", map[string]*state.InstanceReport{
-			"a": report(intro, StateReady, 0), "b": report(intro, StateReady, time.Minute)}, StateReady, 2},
+			"a": report(intro, StateReady, 0), "b": report(intro, StateReady, time.Minute)}, StateReady, 2, nil},
 		{"silent instance ignored", map[string]*state.InstanceReport{
-			"a": report(intro, StateReady, 0), "b": report("20260101.115000.000", StateReady, InstanceTTL+time.Second)}, StateReady, 1},
+			"a": report(intro, StateReady, 0), "b": report("20260101.115000.000", StateReady, InstanceTTL+time.Second)}, StateReady, 1, nil},
 		{"error wins", map[string]*state.InstanceReport{
-			"a": report(intro, StateReady, 0), "b": report(intro, StateError, 0)}, StateError, 2},
+			"a": report(intro, StateReady, 0), "b": report(intro, StateError, 0)}, StateError, 2, nil},
+		{"attached instance silent", map[string]*state.InstanceReport{
+			"a": report(intro, StateReady, 0)}, StateProgressing, 1, []string{"a", "b"}},
+		{"attached instance stale", map[string]*state.InstanceReport{
+			"a": report(intro, StateReady, 0), "b": report(intro, StateReady, InstanceTTL+time.Second)}, StateProgressing, 1, []string{"a", "b"}},
+		{"every attached instance ready", map[string]*state.InstanceReport{
+			"a": report(intro, StateReady, 0), "b": report(intro, StateReady, 0)}, StateReady, 2, []string{"a", "b"}},
+		{"unattached instance does not decide", map[string]*state.InstanceReport{
+			"a": report(intro, StateReady, 0), "c": report("20260101.115000.000", StateReady, 0)}, StateReady, 1, []string{"a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := state.NewOrg("o", "o", 0)
 			o.Environments["e"] = &state.Environment{Name: "e", ContractVersion: intro, Instances: tt.instances}
+			o.Environments["other"] = &state.Environment{Name: "other"}
+			o.Instances = map[string]*state.Instance{"z": {Name: "z", Attachments: []*state.Attachment{{ID: "z1", Environment: "other"}}}}
+			for _, n := range tt.attached {
+				o.Instances[n] = &state.Instance{Name: n, Attachments: []*state.Attachment{{ID: n + "1", Environment: "e"}}}
+			}
 			o.APIs["hello"] = &state.API{Name: "hello", Kind: state.KindProxy, Revisions: map[int]*state.Revision{1: {Revision: 1, BasePaths: []string{"/h"}}}}
 			d := &state.Deployment{Environment: "e", Kind: state.KindProxy, Name: "hello", Revision: 1, ContractVersion: intro}
 			v := deploymentViewOf(o, d, now)

@@ -1,6 +1,7 @@
 package apigee
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 )
@@ -24,7 +25,9 @@ const (
 	RouteBeside RouteKind = "beside"
 )
 
-// Route is one endpoint: a method, a net/http pattern path, and the IAM
+// Route is one endpoint: a method, a pattern path ({name} is one segment,
+// {name...} the rest of the path, {$} the end after a trailing slash: the
+// net/http pattern syntax the docs and the beside routes use), and the IAM
 // permission checked on the resource the path names ("" when the handler
 // checks its own).
 type Route struct {
@@ -52,3 +55,7 @@ func (a *API) markRoutes(from int, kind RouteKind) {
 		a.routeList[i].Kind = kind
 	}
 }
+
+// route registers h for pattern ("METHOD /path" in Route's syntax; no
+// method: all of them).
+func (a *API) route(pattern string, h http.Handler) { a.router.Handle(pattern, h) }

@@ -18,11 +18,11 @@ func (a *API) routes() {
 	h("GET "+o, "apigee.organizations.get", a.getOrg)
 	h("PUT "+o, "apigee.organizations.update", a.updateOrg)
 	h("DELETE "+o, "apigee.organizations.delete", a.deleteOrg)
-	// Custom methods POST {o}:getSyncAuthorization, :setSyncAuthorization (syncauth.go).
-	a.orgVerbs(map[string]orgVerb{
-		"getSyncAuthorization": {PermGetSyncAuthorization, a.getSyncAuthorization},
-		"setSyncAuthorization": {PermSetSyncAuthorization, a.setSyncAuthorization},
-	})
+	// Custom methods (syncauth.go). Any other verb is unknown: 404, not a
+	// 405 offering {o}'s methods.
+	a.handleOn("POST "+o+":getSyncAuthorization", PermGetSyncAuthorization, orgResource, a.getSyncAuthorization)
+	a.handleOn("POST "+o+":setSyncAuthorization", PermSetSyncAuthorization, orgResource, a.setSyncAuthorization)
+	a.route("POST "+o+":{verb}", http.HandlerFunc(notFound))
 
 	h("GET "+o+"/operations", "apigee.operations.list", a.listOperations)
 	h("GET "+o+"/operations/{id}", "apigee.operations.get", a.getOperation)
@@ -46,6 +46,9 @@ func (a *API) routes() {
 	h("GET "+o+"/envgroups/{group}", "apigee.envgroups.get", a.getGroup)
 	h("PATCH "+o+"/envgroups/{group}", "apigee.envgroups.update", a.patchGroup)
 	h("DELETE "+o+"/envgroups/{group}", "apigee.envgroups.delete", a.deleteGroup)
+	// The deployed routing configuration the watchers publish (ingress.go).
+	h("GET "+o+"/deployedIngressConfig", "apigee.ingressconfigs.get", a.getDeployedIngressConfig)
+	h("GET "+o+"/envgroups/{group}/deployedIngressConfig", "apigee.envgroups.get", a.getGroupDeployedIngressConfig)
 	h("GET "+o+"/envgroups/{group}/attachments", "apigee.envgroupattachments.list", a.listAttachments)
 	h("POST "+o+"/envgroups/{group}/attachments", "apigee.envgroupattachments.create", a.createAttachment)
 	h("GET "+o+"/envgroups/{group}/attachments/{id}", "apigee.envgroupattachments.get", a.getAttachment)
@@ -253,5 +256,5 @@ func (a *API) MountMART(h http.Handler) {
 func (a *API) MountConnections(h http.Handler) {
 	const pattern = "GET /v1/projects/{project}/endpoints/{endpoint}/connections"
 	a.addRoute(pattern, "apigeeconnect.connections.list", RouteConnect)
-	a.mux.Handle(pattern, h)
+	a.route(pattern, h)
 }

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
-
-	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
@@ -48,76 +45,10 @@ func syncView(sa *state.SyncAuthorization) syncAuthorizationView {
 	return syncAuthorizationView{Identities: append([]string(nil), sa.Identities...), Etag: syncEtag(sa.Version)}
 }
 
-// orgVerbs serves POST /v1/organizations/{org}:{verb} — custom methods on
-// an organization, which ServeMux cannot match as a pattern (a wildcard
-// is a whole segment): the {org} segment is split at its last colon here
-// and the verb's own permission is checked on organizations/{org}.
-func (a *API) orgVerbs(verbs map[string]orgVerb) {
-	names := make([]string, 0, len(verbs))
-	for name := range verbs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		a.addRoute("POST /v1/organizations/{org}:"+name, verbs[name].permission, RouteAPI)
-	}
-	a.mux.HandleFunc(orgVerbPattern, func(w http.ResponseWriter, r *http.Request) {
-		seg := r.PathValue("org")
-		i := strings.LastIndexByte(seg, ':')
-		if i <= 0 {
-			a.unmatched(w, r) // a plain POST {o}: 405 naming the methods {o} takes
-			return
-		}
-		v, found := verbs[seg[i+1:]]
-		if !found {
-			apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
-			return
-		}
-		r.SetPathValue("org", seg[:i])
-		a.guarded(v.permission, func(r *http.Request) (string, error) { return "organizations/" + seg[:i], nil }, v.h)(w, r)
-	})
-}
-
-// orgVerbPattern is where the organization custom methods are served.
-const orgVerbPattern = "POST /v1/organizations/{org}"
-
-// verbMiss reports that pattern is the custom-method route but r names
-// no custom method (so a 405 does not offer POST for a plain {o}).
-func verbMiss(pattern string, r *http.Request) bool {
-	if pattern != orgVerbPattern {
-		return false
-	}
-	seg := strings.TrimPrefix(r.URL.Path, "/v1/organizations/")
-	return strings.LastIndexByte(seg, ':') <= 0
-}
-
-type orgVerb struct {
-	permission string
-	h          handlerFunc
-}
-
-// guarded is handleOn's check-then-serve as a handler (for routes the mux
-// cannot register as patterns).
-func (a *API) guarded(permission string, resource func(r *http.Request) (string, error), h handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		res, err := resource(r)
-		if err == nil {
-			err = a.authz.Authorize(r.Context(), principalOf(r.Context()), permission, res)
-		}
-		if err == nil {
-			err = h(w, r)
-		}
-		if err != nil {
-			e := apierr.From(err)
-			if e.Code >= 500 {
-				a.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
-			}
-			if e.Code == http.StatusInternalServerError {
-				e = apierr.Internal(msgInternal)
-			}
-			apierr.Write(w, e)
-		}
-	}
+// orgResource is what the sync authorization methods are checked on: the
+// organization, not the path with its :verb.
+func orgResource(r *http.Request) (string, error) {
+	return "organizations/" + r.PathValue("org"), nil
 }
 
 // getSyncAuthorization serves POST {o}:getSyncAuthorization (empty body).

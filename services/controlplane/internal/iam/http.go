@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
@@ -29,6 +31,9 @@ import (
 //	GET  /oauth2/v3/certs                               ID token signing keys (JWK set)
 func (m *IAM) Register(handle func(pattern string, h http.Handler)) {
 	const sa = "/v1/projects/{project}/serviceAccounts"
+	// net/http's mux (the listener's) matches whole segments only, so it
+	// hands every POST {p}:verb and {sa}:verb to verbs, chi's.
+	verbs := m.customMethods(sa)
 	handle("POST /token", http.HandlerFunc(m.ServeToken))
 	handle("GET "+TokenInfoPath, http.HandlerFunc(m.serveTokenInfo))
 	handle("POST "+TokenInfoPath, http.HandlerFunc(m.serveTokenInfo))
@@ -38,13 +43,40 @@ func (m *IAM) Register(handle func(pattern string, h http.Handler)) {
 	handle("POST "+sa, m.api(m.createAccount))
 	handle("GET "+sa+"/{ref}", m.api(m.getAccount))
 	handle("DELETE "+sa+"/{ref}", m.api(m.deleteAccount))
-	handle("POST "+sa+"/{ref}", m.api(m.accountVerb))
+	handle("POST "+sa+"/{ref}", verbs)
 	handle("GET "+sa+"/{ref}/keys", m.api(m.listKeys))
 	handle("POST "+sa+"/{ref}/keys", m.api(m.createKey))
 	handle("GET "+sa+"/{ref}/keys/{id}", m.api(m.getKey))
 	handle("DELETE "+sa+"/{ref}/keys/{id}", m.api(m.deleteKey))
-	handle("POST /v1/projects/{resource}", m.api(m.projectVerb))
+	handle("POST /v1/projects/{resource}", verbs)
 	handle("GET /v1/projects/{project}/auditLogs", m.api(m.listAudit))
+}
+
+// customMethods routes the custom methods ({name}:verb) of projects and
+// service accounts; IAM and IAM Credentials share the account ones (one
+// host serves both APIs). Any other verb is a 404.
+func (m *IAM) customMethods(sa string) http.Handler {
+	verbs := chi.NewRouter()
+	post := func(path string, fn apiFunc) { verbs.Method(http.MethodPost, path, m.api(fn)) }
+	post("/v1/projects/{project}:getIamPolicy", m.getProjectIamPolicy)
+	post("/v1/projects/{project}:setIamPolicy", m.setProjectIamPolicy)
+	post(sa+"/{ref}:disable", m.setAccountDisabled(true))
+	post(sa+"/{ref}:enable", m.setAccountDisabled(false))
+	post(sa+"/{ref}:getIamPolicy", onAccount(m.getAccountIamPolicy))
+	post(sa+"/{ref}:setIamPolicy", onAccount(m.setAccountIamPolicy))
+	post(sa+"/{ref}:generateAccessToken", onAccount(m.generateAccessToken))
+	post(sa+"/{ref}:generateIdToken", onAccount(m.generateIDToken))
+	verbs.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		apierr.Write(w, apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method))
+	})
+	// Matched on the decoded path, as net/http's mux matches segments
+	// ("sa%40p.iam…" is the account "sa@p.iam…"); chi would take the raw
+	// one.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx := chi.NewRouteContext()
+		rctx.RoutePath = r.URL.Path
+		verbs.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)))
+	})
 }
 
 // audienceOf names the API a path of Register belongs to, the audience a
@@ -228,51 +260,48 @@ func (m *IAM) deleteAccount(w http.ResponseWriter, r *http.Request, p Principal)
 	return writeJSON(w, struct{}{})
 }
 
-// accountVerb serves POST …/serviceAccounts/{sa}:disable, :enable,
-// :getIamPolicy and :setIamPolicy, and IAM Credentials'
-// :generateAccessToken and :generateIdToken (one host serves both APIs).
-func (m *IAM) accountVerb(w http.ResponseWriter, r *http.Request, p Principal) error {
-	project := r.PathValue("project")
-	ref, verb, _ := strings.Cut(r.PathValue("ref"), ":")
-	var disable bool
-	var method, perm string
-	switch verb {
-	case "generateAccessToken":
-		return m.generateAccessToken(w, r, p, project, ref)
-	case "generateIdToken":
-		return m.generateIDToken(w, r, p, project, ref)
-	case "getIamPolicy", "setIamPolicy":
-		return m.accountPolicy(w, r, p, project, ref, verb)
-	case "disable":
-		disable, method, perm = true, "DisableServiceAccount", PermSADisable
-	case "enable":
-		method, perm = "EnableServiceAccount", PermSAEnable
-	default:
-		return apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method)
+// setAccountDisabled serves POST …/serviceAccounts/{sa}:disable and
+// :enable.
+func (m *IAM) setAccountDisabled(disable bool) apiFunc {
+	method, perm := "EnableServiceAccount", PermSAEnable
+	if disable {
+		method, perm = "DisableServiceAccount", PermSADisable
 	}
-	if err := m.enforceSA(r, p, method, perm, project, ref); err != nil {
-		return err
+	return func(w http.ResponseWriter, r *http.Request, p Principal) error {
+		project, ref := r.PathValue("project"), r.PathValue("ref")
+		if err := m.enforceSA(r, p, method, perm, project, ref); err != nil {
+			return err
+		}
+		if err := m.SetServiceAccountDisabled(project, ref, disable); err != nil {
+			return err
+		}
+		return writeJSON(w, struct{}{})
 	}
-	if err := m.SetServiceAccountDisabled(project, ref, disable); err != nil {
-		return err
-	}
-	return writeJSON(w, struct{}{})
 }
 
-// accountPolicy serves the IAM API's …/serviceAccounts/{sa}:getIamPolicy
-// and :setIamPolicy: the account's own policy (who may act as it, mint its
-// tokens), the `gcloud iam service-accounts add-iam-policy-binding` path.
-func (m *IAM) accountPolicy(w http.ResponseWriter, r *http.Request, p Principal, project, ref, verb string) error {
-	if verb == "getIamPolicy" {
-		if err := m.enforceSA(r, p, "GetIamPolicy", PermSAGetIamPolicy, project, ref); err != nil {
-			return err
-		}
-		pol, err := m.GetAccountPolicy(project, ref)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, pol)
+// onAccount adapts a handler of the service account the path names.
+func onAccount(fn func(w http.ResponseWriter, r *http.Request, p Principal, project, ref string) error) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request, p Principal) error {
+		return fn(w, r, p, r.PathValue("project"), r.PathValue("ref"))
 	}
+}
+
+// getAccountIamPolicy serves the IAM API's …/serviceAccounts/{sa}:getIamPolicy:
+// the account's own policy (who may act as it, mint its tokens).
+func (m *IAM) getAccountIamPolicy(w http.ResponseWriter, r *http.Request, p Principal, project, ref string) error {
+	if err := m.enforceSA(r, p, "GetIamPolicy", PermSAGetIamPolicy, project, ref); err != nil {
+		return err
+	}
+	pol, err := m.GetAccountPolicy(project, ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, pol)
+}
+
+// setAccountIamPolicy serves …/serviceAccounts/{sa}:setIamPolicy, the
+// `gcloud iam service-accounts add-iam-policy-binding` path.
+func (m *IAM) setAccountIamPolicy(w http.ResponseWriter, r *http.Request, p Principal, project, ref string) error {
 	if err := m.enforceSA(r, p, "SetIamPolicy", PermSASetIamPolicy, project, ref); err != nil {
 		return err
 	}
@@ -361,36 +390,37 @@ func (m *IAM) deleteKey(w http.ResponseWriter, r *http.Request, p Principal) err
 	return writeJSON(w, struct{}{})
 }
 
-// projectVerb serves Resource Manager's POST /v1/projects/{p}:getIamPolicy
-// and :setIamPolicy.
-func (m *IAM) projectVerb(w http.ResponseWriter, r *http.Request, p Principal) error {
-	project, verb, _ := strings.Cut(r.PathValue("resource"), ":")
-	call := Call{ServiceName: "cloudresourcemanager.googleapis.com", Resource: "projects/" + project}
-	switch verb {
-	case "getIamPolicy":
-		call.MethodName, call.Permission = "GetIamPolicy", PermGetIamPolicy
-	case "setIamPolicy":
-		call.MethodName, call.Permission = "SetIamPolicy", PermSetIamPolicy
-	default:
-		return apierr.NotFound("The requested URL %s was not found on this server (method %s).", r.URL.Path, r.Method)
-	}
-	if err := m.Enforce(r.Context(), p, call); err != nil {
+// resourceManager is the Resource Manager call of method on project.
+func resourceManager(method, permission, project string) Call {
+	return Call{ServiceName: "cloudresourcemanager.googleapis.com", MethodName: method, Permission: permission, Resource: "projects/" + project}
+}
+
+// getProjectIamPolicy serves Resource Manager's POST /v1/projects/{p}:getIamPolicy.
+func (m *IAM) getProjectIamPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project := r.PathValue("project")
+	if err := m.Enforce(r.Context(), p, resourceManager("GetIamPolicy", PermGetIamPolicy, project)); err != nil {
 		return err
 	}
-	if verb == "getIamPolicy" {
-		var in struct {
-			Options *struct {
-				RequestedPolicyVersion int `json:"requestedPolicyVersion"`
-			} `json:"options"`
-		}
-		if err := decodeBody(w, r, &in); err != nil {
-			return err
-		}
-		pol, err := m.GetPolicy(project)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, pol)
+	var in struct {
+		Options *struct {
+			RequestedPolicyVersion int `json:"requestedPolicyVersion"`
+		} `json:"options"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	pol, err := m.GetPolicy(project)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, pol)
+}
+
+// setProjectIamPolicy serves Resource Manager's POST /v1/projects/{p}:setIamPolicy.
+func (m *IAM) setProjectIamPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+	project := r.PathValue("project")
+	if err := m.Enforce(r.Context(), p, resourceManager("SetIamPolicy", PermSetIamPolicy, project)); err != nil {
+		return err
 	}
 	var in struct {
 		Policy     *Policy `json:"policy"`

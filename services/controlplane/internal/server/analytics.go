@@ -19,6 +19,11 @@ import (
 // AnalyticsConfig tunes the analytics backend.
 type AnalyticsConfig struct {
 	IngestInterval time.Duration `yaml:"ingestInterval" usage:"how often uploaded analytics files are looked for besides each upload's own notice"`
+	// DebugDataRetention is how long a debug session's data is kept after
+	// the session ends (Apigee hybrid keeps it 24 hours); DebugDataSweep
+	// is how often data nobody reads is checked.
+	DebugDataRetention time.Duration `yaml:"debugDataRetention" usage:"how long debug session data is kept after its session ends"`
+	DebugDataSweep     time.Duration `yaml:"debugDataSweep" usage:"how often expired debug session data is deleted"`
 }
 
 // analyticsBackend is what the Apigee API's analytics routes use: the

@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/analytics"
+
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
 )
@@ -80,6 +82,6 @@ func DefaultConfig() Config {
 		IAM:       DefaultIAMConfig(),
 		Connect:   ConnectConfig{RequestTimeout: 60 * time.Second, InFlightPerStream: 4, MaxStreamsPerCluster: 16},
 		MART:      MARTConfig{Timeout: 60 * time.Second},
-		Analytics: AnalyticsConfig{IngestInterval: 10 * time.Second},
+		Analytics: AnalyticsConfig{IngestInterval: 10 * time.Second, DebugDataRetention: analytics.DefaultTraceRetention, DebugDataSweep: time.Hour},
 	}
 }

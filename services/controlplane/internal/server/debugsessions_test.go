@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/analyticsfile"
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/analytics"
 )
 
 // uploadTrace puts a trace file through UDCA's path (datalocation, then
@@ -134,17 +136,88 @@ func TestDebugSessions(t *testing.T) {
 	_, err = sessions.Data.Get(parent + "/debugsessions/s1/data/tx-other").Do()
 	requireAPIError(t, err, http.StatusNotFound)
 
-	// deleteData ends the session and its data is gone.
+	// deleteData deletes the session's data, only its, and neither ends
+	// the session nor stops what is captured afterwards (the API
+	// reference: it "does not cancel the debug session or prevent further
+	// data from being collected").
 	v1 := c.contractVersion("hybrid", "test")
 	_, err = sessions.DeleteData(parent + "/debugsessions/s1").Do()
 	require.NoError(t, err)
-	require.NotEqual(t, v1, c.contractVersion("hybrid", "test"))
+	require.Equal(t, v1, c.contractVersion("hybrid", "test"), "the session still reaches the runtime")
 	_, err = sessions.Get(parent + "/debugsessions/s1").Do()
+	require.NoError(t, err)
+	ids = nil
+	c.doJSON(http.MethodGet, "/v1/"+parent+"/debugsessions/s1/data", nil, http.StatusOK, &ids)
+	require.Empty(t, ids)
+	_, err = sessions.Data.Get(parent + "/debugsessions/s1/data/tx-1").Do()
 	requireAPIError(t, err, http.StatusNotFound)
-	c.doJSON(http.MethodGet, "/v1/"+parent+"/debugsessions/s1/data", nil, http.StatusNotFound, nil)
+	var other []string
+	c.doJSON(http.MethodGet, "/v1/"+parent+"/debugsessions/"+s2.Name+"/data", nil, http.StatusOK, &other)
+	require.Equal(t, []string{"tx-other"}, other, "another session's data stays")
+	uploadTrace(t, c, "0b6e3c9c-2f5e-4a0e-9d7e-3d1d5a1f0a03", rec("s1", "tx-3"))
+	c.doJSON(http.MethodGet, "/v1/"+parent+"/debugsessions/s1/data", nil, http.StatusOK, &ids)
+	require.Equal(t, []string{"tx-3"}, ids)
+	_, err = sessions.DeleteData(parent + "/debugsessions/nope").Do()
+	requireAPIError(t, err, http.StatusNotFound)
 	list, err = sessions.List(parent).Do()
 	require.NoError(t, err)
-	require.Len(t, list.Sessions, 1)
+	require.Len(t, list.Sessions, 2)
+}
+
+// TestDebugSessionDataRetention: a session's data is kept 24 hours after
+// the session ends, then deleted, on the retention's (injected) clock.
+func TestDebugSessionDataRetention(t *testing.T) {
+	now := time.Now()
+	c := startCP(t, t.TempDir())
+	c.srv.API.SetDebugDataRetention(analytics.TraceRetention{Now: func() time.Time { return now }})
+	api := goClient(t, c, testToken)
+	const org = "organizations/hybrid"
+	_, err := api.Organizations.Apis.Create(org, &apigee.GoogleApiHttpBody{
+		ContentType: "application/octet-stream", Data: base64.StdEncoding.EncodeToString(proxyZip(t, "hello", "/hello")),
+	}).Action("import").Name("hello").Do()
+	require.NoError(t, err)
+	const parent = org + "/environments/test/apis/hello/revisions/1"
+	sessions := api.Organizations.Environments.Apis.Revisions.Debugsessions
+	short, err := sessions.Create(parent, &apigee.GoogleCloudApigeeV1DebugSession{Name: "short", Timeout: 60}).Do()
+	require.NoError(t, err)
+	_, err = sessions.Create(parent, &apigee.GoogleCloudApigeeV1DebugSession{Name: "long", Timeout: 3600}).Do()
+	require.NoError(t, err)
+	// The sessions' times are the store's: the retention's clock starts
+	// from the first one's creation (the second is created after it, within
+	// the test's margins of a second).
+	start, err := time.Parse(time.RFC3339Nano, short.CreateTime)
+	require.NoError(t, err)
+	rec := func(session, id string) map[string]any {
+		return map[string]any{"organization": "hybrid", "environment": "test", "apiproxy": "hello", "revision": "1", "debugsession": session,
+			"id": id, "timestamp": time.Now().UnixMilli(), "completed": true, "point": []any{}}
+	}
+	uploadTrace(t, c, "0b6e3c9c-2f5e-4a0e-9d7e-3d1d5a1f0b01", rec("short", "tx-short"), rec("long", "tx-long"))
+	data := func(session string) []string {
+		var ids []string
+		c.doJSON(http.MethodGet, "/v1/"+parent+"/debugsessions/"+session+"/data", nil, http.StatusOK, &ids)
+		return ids
+	}
+
+	tests := []struct {
+		name        string
+		at          time.Duration // after the sessions were created
+		short, long []string
+	}{
+		{"while the sessions run", 30 * time.Second, []string{"tx-short"}, []string{"tx-long"}},
+		{"24 hours after the short one ended", 24*time.Hour + 59*time.Second, []string{"tx-short"}, []string{"tx-long"}},
+		{"past 24 hours after the short one ended", 24*time.Hour + 61*time.Second, []string{}, []string{"tx-long"}},
+		{"past 24 hours after both ended", 25*time.Hour + 2*time.Minute, []string{}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = start.Add(tt.at)
+			require.Equal(t, tt.short, data("short"))
+			require.Equal(t, tt.long, data("long"))
+		})
+	}
+	// Expired data is deleted from storage, not only hidden.
+	now = start
+	require.Empty(t, data("long"))
 }
 
 // TestDebugMask: GET and PATCH …/debugmask with Google's Go client
@@ -190,6 +263,48 @@ func TestDebugMask(t *testing.T) {
 	}
 	_, err = envs.UpdateDebugmask(name, &apigee.GoogleCloudApigeeV1DebugMask{}).UpdateMask("nope").Do()
 	requireAPIError(t, err, http.StatusBadRequest)
+
+	// Expressions are checked at PATCH time: a 400 in Google's shape
+	// naming the field and the expression, and the mask unchanged.
+	for _, tt := range []struct {
+		name  string
+		in    *apigee.GoogleCloudApigeeV1DebugMask
+		field string
+		expr  string
+	}{
+		{"JSONPath with an unclosed bracket", &apigee.GoogleCloudApigeeV1DebugMask{RequestJSONPaths: []string{"$.a["}}, "requestJSONPaths", "$.a["},
+		{"JSONPath ending with a dot", &apigee.GoogleCloudApigeeV1DebugMask{ResponseJSONPaths: []string{"$.a."}}, "responseJSONPaths", "$.a."},
+		{"JSONPath with a blank", &apigee.GoogleCloudApigeeV1DebugMask{FaultJSONPaths: []string{"$.a b"}}, "faultJSONPaths", "$.a b"},
+		{"XPath with an unclosed predicate", &apigee.GoogleCloudApigeeV1DebugMask{RequestXPaths: []string{"/a/b[@c='d'"}}, "requestXPaths", "/a/b[@c='d'"},
+		{"XPath with an undeclared prefix", &apigee.GoogleCloudApigeeV1DebugMask{ResponseXPaths: []string{"/myco:a"}}, "responseXPaths", "/myco:a"},
+		{"XPath ending with a slash", &apigee.GoogleCloudApigeeV1DebugMask{FaultXPaths: []string{"/a/"}}, "faultXPaths", "/a/"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := envs.UpdateDebugmask(name, tt.in).Do()
+			ge := requireAPIError(t, err, http.StatusBadRequest)
+			require.Contains(t, ge.Message, fmt.Sprintf("%q", tt.expr))
+			var body struct {
+				Error struct {
+					Status  string
+					Details []struct {
+						FieldViolations []struct{ Field string }
+					}
+				}
+			}
+			require.NoError(t, json.Unmarshal([]byte(ge.Body), &body))
+			require.Equal(t, "INVALID_ARGUMENT", body.Error.Status)
+			require.Equal(t, tt.field, body.Error.Details[0].FieldViolations[0].Field)
+			got, err := envs.GetDebugmask(name).Do()
+			require.NoError(t, err)
+			require.Empty(t, got.RequestXPaths, "a refused update changes nothing")
+		})
+	}
+	// The prefix a namespace declares, in the same update.
+	m, err = envs.UpdateDebugmask(name, &apigee.GoogleCloudApigeeV1DebugMask{Namespaces: map[string]string{"myco": "http://example.com"},
+		RequestXPaths: []string{"/myco:Greeting/myco:User"}, ResponseJSONPaths: []string{"$.store.book[*].author", "$.cards[?(@.type == 'visa')].number"}}).
+		UpdateMask("namespaces,requestXPaths,responseJSONPaths").Do()
+	require.NoError(t, err)
+	require.Equal(t, []string{"/myco:Greeting/myco:User"}, m.RequestXPaths)
 
 	// The mask travels with an active session.
 	_, err = api.Organizations.Apis.Create("organizations/hybrid", &apigee.GoogleApiHttpBody{

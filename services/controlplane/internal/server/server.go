@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/analytics"
+
 	"go.uber.org/zap"
 
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
@@ -119,17 +121,34 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		return nil, err
 	}
 	s.API, err = apigee.New(apigee.Options{
-		Store:      store,
-		Auth:       apigee.IAMAuth{IAM: s.IAM},
-		Authz:      apigee.IAMAuth{IAM: s.IAM},
-		Log:        log.Named("api"),
-		Limits:     bundle.Limits{MaxArchiveBytes: cfg.MaxBundleBytes},
-		Registerer: svc.Registry(),
-		Draining:   svc.Draining,
-		Analytics:  s.Analytics,
+		Store:              store,
+		Auth:               apigee.IAMAuth{IAM: s.IAM},
+		Authz:              apigee.IAMAuth{IAM: s.IAM},
+		Log:                log.Named("api"),
+		Limits:             bundle.Limits{MaxArchiveBytes: cfg.MaxBundleBytes},
+		Registerer:         svc.Registry(),
+		Draining:           svc.Draining,
+		Analytics:          s.Analytics,
+		DebugDataRetention: analytics.TraceRetention{Keep: cfg.Analytics.DebugDataRetention},
 	})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Analytics.DebugDataSweep > 0 {
+		svc.Go("debug data retention", func(ctx context.Context) error {
+			t := time.NewTicker(cfg.Analytics.DebugDataSweep)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+					if err := s.API.ExpireDebugData(ctx); err != nil && ctx.Err() == nil {
+						log.Warn("could not delete expired debug session data", zap.Error(err))
+					}
+				}
+			}
+		})
 	}
 	// Probes and /metrics stay on the service's own routes (more specific
 	// patterns win); everything else under /v1 is the Apigee API.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hybrid-emulator/hybrid/pkg/httproute"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -47,7 +49,7 @@ type API struct {
 	kvm     *store.KVM
 	log     *zap.Logger
 	maxBody int64
-	mux     *http.ServeMux
+	router  *httproute.Router
 	// logged is serve behind the access log and request metrics.
 	logged http.Handler
 }
@@ -65,7 +67,6 @@ func NewAPI(o Options) (*API, error) {
 	}
 	a := &API{
 		org: o.Org, secret: []byte(o.SharedSecret), kms: o.KMS, kvm: o.KVM, log: o.Log, maxBody: o.MaxBodyBytes,
-		mux: http.NewServeMux(),
 	}
 	metrics := httplog.NewMetrics(
 		"mart_requests_total", "MART API requests, by method and status code.",
@@ -78,6 +79,7 @@ func NewAPI(o Options) (*API, error) {
 	a.logged = httplog.Handler(http.HandlerFunc(a.serve), httplog.Options{
 		Log: a.log, Fields: logFields, Metrics: metrics,
 	})
+	a.router = httproute.New(a.unrouted)
 	a.routes()
 	return a, nil
 }
@@ -188,11 +190,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(r.Context())
 		r.URL = &u
 	}
-	if _, pattern := a.mux.Handler(r); pattern == "" {
-		writeError(w, a.unrouted(r))
-		return
-	}
-	a.mux.ServeHTTP(w, r)
+	a.router.ServeHTTP(w, r)
 }
 
 func (a *API) authorized(r *http.Request) bool {
@@ -203,19 +201,17 @@ func (a *API) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(got), a.secret) == 1
 }
 
-// unrouted tells 405 (the path exists for other methods) from 404.
-func (a *API) unrouted(r *http.Request) *apierr.Error {
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
-		if m == r.Method {
-			continue
-		}
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := a.mux.Handler(probe); pattern != "" {
-			return apierr.Unimplemented("Method %s is not supported on %s.", r.Method, r.URL.Path)
+// unrouted tells 405 (the path exists for other methods) from 404. chi
+// answers 405 for a method it does not know whatever the path, hence the
+// probe.
+func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
+	for _, m := range a.router.Allowed(r) {
+		if m != r.Method {
+			writeError(w, apierr.Unimplemented("Method %s is not supported on %s.", r.Method, r.URL.Path))
+			return
 		}
 	}
-	return apierr.NotFound("The requested URL %s was not found on this server.", r.URL.Path)
+	writeError(w, apierr.NotFound("The requested URL %s was not found on this server.", r.URL.Path))
 }
 
 func clientIP(r *http.Request) string {
@@ -245,7 +241,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // handle registers a route; the handler's error becomes a Google error
 // response, and the path's org must be the one MART serves.
 func (a *API) handle(pattern string, h handlerFunc) {
-	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	a.route(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if org := r.PathValue("org"); org != a.org {
 			writeError(w, apierr.NotFound("Organization %s is not served by this MART (it serves %s).", org, a.org))
 			return
@@ -267,6 +263,10 @@ func (a *API) handle(pattern string, h handlerFunc) {
 		}
 	})
 }
+
+// route registers h for pattern ("METHOD /path"); the handler sees the
+// path values decoded once, as net/http's mux gave them.
+func (a *API) route(pattern string, h http.HandlerFunc) { a.router.Handle(pattern, h) }
 
 // decode reads a JSON body into v. Bodies over the limit: 413; malformed
 // JSON: 400; an empty body leaves v as is (required fields then fail).

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -103,6 +104,7 @@ type fakeUDCA struct {
 	ids       map[string]int
 	streams   int
 	dropFirst bool
+	raws      []*analyticsv1.RawRecord
 }
 
 func (f *fakeUDCA) Stream(st analyticsv1.Collector_StreamServer) error {
@@ -122,6 +124,7 @@ func (f *fakeUDCA) Stream(st analyticsv1.Collector_StreamServer) error {
 		for _, r := range b.Api {
 			f.ids[r.GatewayFlowId]++
 		}
+		f.raws = append(f.raws, b.Raw...)
 		f.mu.Unlock()
 		if first && f.dropFirst {
 			return errors.New("gone")
@@ -194,9 +197,44 @@ func TestEmitterDropsWhenFullAndDrainsOnStop(t *testing.T) {
 	require.Equal(t, 0.0, testutil.ToFloat64(e.dropped.WithLabelValues("shutdown")))
 }
 
+// TestEmitterBatches sends more batches than buffers are kept for reuse,
+// with debug session captures among the records, and the records of real
+// transactions (gateway_flow_id made by the encoder).
+func TestEmitterBatches(t *testing.T) {
+	f := &fakeUDCA{ids: map[string]int{}}
+	addr := serve(t, f)
+	e, err := New(Options{Addr: addr, BatchSize: 7, FlushInterval: 5 * time.Millisecond, Retry: 10 * time.Millisecond}, prometheus.NewRegistry())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx, time.Second) }()
+	r := httptest.NewRequest(http.MethodGet, "http://api.example.com/hello/x?y=1", nil)
+	tx := &engine.Transaction{Proxy: &flow.Proxy{Org: "org", Env: "test", Name: "hello"}, Request: r, StatusCode: 200}
+	for i := range 500 {
+		e.ObserveTransaction(tx)
+		if i%50 == 0 {
+			e.OfferTrace("org", "test", []byte(`{"n":`+strconv.Itoa(i)+`}`))
+		}
+	}
+	require.Eventually(t, func() bool { return f.distinct() == 500 && e.backlog() == 0 }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.Len(t, f.raws, 10)
+	require.Equal(t, "trace", f.raws[0].Dataset)
+	require.JSONEq(t, `{"n":0}`, string(f.raws[0].Json))
+	require.Equal(t, 510.0, testutil.ToFloat64(e.sent))
+}
+
+func nextID() string { return idPrefix + strconv.FormatUint(idSeq.Add(1), 10) }
+
 func TestURLHost(t *testing.T) {
 	for in, want := range map[string]string{"http://backend:8080/x": "backend", "https://h.example.com": "h.example.com",
 		"http://u:p@[::1]:80/?q": "::1", "http://[::1]/": "::1", "nonsense": ""} {
 		require.Equal(t, want, urlHost(in), in)
+	}
+	for in, want := range map[string]string{"10.1.2.3:5555": "10.1.2.3", "[::1]:80": "::1", "h": "h", "::1": "::1"} {
+		require.Equal(t, want, hostOf(in), in)
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	analyticsv1 "github.com/hybrid-emulator/hybrid/proto/analytics/v1"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
@@ -35,21 +38,49 @@ type Options struct {
 	Log   *zap.Logger
 }
 
-// Emitter is the engine's Observer for analytics: ObserveTransaction only
-// builds a record and offers it to a bounded channel; Run streams them.
+// Emitter is the engine's Observer for analytics. ObserveTransaction
+// writes the call's record, already in the wire encoding, into the batch
+// being filled (or drops and counts it when BufferSize records are held)
+// and returns: it never waits for UDCA. Run sends full batches, and every
+// FlushInterval what has gathered, and keeps each until UDCA acknowledges
+// it, to resend it on a new stream when one breaks.
 type Emitter struct {
-	opts    Options
-	ch      chan *analyticsv1.ApiRecord
-	raw     chan *analyticsv1.RawRecord // debug session captures (trace dataset)
-	dropped *prometheus.CounterVec
-	sent    prometheus.Counter
+	opts     Options
+	dropped  *prometheus.CounterVec
+	dropFull prometheus.Counter
+	sent     prometheus.Counter
 
 	mu      sync.Mutex
-	pending []*analyticsv1.Batch // sent or about to be, not acknowledged
-	held    int                  // records in pending
-	seq     uint64
-	acked   chan struct{} // signalled on each acknowledgement
+	cur     []byte   // the batch being filled: encoded Batch.api / Batch.raw entries
+	curN    int      // records in cur
+	ready   []*batch // full, not yet sent
+	pending []*batch // sent or being sent, not acknowledged
+	held    int      // records in cur, ready and pending: at most BufferSize
+	free    [][]byte // acknowledged batches' buffers, for reuse
+	// batchCap is what a new batch buffer is made with: a quarter more
+	// than the largest batch so far, so that filling it rarely grows it.
+	batchCap int
+	seq      uint64
+	wake     chan struct{} // signalled when a batch is ready
+	acked    chan struct{} // signalled on each acknowledgement
 }
+
+// batch is an encoded Batch (records, then its seq).
+type batch struct {
+	data []byte
+	n    int    // records
+	seq  uint64 // once numbered, when taken for sending
+	// sends counts the streams it was sent on: a batch sent on one only
+	// is done with once acknowledged, and its buffer is reused.
+	sends int
+}
+
+// maxFree bounds the batch buffers kept for reuse, maxBatchCap the size
+// of one (a debug session's captures can make a batch large).
+const (
+	maxFree     = 8
+	maxBatchCap = 4 << 20
+)
 
 // New returns an emitter; its metrics go to reg.
 func New(opts Options, reg prometheus.Registerer) (*Emitter, error) {
@@ -68,19 +99,17 @@ func New(opts Options, reg prometheus.Registerer) (*Emitter, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
-	e := &Emitter{opts: opts, ch: make(chan *analyticsv1.ApiRecord, opts.BufferSize), acked: make(chan struct{}, 1),
-		raw: make(chan *analyticsv1.RawRecord, traceBuffer),
+	e := &Emitter{opts: opts, wake: make(chan struct{}, 1), acked: make(chan struct{}, 1),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "analytics_records_dropped_total",
 			Help: "Analytics records dropped instead of holding up API calls: reason buffer_full (UDCA slow or away) or shutdown (not delivered before the message processor stopped)."},
 			[]string{"reason"}),
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "analytics_records_sent_total",
 			Help: "Analytics records UDCA acknowledged."}),
 	}
+	e.dropFull = e.dropped.WithLabelValues("buffer_full")
 	buffered := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "analytics_records_buffered",
 		Help: "Analytics records held for UDCA (queued or awaiting acknowledgement)."}, func() float64 {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return float64(len(e.ch) + len(e.raw) + e.held)
+		return float64(e.backlog())
 	})
 	for _, c := range []prometheus.Collector{e.dropped, e.sent, buffered} {
 		if err := reg.Register(c); err != nil {
@@ -90,32 +119,94 @@ func New(opts Options, reg prometheus.Registerer) (*Emitter, error) {
 	return e, nil
 }
 
-// ObserveTransaction implements engine.Observer: never blocks.
+// ObserveTransaction implements engine.Observer: never blocks on UDCA.
+// The record is filled on the stack and encoded into the batch.
 func (e *Emitter) ObserveTransaction(tx *engine.Transaction) {
-	e.Offer(Build(tx, e.opts.PodName))
+	var rec analyticsv1.ApiRecord
+	var x extra
+	capture(&rec, &x, tx, e.opts.PodName)
+	e.add(&rec, &x)
 }
 
 // Offer queues a record, or drops and counts it when the buffer is full.
 func (e *Emitter) Offer(rec *analyticsv1.ApiRecord) {
-	select {
-	case e.ch <- rec:
-	default:
-		e.dropped.WithLabelValues("buffer_full").Inc()
-	}
+	e.add(rec, &extra{})
 }
 
-// traceBuffer bounds the debug session captures waiting for the stream;
-// sessions capture at most a few dozen transactions.
-const traceBuffer = 256
+func (e *Emitter) add(rec *analyticsv1.ApiRecord, x *extra) {
+	e.mu.Lock()
+	if e.held >= e.opts.BufferSize {
+		e.mu.Unlock()
+		e.dropFull.Inc()
+		return
+	}
+	e.cur = appendEntry(e.cur, batchAPI, rec, x)
+	e.added()
+	e.mu.Unlock()
+}
 
 // OfferTrace implements engine.DebugSink: it queues a captured
 // transaction for UDCA's trace dataset, or drops and counts it.
 func (e *Emitter) OfferTrace(org, env string, rec []byte) {
-	select {
-	case e.raw <- &analyticsv1.RawRecord{Dataset: "trace", Organization: org, Environment: env, Json: rec}:
-	default:
-		e.dropped.WithLabelValues("buffer_full").Inc()
+	raw, err := proto.Marshal(&analyticsv1.RawRecord{Dataset: "trace", Organization: org, Environment: env, Json: rec})
+	if err != nil {
+		e.opts.Log.Warn("debug session capture not encoded", zap.Error(err))
+		return
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.held >= e.opts.BufferSize {
+		e.dropFull.Inc()
+		return
+	}
+	e.cur = protowire.AppendBytes(protowire.AppendTag(e.cur, batchRaw, protowire.BytesType), raw)
+	e.added()
+}
+
+// added counts a record written into cur, under mu; a full batch is set
+// aside for Run.
+func (e *Emitter) added() {
+	e.curN++
+	e.held++
+	if e.curN >= e.opts.BatchSize {
+		e.seal()
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// seal sets cur aside as a batch to send, under mu.
+func (e *Emitter) seal() {
+	e.ready = append(e.ready, &batch{data: e.cur, n: e.curN})
+	e.batchCap = min(max(e.batchCap, len(e.cur)+len(e.cur)/4), maxBatchCap)
+	e.cur, e.curN = nil, 0
+	if n := len(e.free); n > 0 {
+		e.cur, e.free = e.free[n-1], e.free[:n-1]
+	} else {
+		e.cur = make([]byte, 0, e.batchCap)
+	}
+}
+
+// take numbers the ready batches (with cur when flush is set) and moves
+// them to pending; the caller sends them.
+func (e *Emitter) take(flush bool) []*batch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if flush && e.curN > 0 {
+		e.seal()
+	}
+	out := e.ready
+	e.ready = nil
+	for _, b := range out {
+		e.seq++
+		b.seq = e.seq
+		b.data = protowire.AppendVarint(protowire.AppendTag(b.data, batchSeq, protowire.VarintType), b.seq)
+		b.sends++
+	}
+	e.pending = append(e.pending, out...)
+	return out
 }
 
 // Run streams records to UDCA until ctx ends, reconnecting after
@@ -145,7 +236,7 @@ func (e *Emitter) Run(ctx context.Context, drain time.Duration) error {
 		}
 	}
 	// Draining: the traffic listener has stopped, so every record of
-	// every call is in the channel or pending.
+	// every call is in a batch, filling, ready or pending.
 	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	for drainCtx.Err() == nil && e.backlog() > 0 {
@@ -166,16 +257,18 @@ func (e *Emitter) Run(ctx context.Context, drain time.Duration) error {
 func (e *Emitter) backlog() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.ch) + len(e.raw) + e.held
+	return e.held
 }
 
-// stream runs one stream: it resends what is pending, then sends new
-// batches as records arrive, while a reader takes acknowledgements. With
-// drain it returns once everything is acknowledged.
+// stream runs one stream: it resends what is pending, then sends batches
+// as they fill (and every FlushInterval what has gathered), while a
+// reader takes acknowledgements. With drain it returns once everything is
+// acknowledged.
 func (e *Emitter) stream(ctx context.Context, client analyticsv1.CollectorClient, drain bool) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := client.Stream(sctx)
+	// The batches are encoded already: the codec sends their bytes.
+	st, err := client.Stream(sctx, grpc.ForceCodecV2(codec{}))
 	if err != nil {
 		return err
 	}
@@ -191,35 +284,27 @@ func (e *Emitter) stream(ctx context.Context, client analyticsv1.CollectorClient
 		}
 	}()
 	e.mu.Lock()
-	resend := append([]*analyticsv1.Batch(nil), e.pending...)
-	e.mu.Unlock()
+	resend := append([]*batch(nil), e.pending...)
 	for _, b := range resend {
-		if err := st.Send(b); err != nil {
-			return err
+		b.sends++ // before an acknowledgement from the old stream could free it
+	}
+	e.mu.Unlock()
+	send := func(bs []*batch) error {
+		for _, b := range bs {
+			if err := st.SendMsg(encoded(b.data)); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	if err := send(resend); err != nil {
+		return err
 	}
 	flush := time.NewTicker(e.opts.FlushInterval)
 	defer flush.Stop()
-	var recs []*analyticsv1.ApiRecord
-	var raws []*analyticsv1.RawRecord
-	// Records taken from the channel are never lost with the stream:
-	// held (pending) before they are sent, or on the way out.
-	defer func() {
-		if len(recs)+len(raws) > 0 {
-			e.hold(recs, raws)
-		}
-	}()
-	send := func() error {
-		if len(recs)+len(raws) == 0 {
-			return nil
-		}
-		b := e.hold(recs, raws)
-		recs, raws = nil, nil
-		return st.Send(b)
-	}
 	for {
-		if drain && len(e.ch) == 0 && len(e.raw) == 0 {
-			if err := send(); err != nil {
+		if drain {
+			if err := send(e.take(true)); err != nil {
 				return err
 			}
 			if err := st.CloseSend(); err != nil {
@@ -244,49 +329,31 @@ func (e *Emitter) stream(ctx context.Context, client analyticsv1.CollectorClient
 				return err
 			}
 			return fmt.Errorf("udca closed the stream: %w", err)
-		case r := <-e.raw:
-			raws = append(raws, r)
-		case r := <-e.ch:
-			recs = append(recs, r)
-			if len(recs) >= e.opts.BatchSize {
-				if err := send(); err != nil {
-					return err
-				}
+		case <-e.wake:
+			if err := send(e.take(false)); err != nil {
+				return err
 			}
 		case <-flush.C:
-			if err := send(); err != nil {
+			if err := send(e.take(true)); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// hold numbers a batch and keeps it until acknowledged; beyond
-// BufferSize the oldest pending batches are given up.
-func (e *Emitter) hold(recs []*analyticsv1.ApiRecord, raws []*analyticsv1.RawRecord) *analyticsv1.Batch {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.seq++
-	b := &analyticsv1.Batch{Seq: e.seq, Api: recs, Raw: raws}
-	e.pending = append(e.pending, b)
-	e.held += len(recs) + len(raws)
-	for e.held > e.opts.BufferSize && len(e.pending) > 1 {
-		old := e.pending[0]
-		e.pending = e.pending[1:]
-		n := len(old.Api) + len(old.Raw)
-		e.held -= n
-		e.dropped.WithLabelValues("buffer_full").Add(float64(n))
-	}
-	return b
-}
-
 // ack forgets the batches up to seq.
 func (e *Emitter) ack(seq uint64) {
 	e.mu.Lock()
 	n := 0
-	for len(e.pending) > 0 && e.pending[0].Seq <= seq {
-		n += len(e.pending[0].Api) + len(e.pending[0].Raw)
+	for len(e.pending) > 0 && e.pending[0].seq <= seq {
+		b := e.pending[0]
+		e.pending[0] = nil
 		e.pending = e.pending[1:]
+		n += b.n
+		if b.sends == 1 && len(e.free) < maxFree && cap(b.data) <= maxBatchCap {
+			// Acknowledged, so gRPC has written it: the buffer is free.
+			e.free = append(e.free, b.data[:0])
+		}
 	}
 	e.held -= n
 	e.mu.Unlock()
@@ -295,4 +362,35 @@ func (e *Emitter) ack(seq uint64) {
 	case e.acked <- struct{}{}:
 	default:
 	}
+}
+
+// encoded is a Batch in its wire encoding.
+type encoded []byte
+
+// codec is gRPC's proto codec, except that an encoded Batch is sent as
+// it is (UDCA decodes it as any other Batch).
+type codec struct{}
+
+func (codec) Name() string { return "proto" }
+
+func (codec) Marshal(v any) (mem.BufferSlice, error) {
+	if b, ok := v.(encoded); ok {
+		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	}
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("analytics: cannot encode %T", v)
+	}
+	b, err := proto.Marshal(m)
+	return mem.BufferSlice{mem.SliceBuffer(b)}, err
+}
+
+func (codec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("analytics: cannot decode into %T", v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }

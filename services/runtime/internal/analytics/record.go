@@ -1,59 +1,76 @@
 // Package analytics turns the engine's finished transactions into Apigee
 // analytics records and streams them to UDCA without ever holding up an
-// API call: the engine's Observer builds a record and drops it into a
-// bounded buffer (counting what does not fit), and a background streamer
-// sends batches over gRPC, resending what UDCA did not acknowledge when a
+// API call: the engine's Observer writes the call's record, in its wire
+// encoding, into the batch being filled, within a bound on the records
+// held (counting what does not fit), and a background streamer sends the
+// batches over gRPC, resending what UDCA did not acknowledge when a
 // stream breaks.
 package analytics
 
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"strconv"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	analyticsv1 "github.com/hybrid-emulator/hybrid/proto/analytics/v1"
 	"github.com/hybrid-emulator/hybrid/services/runtime/internal/engine"
+	"github.com/hybrid-emulator/hybrid/services/runtime/internal/message"
 )
 
 // Build makes the analytics record of a finished call. mp names this
-// message processor (message_processor).
+// message processor (message_processor). The emitter does not use it: it
+// writes the same record straight into its batch (capture and
+// appendRecord); Build decodes that encoding, so it shows what UDCA gets.
 func Build(tx *engine.Transaction, mp string) *analyticsv1.ApiRecord {
-	r, p := tx.Request, tx.Proxy
-	rec := &analyticsv1.ApiRecord{
-		Organization:       p.Org,
-		Environment:        p.Env,
-		Apiproxy:           p.Name,
-		ApiproxyRevision:   p.Revision,
-		Proxy:              p.Endpoint,
-		ProxyBasepath:      p.BasePath,
-		ProxyPathsuffix:    tx.PathSuffix,
-		RequestUri:         r.URL.RequestURI(),
-		RequestPath:        r.URL.Path,
-		RequestVerb:        r.Method,
-		ClientIp:           hostOf(r.RemoteAddr),
-		Useragent:          r.UserAgent(),
-		ResponseStatusCode: int32(tx.StatusCode),
-		Target:             tx.TargetName,
-		TargetUrl:          tx.TargetURL,
-		TargetResponseCode: int32(tx.TargetStatus),
-		RequestSize:        max(tx.RequestSize, 0),
-		ResponseSize:       max(tx.ResponseSize, 0),
-		MessageProcessor:   mp,
-
-		ClientReceivedStartTimestamp: millis(tx.ClientReceivedStart),
-		ClientReceivedEndTimestamp:   millis(tx.ClientReceivedEnd),
-		TargetSentStartTimestamp:     millis(tx.TargetSentStart),
-		TargetSentEndTimestamp:       millis(tx.TargetSentEnd),
-		TargetReceivedStartTimestamp: millis(tx.TargetReceivedStart),
-		TargetReceivedEndTimestamp:   millis(tx.TargetReceivedEnd),
-		ClientSentStartTimestamp:     millis(tx.ClientSentStart),
-		ClientSentEndTimestamp:       millis(tx.ClientSentEnd),
+	var rec analyticsv1.ApiRecord
+	var x extra
+	capture(&rec, &x, tx, mp)
+	out := &analyticsv1.ApiRecord{}
+	if err := proto.Unmarshal(appendRecord(nil, &rec, &x), out); err != nil {
+		panic("analytics: record encoding: " + err.Error())
 	}
+	return out
+}
+
+// capture fills rec (kept on the caller's stack) and x from a finished
+// call: field by field, with no string built on the way (see extra).
+func capture(rec *analyticsv1.ApiRecord, x *extra, tx *engine.Transaction, mp string) {
+	r, p := tx.Request, tx.Proxy
+	rec.Organization = p.Org
+	rec.Environment = p.Env
+	rec.Apiproxy = p.Name
+	rec.ApiproxyRevision = p.Revision
+	rec.Proxy = p.Endpoint
+	rec.ProxyBasepath = p.BasePath
+	rec.ProxyPathsuffix = tx.PathSuffix
+	rec.RequestUri, x.uriQuery, x.hasQuery = requestURI(r.URL)
+	rec.RequestPath = r.URL.Path
+	rec.RequestVerb = r.Method
+	rec.ClientIp = hostOf(r.RemoteAddr)
+	if ua := r.Header["User-Agent"]; len(ua) > 0 { // r.UserAgent() without canonicalizing the key
+		rec.Useragent = ua[0]
+	}
+	rec.ResponseStatusCode = int32(tx.StatusCode)
+	rec.Target = tx.TargetName
+	rec.TargetUrl = tx.TargetURL
 	rec.TargetHost = urlHost(tx.TargetURL)
+	rec.TargetResponseCode = int32(tx.TargetStatus)
+	rec.RequestSize = max(tx.RequestSize, 0)
+	rec.ResponseSize = max(tx.ResponseSize, 0)
+	rec.MessageProcessor = mp
+	rec.ClientReceivedStartTimestamp = millis(tx.ClientReceivedStart)
+	rec.ClientReceivedEndTimestamp = millis(tx.ClientReceivedEnd)
+	rec.TargetSentStartTimestamp = millis(tx.TargetSentStart)
+	rec.TargetSentEndTimestamp = millis(tx.TargetSentEnd)
+	rec.TargetReceivedStartTimestamp = millis(tx.TargetReceivedStart)
+	rec.TargetReceivedEndTimestamp = millis(tx.TargetReceivedEnd)
+	rec.ClientSentStartTimestamp = millis(tx.ClientSentStart)
+	rec.ClientSentEndTimestamp = millis(tx.ClientSentEnd)
 	if f := tx.Fault; f != nil {
 		rec.IsError = true
 		rec.XApigeeFaultCode = f.Code
@@ -69,66 +86,69 @@ func Build(tx *engine.Transaction, mp string) *analyticsv1.ApiRecord {
 		}
 	}
 	if mc := tx.MC; mc != nil {
-		// The variables VerifyAPIKey and OAuthV2 set for analytics.
-		str := func(name string) string { s, _ := mc.GetString(name); return s }
+		// The variables VerifyAPIKey and OAuthV2 set for analytics: plain
+		// flow variables (none is a built-in), read from the map.
+		vars := mc.Vars()
+		str := func(name string) string { return message.ToString(vars[name]) }
 		rec.ClientId = str("client_id")
 		rec.DeveloperEmail = str("developer.email")
 		rec.DeveloperApp = str("developer.app.name")
 		rec.ApiProduct = str("apiproduct.name")
 		rec.Developer = str("developer.id")
 		rec.GatewayFlowId = mc.MessageID // set when a policy read messageid
-		for name, v := range mc.Vars() {
-			if stat, ok := strings.CutPrefix(name, "statistics."); ok {
-				if d := dimension(v); d != nil {
-					if rec.CustomDimensions == nil {
-						rec.CustomDimensions = map[string]*analyticsv1.Dimension{}
-					}
-					rec.CustomDimensions["dc_"+stat] = d
-				}
+		for name, v := range vars {
+			if stat, ok := strings.CutPrefix(name, "statistics."); ok && isDimension(v) {
+				x.addDim(dim{name: stat, value: v})
 			}
 		}
 	}
 	if rec.GatewayFlowId == "" {
-		rec.GatewayFlowId = nextID()
+		x.id = idSeq.Add(1)
 	}
-	return rec
 }
 
-// dimension is a StatisticsCollector value with its type (the policy
-// stores strings, int64s, float64s and bools).
-func dimension(v any) *analyticsv1.Dimension {
-	switch x := v.(type) {
-	case string:
-		return &analyticsv1.Dimension{Value: &analyticsv1.Dimension_StringValue{StringValue: x}}
-	case int64:
-		return &analyticsv1.Dimension{Value: &analyticsv1.Dimension_IntValue{IntValue: x}}
-	case int:
-		return &analyticsv1.Dimension{Value: &analyticsv1.Dimension_IntValue{IntValue: int64(x)}}
-	case float64:
-		return &analyticsv1.Dimension{Value: &analyticsv1.Dimension_DoubleValue{DoubleValue: x}}
-	case bool:
-		return &analyticsv1.Dimension{Value: &analyticsv1.Dimension_BoolValue{BoolValue: x}}
+// isDimension says whether v is a StatisticsCollector value the record
+// carries (the policy stores strings, int64s, float64s and bools).
+func isDimension(v any) bool {
+	switch v.(type) {
+	case string, int64, int, float64, bool:
+		return true
 	}
-	return nil
+	return false
+}
+
+// requestURI is u.RequestURI() as the path part and the query (after a
+// '?' when hasQuery), so that no string is built for it.
+func requestURI(u *url.URL) (path, query string, hasQuery bool) {
+	path = u.Opaque
+	if path == "" {
+		if path = u.EscapedPath(); path == "" {
+			path = "/"
+		}
+	} else if strings.HasPrefix(path, "//") {
+		path = u.Scheme + ":" + path
+	}
+	return path, u.RawQuery, u.ForceQuery || u.RawQuery != ""
 }
 
 // urlHost is the host of an absolute URL without parsing the rest (a
-// record is built on every call).
+// record is built on every call): what net.SplitHostPort leaves of the
+// authority, or the authority without brackets when it has no port.
 func urlHost(u string) string {
 	_, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return ""
 	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c == '/' || c == '?' || c == '#' {
+			rest = rest[:i]
+			break
+		}
 	}
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		rest = rest[i+1:]
 	}
-	if h, _, err := net.SplitHostPort(rest); err == nil {
-		return h
-	}
-	return strings.Trim(rest, "[]")
+	return hostOf(rest)
 }
 
 func millis(t time.Time) int64 {
@@ -138,9 +158,17 @@ func millis(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// hostOf is net.SplitHostPort's host, or addr without brackets when it
+// has no port ("[::1]" and "h" as well as "[::1]:80" and "h:80").
 func hostOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
+	if strings.HasPrefix(addr, "[") {
+		if i := strings.IndexByte(addr, ']'); i >= 0 && (i == len(addr)-1 || addr[i+1] == ':') {
+			return addr[1:i]
+		}
+		return strings.Trim(addr, "[]")
+	}
+	if i := strings.IndexByte(addr, ':'); i >= 0 && i == strings.LastIndexByte(addr, ':') {
+		return addr[:i]
 	}
 	return addr
 }
@@ -156,5 +184,3 @@ var (
 	}()
 	idSeq atomic.Uint64
 )
-
-func nextID() string { return idPrefix + strconv.FormatUint(idSeq.Add(1), 10) }

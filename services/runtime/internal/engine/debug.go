@@ -21,15 +21,23 @@ import (
 // Debug sessions: the contract lists the environment's active sessions;
 // a transaction of a session's proxy revision whose request matches the
 // session's filter is captured, step by step, until the session has
-// Count transactions or expires. The capture is one DebugSessionTransaction
-// (Apigee's trace shape: points with DebugInfo, VariableAccess and message
-// results) sent to the DebugSink, which hands it to UDCA's trace dataset.
+// Count transactions or expires. Both limits are this message processor's
+// own, as in Apigee hybrid, where count is "the maximum number of requests
+// recorded in a single session per Message Processor" and a session ends on
+// an MP when either its timeout or its count is reached: the MP stops on
+// its own, whether or not a newer contract has dropped the session yet.
+// The capture is one DebugSessionTransaction (Apigee's trace shape: points
+// with DebugInfo, VariableAccess and message results) sent to the
+// DebugSink, which hands it to UDCA's trace dataset.
 
 // DebugSink takes a captured transaction (a JSON object); it must not
 // block.
 type DebugSink interface {
 	OfferTrace(org, env string, rec []byte)
 }
+
+// debugNow is the clock sessions expire by; tests move it.
+var debugNow = time.Now
 
 // debugSession is a contract's session, compiled.
 type debugSession struct {
@@ -47,6 +55,9 @@ type debugSession struct {
 // compileDebugSessions compiles c's sessions, keeping the counts of
 // those prev already had. A filter that does not parse (the control
 // plane refuses those) drops the session rather than capture everything.
+// A session is the same one only with the same expiry too: a name reused
+// for a new session (the control plane allows it once the old one has
+// expired) starts counting afresh.
 func compileDebugSessions(c *contract.Contract, prev *Environment) []*debugSession {
 	var out []*debugSession
 	mask := compileDebugMask(c.DebugMask)
@@ -63,7 +74,7 @@ func compileDebugSessions(c *contract.Contract, prev *Environment) []*debugSessi
 			traceSize: s.TraceSize, expires: s.Expires, taken: new(atomic.Int64), mask: mask}
 		if prev != nil {
 			for _, p := range prev.debug {
-				if p.name == s.Name && p.proxy == s.APIProxy && p.rev == s.Revision {
+				if p.name == s.Name && p.proxy == s.APIProxy && p.rev == s.Revision && p.expires.Equal(s.Expires) {
 					ds.taken = p.taken
 				}
 			}
@@ -86,7 +97,7 @@ func (env *Environment) debugging(p *flow.Proxy) bool {
 
 // matchDebug returns a trace for the transaction when a session wants it.
 func (e *Engine) matchDebug(env *Environment, mc *flow.MessageContext) *trace {
-	now := time.Now()
+	now := debugNow()
 	for _, s := range env.debug {
 		if s.proxy != mc.Proxy.Name || s.rev != mc.Proxy.Revision || !now.Before(s.expires) {
 			continue
@@ -168,39 +179,55 @@ func newTrace(s *debugSession, mc *flow.MessageContext, now time.Time) *trace {
 	t := &trace{s: s, start: now}
 	t.points = append(t.points, tracePoint{ID: "StateChange", Results: []traceResult{
 		{ActionResult: "DebugInfo", Timestamp: traceTime(now), Properties: props("To", "REQ_HEADERS_PARSED")},
-		t.message(mc.Request),
+		t.message(mc.Request, false),
 	}})
 	return t
 }
 
 // message is a RequestMessage or ResponseMessage result: headers always,
 // the payload (cut at the session's tracesize) only once a policy or the
-// target read it, since reading it here would change the call.
-func (t *trace) message(m *message.Message) traceResult {
+// target read it, since reading it here would change the call. The debug
+// mask applies before anything is kept: headers and the whole payload by
+// variable name ({request,response}.header.x, {request,response,message}.content),
+// then the payload's XPaths or JSONPaths of the message's kind (and the
+// fault ones in an error flow); the payload is cut after masking, so a
+// cut cannot leave a path unparseable and its value shown.
+func (t *trace) message(m *message.Message, inError bool) traceResult {
 	if m == nil {
 		return traceResult{ActionResult: "ResponseMessage"}
 	}
+	mask := t.s.mask
 	r := traceResult{ActionResult: "RequestMessage", Headers: traceHeaders(m.Header)}
-	prefix, paths := "request.header.", t.s.mask.requestPaths()
+	prefix, response := "request.", false
 	if m.Kind == message.Response {
 		r.ActionResult, r.StatusCode, r.ReasonPhrase = "ResponseMessage", strconv.Itoa(m.StatusCode), m.ReasonPhrase()
-		prefix, paths = "response.header.", t.s.mask.responsePaths()
+		prefix, response = "response.", true
 	} else {
 		r.Verb, r.URI = m.Method, m.URI()
 	}
 	for i, h := range r.Headers {
-		if t.s.mask.hides(prefix + strings.ToLower(h.Name)) {
+		if mask.hides(prefix + "header." + strings.ToLower(h.Name)) {
 			r.Headers[i].Value = masked
 		}
 	}
-	if m.Loaded() {
-		b, _ := m.Content()
-		b = maskJSON(b, paths)
-		if len(b) > t.s.traceSize {
-			b = b[:t.s.traceSize]
-		}
-		r.Content = string(b)
+	if !m.Loaded() {
+		return r
 	}
+	b, _ := m.Content()
+	switch {
+	case len(b) == 0:
+		return r
+	case mask != nil && mask.broken != nil:
+		return r // no payload rather than an unmasked one
+	case mask.hides(prefix+"content") || mask.hides("message.content"):
+		r.Content = masked
+		return r
+	}
+	b = mask.payload(response, inError).apply(b)
+	if len(b) > t.s.traceSize {
+		b = b[:t.s.traceSize]
+	}
+	r.Content = string(b)
 	return r
 }
 
@@ -219,11 +246,25 @@ func traceHeaders(h http.Header) []traceProperty {
 	return out
 }
 
-// VarSet implements flow.Tracer.
+// VarSet implements flow.Tracer: a variable the mask names shows as
+// masked; a message's content set as a variable gets the payload paths,
+// since it is the payload the paths hide.
 func (t *trace) VarSet(name string, value any) {
+	mask := t.s.mask
 	v := masked
-	if !t.s.mask.hides(name) {
+	if !mask.hides(name) {
 		v = message.ToString(value)
+		switch lower := strings.ToLower(name); {
+		case mask == nil:
+		case mask.broken != nil && strings.HasSuffix(lower, ".content"):
+			v = masked
+		case lower == "request.content":
+			v = string(mask.payload(false, false).apply([]byte(v)))
+		case lower == "response.content":
+			v = string(mask.payload(true, false).apply([]byte(v)))
+		case lower == "message.content" || lower == "error.content":
+			v = string(mask.payload(true, true).with(mask.request).apply([]byte(v)))
+		}
 	}
 	t.sets = append(t.sets, traceAccess{Set: &traceSet{Name: name, Value: v, Success: true}})
 }
@@ -258,7 +299,7 @@ func (t *trace) StepDone(mc *flow.MessageContext, st *flow.Step, ran bool, start
 	if mc.State.IsResponse() && mc.Response != nil {
 		m = mc.Response
 	}
-	results = append(results, t.message(m))
+	results = append(results, t.message(m, mc.InError || mc.Fault != nil))
 	t.points = append(t.points, tracePoint{ID: "Execution", Results: results})
 }
 
@@ -272,7 +313,7 @@ func (t *trace) responding(mc *flow.MessageContext) {
 	}
 	t.points = append(t.points, tracePoint{ID: "StateChange", Results: []traceResult{
 		{ActionResult: "DebugInfo", Timestamp: traceTime(now), Properties: props("To", "RESP_SENT")},
-		t.message(mc.Response),
+		t.message(mc.Response, mc.InError || mc.Fault != nil),
 	}})
 }
 

@@ -168,31 +168,120 @@ func TestDebugSessionCapture(t *testing.T) {
 	})
 }
 
+// maskProxy reads both payloads into variables (so that they are loaded,
+// and captured) and echoes the request's body back from its target.
+func maskProxy(target string) map[string]string {
+	p := bundletest.Proxy("dbg", "/dbg", target)
+	p["apiproxy/proxies/default.xml"] = strings.Replace(p["apiproxy/proxies/default.xml"], "<Request/>",
+		`<Request><Step><Name>AM-Req</Name></Step></Request>`, 1)
+	p["apiproxy/proxies/default.xml"] = strings.Replace(p["apiproxy/proxies/default.xml"], "<Response/>",
+		`<Response><Step><Name>AM-Resp</Name></Step></Response>`, 1)
+	p["apiproxy/policies/AM-Req.xml"] = `<AssignMessage name="AM-Req"><AssignVariable><Name>my.var</Name><Value>hello</Value></AssignVariable>` +
+		`<AssignVariable><Name>req.copy</Name><Ref>request.content</Ref></AssignVariable></AssignMessage>`
+	p["apiproxy/policies/AM-Resp.xml"] = `<AssignMessage name="AM-Resp"><AssignVariable><Name>resp.copy</Name><Ref>response.content</Ref></AssignVariable></AssignMessage>`
+	return p
+}
+
+// bodyEcho answers with the X-Reply header as the body, in the request's
+// content type.
+func bodyEcho(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+		_, _ = w.Write([]byte(r.Header.Get("X-Reply")))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestDebugMask: what the mask names never leaves the message processor,
+// in message contents, headers or variables, and what it does not name
+// is captured as it was.
 func TestDebugMask(t *testing.T) {
-	be := echoBackend(t)
-	sink := &traceSink{}
-	opts := DefaultOptions()
-	opts.DebugSink = sink
-	e := New(zaptest.NewLogger(t), opts)
-	defer e.Close()
-	e.SetEnvironment(Compile(&contract.Contract{Organization: "org", Environment: "test", Version: "20261122.100000.000", Hostnames: []string{"h"},
-		APIProxies:    []contract.Deployment{deployment(t, "dbg", "1", debugProxy(be.URL))},
-		DebugSessions: []contract.DebugSession{{Name: "m", APIProxy: "dbg", Revision: "1", Count: 1, TraceSize: 100, Expires: time.Now().Add(time.Hour)}},
-		DebugMask:     &contract.DebugMask{Variables: []string{"my.var", "request.header.X-Secret"}}}, nil))
-	req := httptest.NewRequest(http.MethodGet, "/dbg/a", nil)
-	req.Host = "h"
-	req.Header.Set("X-Secret", "s3cret")
-	req.Header.Set("X-Plain", "shown")
-	e.ServeHTTP(httptest.NewRecorder(), req)
-	recs := sink.all()
-	require.Len(t, recs, 1)
-	raw, err := json.Marshal(recs[0].Point)
-	require.NoError(t, err)
-	require.NotContains(t, string(raw), "s3cret")
-	require.NotContains(t, string(raw), "hello", "my.var's value is masked")
-	require.Contains(t, string(raw), `{"name":"X-Secret","value":"*****"}`)
-	require.Contains(t, string(raw), `{"name":"X-Plain","value":"shown"}`)
-	require.Contains(t, string(raw), `{"name":"my.var","value":"*****","success":true}`)
+	be := bodyEcho(t)
+	tests := []struct {
+		name        string
+		mask        contract.DebugMask
+		ctype, body string
+		reply       string
+		hidden      []string // never in the capture
+		shown       []string // in the capture
+	}{
+		{"variables and headers",
+			contract.DebugMask{Variables: []string{"my.var", "request.header.X-Secret"}},
+			"application/json", `{"a":1}`, `{"b":2}`,
+			[]string{"s3cret", `"hello"`},
+			[]string{`{"name":"X-Secret","value":"**********"}`, `{"name":"X-Plain","value":"shown"}`, `{"name":"my.var","value":"**********","success":true}`}},
+		{"request JSONPaths, as Jayway reads them",
+			contract.DebugMask{RequestJSONPaths: []string{"$.card.number", "$.users[*].pw", "$..token"}},
+			"application/json", `{"card":{"number":"4111-1111","cvv":"123"},"users":[{"pw":"pw-one"},{"pw":"pw-two"}],"deep":{"x":{"token":"tok-1"}}}`, `{"ok":true}`,
+			[]string{"4111-1111", "pw-one", "pw-two", "tok-1"},
+			[]string{`\"cvv\":\"123\"`, `\"number\":\"**********\"`, `\"pw\":\"**********\"`}},
+		{"a JSONPath with a filter",
+			contract.DebugMask{RequestJSONPaths: []string{"$.cards[?(@.type == 'visa')].number"}},
+			"application/json", `{"cards":[{"type":"visa","number":"4111-visa"},{"type":"amex","number":"3782-amex"}]}`, `{}`,
+			[]string{"4111-visa"}, []string{"3782-amex"}},
+		{"a JSONPath selecting an object",
+			contract.DebugMask{ResponseJSONPaths: []string{"$.secret"}},
+			"application/json", `{}`, `{"secret":{"k":"inner-value"},"open":"visible-value"}`,
+			[]string{"inner-value"}, []string{"visible-value", `\"secret\":\"**********\"`}},
+		{"request JSONPaths leave the response alone",
+			contract.DebugMask{RequestJSONPaths: []string{"$.pw"}},
+			"application/json", `{"pw":"req-pw"}`, `{"pw":"resp-pw"}`,
+			[]string{"req-pw"}, []string{"resp-pw"}},
+		{"XPaths with namespaces, elements and attributes",
+			contract.DebugMask{Namespaces: map[string]string{"myco": "http://example.com"},
+				RequestXPaths:  []string{"/myco:Greeting/myco:User", "//myco:Card/@number"},
+				ResponseXPaths: []string{"/Reply/Token"}},
+			"application/xml", `<Greeting xmlns="http://example.com"><User>jane-doe</User><Card number="4111-attr"/><Note>kept-note</Note></Greeting>`,
+			`<Reply><Token>tok-xml</Token><Id>kept-id</Id></Reply>`,
+			[]string{"jane-doe", "4111-attr", "tok-xml"},
+			[]string{"kept-note", "kept-id", `\u003cUser\u003e**********\u003c/User\u003e`, `number=\"**********\"`}},
+		{"content variables hide the whole body",
+			contract.DebugMask{Variables: []string{"request.content", "response.content"}},
+			"application/json", `{"whole":"req-body"}`, `{"whole":"resp-body"}`,
+			[]string{"req-body", "resp-body"}, []string{`"content":"**********"`}},
+		{"a mask that does not compile captures no payloads",
+			contract.DebugMask{RequestJSONPaths: []string{"$."}},
+			"application/json", `{"a":"req-a"}`, `{"a":"resp-a"}`,
+			[]string{"req-a", "resp-a"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &traceSink{}
+			opts := DefaultOptions()
+			opts.DebugSink = sink
+			e := New(zaptest.NewLogger(t), opts)
+			defer e.Close()
+			// The reply travels in a header and the payloads are copied
+			// into variables to load them: those are masked by name.
+			mask := tt.mask
+			mask.Variables = append(append([]string(nil), mask.Variables...), "request.header.x-reply", "req.copy", "resp.copy")
+			e.SetEnvironment(Compile(&contract.Contract{Organization: "org", Environment: "test", Version: "20261122.100000.000", Hostnames: []string{"h"},
+				APIProxies:    []contract.Deployment{deployment(t, "dbg", "1", maskProxy(be.URL))},
+				DebugSessions: []contract.DebugSession{{Name: "m", APIProxy: "dbg", Revision: "1", Count: 1, TraceSize: 5120, Expires: time.Now().Add(time.Hour)}},
+				DebugMask:     &mask}, nil))
+			req := httptest.NewRequest(http.MethodPost, "/dbg/a", strings.NewReader(tt.body))
+			req.Host = "h"
+			req.Header.Set("Content-Type", tt.ctype)
+			req.Header.Set("X-Reply", tt.reply)
+			req.Header.Set("X-Secret", "s3cret")
+			req.Header.Set("X-Plain", "shown")
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, req)
+			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			require.Equal(t, tt.reply, w.Body.String(), "the mask changes the capture, never the call")
+			recs := sink.all()
+			require.Len(t, recs, 1)
+			raw, err := json.Marshal(recs[0].Point)
+			require.NoError(t, err)
+			for _, h := range tt.hidden {
+				require.NotContains(t, string(raw), h)
+			}
+			for _, s := range tt.shown {
+				require.Contains(t, string(raw), s)
+			}
+		})
+	}
 }
 
 func TestMaskJSON(t *testing.T) {
@@ -201,16 +290,132 @@ func TestMaskJSON(t *testing.T) {
 		paths    []string
 		want     string
 	}{
-		{"nested key", `{"a":{"pw":"x","k":1}}`, []string{"$.a.pw"}, `{"a":{"k":1,"pw":"*****"}}`},
-		{"bracket and array", `{"users":[{"pw":"x"},{"pw":"y"}]}`, []string{"$['users'][*].pw"}, `{"users":[{"pw":"*****"},{"pw":"*****"}]}`},
+		{"nested key", `{"a":{"pw":"x","k":1}}`, []string{"$.a.pw"}, `{"a":{"pw":"**********","k":1}}`},
+		{"bracket and array", `{"users":[{"pw":"x"},{"pw":"y"}]}`, []string{"$['users'][*].pw"}, `{"users":[{"pw":"**********"},{"pw":"**********"}]}`},
+		{"index and number", `{"a":[1,2,3]}`, []string{"$.a[1]"}, `{"a":[1,"**********",3]}`},
+		{"deep scan", `{"a":{"k":"x"},"b":[{"k":"y"}],"k":"z"}`, []string{"$..k"}, `{"a":{"k":"**********"},"b":[{"k":"**********"}],"k":"**********"}`},
+		{"an equal value elsewhere stays without a filter", `{"pw":"x","user":"x"}`, []string{"$.pw"}, `{"pw":"**********","user":"x"}`},
+		{"filter", `{"c":[{"t":"v","n":"1"},{"t":"a","n":"2"}]}`, []string{"$.c[?(@.t=='v')].n"}, `{"c":[{"t":"v","n":"**********"},{"t":"a","n":"2"}]}`},
+		{"whole array", `{"a":[1,2],"b":3}`, []string{"$.a"}, `{"a":"**********","b":3}`},
 		{"absent path leaves the payload", `{"a":1}`, []string{"$.b"}, `{"a":1}`},
 		{"not JSON", `pw=x`, []string{"$.pw"}, `pw=x`},
-		{"bad path ignored", `{"a":1}`, []string{"a.b"}, `{"a":1}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := compileDebugMask(&contract.DebugMask{RequestJSONPaths: tt.paths})
-			require.Equal(t, tt.want, string(maskJSON([]byte(tt.in), m.requestPaths())))
+			require.NoError(t, m.broken)
+			require.Equal(t, tt.want, string(m.payload(false, false).apply([]byte(tt.in))))
+		})
+	}
+}
+
+func TestMaskXML(t *testing.T) {
+	ns := map[string]string{"n": "urn:x"}
+	tests := []struct {
+		name, in string
+		paths    []string
+		want     string
+	}{
+		{"element text", `<a><pw>x</pw><k>1</k></a>`, []string{"/a/pw"}, `<a><pw>**********</pw><k>1</k></a>`},
+		{"element with children", `<a><card><n>4111</n><c>123</c></card></a>`, []string{"/a/card"}, `<a><card>**********</card></a>`},
+		{"attribute", `<a><card number="4111" kind="v"/></a>`, []string{"//card/@number"}, `<a><card number="**********" kind="v"></card></a>`},
+		{"namespaces", `<a xmlns="urn:x"><pw>x</pw></a>`, []string{"/n:a/n:pw"}, `<a xmlns="urn:x"><pw>**********</pw></a>`},
+		{"text node", `<a><pw>x</pw></a>`, []string{"/a/pw/text()"}, `<a><pw>**********</pw></a>`},
+		{"absent path leaves the payload", `<a><b>1</b></a>`, []string{"/a/c"}, `<a><b>1</b></a>`},
+		{"not XML", `<a><b>`, []string{"/a/b"}, `<a><b>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := compileDebugMask(&contract.DebugMask{Namespaces: ns, ResponseXPaths: tt.paths})
+			require.NoError(t, m.broken)
+			require.Equal(t, tt.want, string(m.payload(true, false).apply([]byte(tt.in))))
+		})
+	}
+}
+
+// Fault paths apply to messages of an error flow only.
+func TestMaskFaultPaths(t *testing.T) {
+	m := compileDebugMask(&contract.DebugMask{FaultJSONPaths: []string{"$.detail"}, FaultXPaths: []string{"/f/detail"}})
+	require.Equal(t, `{"detail":"x"}`, string(m.payload(true, false).apply([]byte(`{"detail":"x"}`))))
+	require.Equal(t, `{"detail":"**********"}`, string(m.payload(true, true).apply([]byte(`{"detail":"x"}`))))
+	require.Equal(t, `<f><detail>**********</detail></f>`, string(m.payload(false, true).apply([]byte(`<f><detail>x</detail></f>`))))
+}
+
+func TestCompileDebugMaskRefusesBadExpressions(t *testing.T) {
+	for _, m := range []contract.DebugMask{
+		{RequestJSONPaths: []string{"$."}},
+		{ResponseXPaths: []string{"/a/b["}},
+		{FaultXPaths: []string{"//"}},
+	} {
+		require.Error(t, compileDebugMask(&m).broken, "%+v", m)
+	}
+}
+
+// TestDebugSessionLimits: the message processor enforces a session's
+// count and expiry itself, whatever the contract says later.
+func TestDebugSessionLimits(t *testing.T) {
+	be := echoBackend(t)
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	now := t0
+	debugNow = func() time.Time { return now }
+	t.Cleanup(func() { debugNow = time.Now })
+	mk := func(s contract.DebugSession) *contract.Contract {
+		return &contract.Contract{Organization: "org", Environment: "test", Version: "20261122.100000.000", Hostnames: []string{"h"},
+			APIProxies: []contract.Deployment{deployment(t, "dbg", "1", debugProxy(be.URL))}, DebugSessions: []contract.DebugSession{s}}
+	}
+	call := func(e *Engine, n int) {
+		for range n {
+			req := httptest.NewRequest(http.MethodGet, "/dbg/a", nil)
+			req.Host = "h"
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, req)
+			require.Equal(t, http.StatusOK, w.Code)
+		}
+	}
+	session := contract.DebugSession{Name: "s", APIProxy: "dbg", Revision: "1", Count: 3, TraceSize: 10, Expires: t0.Add(10 * time.Second)}
+	tests := []struct {
+		name string
+		run  func(e *Engine) // calls made
+		want int
+	}{
+		{"count", func(e *Engine) { call(e, 5) }, 3},
+		{"expiry on the MP's clock, the contract unchanged", func(e *Engine) {
+			call(e, 1)
+			now = t0.Add(10 * time.Second) // expires is exclusive
+			call(e, 3)
+		}, 1},
+		{"count across contract versions", func(e *Engine) {
+			call(e, 2)
+			e.SetEnvironment(Compile(mk(session), e.Environment("test")))
+			call(e, 2)
+		}, 3},
+		{"a name reused for a new session counts afresh", func(e *Engine) {
+			call(e, 4)
+			now = t0.Add(20 * time.Second)
+			fresh := session
+			fresh.Expires = t0.Add(30 * time.Second)
+			e.SetEnvironment(Compile(mk(fresh), e.Environment("test")))
+			call(e, 4)
+		}, 6},
+		{"concurrent calls claim count exactly", func(e *Engine) {
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() { call(e, 5) })
+			}
+			wg.Wait()
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = t0
+			sink := &traceSink{}
+			opts := DefaultOptions()
+			opts.DebugSink = sink
+			e := New(zaptest.NewLogger(t), opts)
+			defer e.Close()
+			e.SetEnvironment(Compile(mk(session), nil))
+			tt.run(e)
+			require.Len(t, sink.all(), tt.want)
 		})
 	}
 }

@@ -2,6 +2,16 @@
 // under the names Apigee hybrid's runtime publishes (proxy_request_count,
 // proxy_response_count, proxy_latencies, their target_ counterparts and
 // server_fault_count), built from the engine's per-call Observer hook.
+//
+// The six proxy_ and target_ families are the customer-facing metrics of
+// the "Hybrid off the Grid" seed's table (apigee.googleapis.com/proxy/
+// request_count … target/latencies, '/' being '_' in Prometheus), and
+// server_fault_count{source="apigee_errors"|"policy_errors"|"target_errors"}
+// is what a hybrid runtime's Prometheus endpoint shows. The other label
+// names (org, env, proxy_name, method, response_code, target) are the
+// emulator's: Google documents the metrics' labels for Cloud Monitoring,
+// after the collector has mapped them, not the runtime's exposition.
+// TestSeedMetricNames holds the names.
 package metrics
 
 import (

@@ -122,6 +122,57 @@ proxy_response_count{env="test",method="OTHER",org="org",proxy_name="hello",resp
 	}
 }
 
+// TestSeedMetricNames: the message processor exports the customer-facing
+// metrics of the "Hybrid off the Grid" seed's table (Proxy: proxy/
+// request_count, response_count, latencies; Target: target/request_count,
+// response_count, latencies), under Prometheus names, which cannot hold
+// the '/' of the Cloud Monitoring names, and server_fault_count with the
+// label "source" and the values a hybrid runtime's scrape shows
+// (server_fault_count{source="apigee_errors"|"policy_errors"|"target_errors"}).
+// Each family has exactly the labels named here.
+func TestSeedMetricNames(t *testing.T) {
+	tests := []struct {
+		seed, name string // the seed's name, the exported one
+		kind       string
+		labels     []string
+	}{
+		{"apigee.googleapis.com/proxy/request_count", "proxy_request_count", "COUNTER", []string{"env", "method", "org", "proxy_name"}},
+		{"apigee.googleapis.com/proxy/response_count", "proxy_response_count", "COUNTER", []string{"env", "method", "org", "proxy_name", "response_code"}},
+		{"apigee.googleapis.com/proxy/latencies", "proxy_latencies", "HISTOGRAM", []string{"env", "method", "org", "proxy_name", "response_code"}},
+		{"apigee.googleapis.com/target/request_count", "target_request_count", "COUNTER", []string{"env", "method", "org", "proxy_name", "target"}},
+		{"apigee.googleapis.com/target/response_count", "target_response_count", "COUNTER", []string{"env", "method", "org", "proxy_name", "response_code", "target"}},
+		{"apigee.googleapis.com/target/latencies", "target_latencies", "HISTOGRAM", []string{"env", "method", "org", "proxy_name", "response_code", "target"}},
+		{"server_fault_count", "server_fault_count", "COUNTER", []string{"env", "org", "proxy_name", "source"}},
+	}
+	o, reg := newObserver(t)
+	o.ObserveTransaction(call(t, http.MethodGet, 500, 500, &flow.Fault{Code: "messaging.adaptors.http.flow.ErrorResponseCode", Status: 500}, true))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	families := map[string][]string{}
+	kinds := map[string]string{}
+	for _, mf := range mfs {
+		kinds[mf.GetName()] = mf.GetType().String()
+		for _, m := range mf.GetMetric() {
+			var names []string
+			for _, l := range m.GetLabel() {
+				names = append(names, l.GetName())
+			}
+			families[mf.GetName()] = names
+		}
+	}
+	require.Len(t, families, len(tests), "no family besides the seed's and server_fault_count")
+	for _, tt := range tests {
+		t.Run(tt.seed, func(t *testing.T) {
+			want := strings.ReplaceAll(strings.TrimPrefix(tt.seed, "apigee.googleapis.com/"), "/", "_")
+			require.Equal(t, want, tt.name, "the Prometheus name is the seed's with '/' as '_'")
+			require.Contains(t, families, tt.name)
+			require.Equal(t, tt.kind, kinds[tt.name])
+			require.Equal(t, tt.labels, families[tt.name])
+		})
+	}
+	require.ElementsMatch(t, []string{"apigee_errors", "policy_errors", "target_errors"}, []string{SourceApigee, SourcePolicy, SourceTarget})
+}
+
 // The histograms are in milliseconds: a 30 ms call whose target answered
 // in 20 ms lands in the buckets le=50 and le=20 (bounds are inclusive).
 func TestLatencies(t *testing.T) {

@@ -36,6 +36,11 @@ type Config struct {
 	// MaxControlPlaneErrors is how many consecutive failed calls turn
 	// readiness red, like hybrid's ControlPlaneErrorMonitor probe.
 	MaxControlPlaneErrors int `yaml:"maxControlPlaneErrors" usage:"consecutive control plane errors before readiness fails"`
+	// DownloadClaimWait is how long a synchronizer that lost the claim on
+	// a new contract version (another region's synchronizer claimed it
+	// first) waits for the claimant to store it before downloading it
+	// itself.
+	DownloadClaimWait time.Duration `yaml:"downloadClaimWait" usage:"how long to wait for another synchronizer that claimed a new contract version to store it before downloading it anyway"`
 	// RetryMaxInterval caps the wait between retries after control plane
 	// errors (exponential from 1 s, equal jitter). Hybrid exposes no such
 	// setting: its synchronizer tries again at its next poll
@@ -81,5 +86,6 @@ func DefaultConfig() Config {
 		LongPollWait:          30 * time.Second,
 		MaxControlPlaneErrors: 5,
 		RetryMaxInterval:      3 * time.Second,
+		DownloadClaimWait:     10 * time.Second,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,8 @@ type ContractStore interface {
 	Put(ctx context.Context, c *contract.Contract, storedBy string) (bool, error)
 	Get(ctx context.Context, org, env, version string) (*contract.Contract, error)
 	Latest(ctx context.Context, org, env string) (*contract.Contract, error)
+	// ClaimDownload claims the download of a version across regions.
+	ClaimDownload(ctx context.Context, org, env, version, claimant string, ttl time.Duration) (bool, string, error)
 }
 
 // ControlPlane is the slice of the control plane client the synchronizer uses.
@@ -45,6 +48,9 @@ type Syncer struct {
 	consecutiveErrors atomic.Int64
 	downloads         atomic.Int64
 	unservable        atomic.Int64
+	// claimant names this process in download claims (unique even when
+	// several synchronizers of one instance share an instanceID).
+	claimant string
 	// marshal encodes a contract for message processors (tests replace it).
 	marshal func(*contract.Contract) ([]byte, error)
 	// probeLog writes the SEVERE ProbeAPI line when Probe fails.
@@ -73,7 +79,9 @@ type envState struct {
 }
 
 func NewSyncer(cfg Config, st ContractStore, cp ControlPlane, log *zap.Logger) *Syncer {
-	s := &Syncer{cfg: cfg, store: st, cp: cp, log: log, envs: map[string]*envState{}, marshal: contract.Marshal}
+	host, _ := os.Hostname()
+	s := &Syncer{cfg: cfg, store: st, cp: cp, log: log, envs: map[string]*envState{}, marshal: contract.Marshal,
+		claimant: fmt.Sprintf("%s/%s-%d", cfg.InstanceID, host, os.Getpid())}
 	for _, env := range cfg.Environments {
 		s.envs[env] = &envState{changed: make(chan struct{})}
 	}
@@ -162,6 +170,46 @@ func (s *Syncer) succeeded() {
 	s.health.lastSuccess = time.Now()
 }
 
+// awaitClaimant claims the download of version; when another
+// synchronizer (another region's, which saw the version at the same
+// moment) holds the claim, it waits up to DownloadClaimWait for that one
+// to store it and reports whether it is in the store now. A claim that
+// cannot be made (a datacenter unreachable for the cross-region
+// transaction) or a claimant that does not deliver means downloading
+// anyway: a second download costs less than a missed deploy.
+func (s *Syncer) awaitClaimant(ctx context.Context, env, version string, log *zap.Logger) (bool, error) {
+	if s.cfg.DownloadClaimWait <= 0 {
+		return false, nil
+	}
+	claimed, holder, err := s.store.ClaimDownload(ctx, s.cfg.Org, env, version, s.claimant, 2*s.cfg.DownloadClaimWait)
+	if err != nil {
+		log.Warn("could not claim the contract download; downloading", zap.String("version", version), zap.Error(err))
+		return false, nil
+	}
+	if claimed {
+		return false, nil
+	}
+	log.Info("another synchronizer is downloading the contract; waiting for it in the store",
+		zap.String("version", version), zap.String("claimant", holder))
+	deadline := time.Now().Add(s.cfg.DownloadClaimWait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		have, err := s.store.Has(ctx, s.cfg.Org, env, version)
+		if err != nil {
+			return false, err
+		}
+		if have {
+			return true, nil
+		}
+	}
+	log.Warn("the claimant did not store the contract in time; downloading", zap.String("version", version), zap.String("claimant", holder))
+	return false, nil
+}
+
 // Where a served contract came from.
 const (
 	SourceControlPlane = "controlplane"
@@ -181,6 +229,11 @@ func (s *Syncer) syncOnce(ctx context.Context, env, current string, wait time.Du
 	have, err := s.store.Has(ctx, s.cfg.Org, env, version)
 	if err != nil {
 		return err
+	}
+	if !have {
+		if have, err = s.awaitClaimant(ctx, env, version, log); err != nil {
+			return err
+		}
 	}
 	var c *contract.Contract
 	source := SourceStore

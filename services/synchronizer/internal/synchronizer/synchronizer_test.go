@@ -28,10 +28,24 @@ type fakeStore struct {
 	mu        sync.Mutex
 	contracts map[string]*contract.Contract // by version
 	putBy     map[string]string
+	claims    map[string]string // version → claimant
+	claimErr  error
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{contracts: map[string]*contract.Contract{}, putBy: map[string]string{}}
+	return &fakeStore{contracts: map[string]*contract.Contract{}, putBy: map[string]string{}, claims: map[string]string{}}
+}
+
+func (f *fakeStore) ClaimDownload(_ context.Context, _, _, v, claimant string, _ time.Duration) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.claimErr != nil {
+		return false, "", f.claimErr
+	}
+	if _, ok := f.claims[v]; !ok {
+		f.claims[v] = claimant
+	}
+	return f.claims[v] == claimant, f.claims[v], nil
 }
 
 func (f *fakeStore) Has(_ context.Context, _, _, v string) (bool, error) {
@@ -305,4 +319,46 @@ func TestStatusHandler(t *testing.T) {
 	require.Equal(t, "o", got.Organization)
 	require.Equal(t, EnvStatus{Version: "20261122.100000.000", Source: SourceStore, Since: got.Environments["test"].Since}, got.Environments["test"])
 	require.NotNil(t, got.Environments["test"].Since)
+}
+
+// Two regions' synchronizers see a new version at the same moment: the one
+// that claims it downloads it, the other waits for it in the store; a
+// claimant that never stores it, or a claim that cannot be made, means
+// downloading anyway.
+func TestDownloadClaim(t *testing.T) {
+	const v1 = "20261122.100000.000"
+	ctx := context.Background()
+	t.Run("the claimant downloads, the other reads the store", func(t *testing.T) {
+		st := newFakeStore()
+		cp := &fakeCP{current: testContract(v1)}
+		winner, loser := newTestSyncer(t, st, cp), newTestSyncer(t, st, cp)
+		loser.claimant = "region-2/other"
+		_, _, err := st.ClaimDownload(ctx, "o", "test", v1, winner.claimant, time.Minute)
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- loser.syncOnce(ctx, "test", "", 0, zaptest.NewLogger(t)) }()
+		require.NoError(t, winner.syncOnce(ctx, "test", "", 0, zaptest.NewLogger(t)))
+		require.NoError(t, <-done)
+		require.Equal(t, 1, cp.downloads, "downloaded once across both")
+		require.Equal(t, int64(1), winner.Downloads())
+		require.Equal(t, int64(0), loser.Downloads())
+		require.Equal(t, v1, loser.currentVersion("test"))
+	})
+	t.Run("a silent claimant is not waited for forever", func(t *testing.T) {
+		st := newFakeStore()
+		st.claims[v1] = "gone/dead-1"
+		cp := &fakeCP{current: testContract(v1)}
+		s := newTestSyncer(t, st, cp)
+		s.cfg.DownloadClaimWait = 100 * time.Millisecond
+		require.NoError(t, s.syncOnce(ctx, "test", "", 0, zaptest.NewLogger(t)))
+		require.Equal(t, 1, cp.downloads)
+	})
+	t.Run("no claim possible: download", func(t *testing.T) {
+		st := newFakeStore()
+		st.claimErr = errors.New("Cannot achieve consistency level SERIAL")
+		cp := &fakeCP{current: testContract(v1)}
+		s := newTestSyncer(t, st, cp)
+		require.NoError(t, s.syncOnce(ctx, "test", "", 0, zaptest.NewLogger(t)))
+		require.Equal(t, 1, cp.downloads)
+	})
 }

@@ -1,0 +1,157 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/stretchr/testify/require"
+	apigee "google.golang.org/api/apigee/v1"
+
+	"github.com/hybrid-emulator/hybrid/e2e/harness"
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+)
+
+// dc2Env names the second datacenter's Cassandra node (host:port), which
+// scripts/test.sh starts with scripts/cassandra.sh --node 2 start.
+const dc2Env = "HYBRID_CASSANDRA_DC2"
+
+// region is one instance's own processes: a synchronizer, a message
+// processor and a watcher, over one datacenter of the shared Cassandra.
+type region struct {
+	Instance     string
+	Synchronizer *harness.Process
+	Runtime      *harness.Process
+	Watcher      *harness.Process
+}
+
+// dc2Node is the second datacenter's contact point from HYBRID_CASSANDRA_DC2.
+func dc2Node(tb testing.TB) (host string, port int) {
+	tb.Helper()
+	hp := os.Getenv(dc2Env)
+	if hp == "" {
+		tb.Skip(dc2Env + " is not set: the two-region tests need a second Cassandra node in datacenter dc2 " +
+			"(scripts/cassandra.sh --node 2 start, then " + dc2Env + "=127.0.0.2:9042; make test does both)")
+	}
+	host, p, err := net.SplitHostPort(hp)
+	require.NoError(tb, err, dc2Env)
+	port, err = strconv.Atoi(p)
+	require.NoError(tb, err, dc2Env)
+	return host, port
+}
+
+// dcCassandraArgs point a service at one datacenter's node, preferring
+// that datacenter (local DC) for every query.
+func dcCassandraArgs(host string, port int, dc string) []string {
+	args := []string{"--cassandra.hosts", host, "--cassandra.port", strconv.Itoa(port), "--cassandra.localDC", dc}
+	if h.CassandraCredentials != "" {
+		args = append(args, "--cassandra.credentialsFile", h.CassandraCredentials)
+	}
+	return args
+}
+
+// makeRegionInstance creates a runtime instance (a region) with the
+// cluster's environment attached, through Google's Go client.
+func makeRegionInstance(tb testing.TB, svc *apigee.Service, c *harness.Cluster, name, location string) {
+	tb.Helper()
+	op, err := svc.Organizations.Instances.Create("organizations/"+c.Org,
+		&apigee.GoogleCloudApigeeV1Instance{Name: name, Location: location}).Do()
+	require.NoError(tb, err)
+	require.True(tb, op.Done, "instance creation finishes at once")
+	op, err = svc.Organizations.Instances.Attachments.Create("organizations/"+c.Org+"/instances/"+name,
+		&apigee.GoogleCloudApigeeV1InstanceAttachment{Environment: c.Env}).Do()
+	require.NoError(tb, err)
+	require.True(tb, op.Done)
+}
+
+// startRegion starts an instance's synchronizer, message processor and
+// watcher against the cluster's control plane, with Cassandra at
+// cassandraArgs (another datacenter's node), and waits until they are
+// ready. syncArgs are extra synchronizer flags.
+func startRegion(tb testing.TB, c *harness.Cluster, instance string, cassandraArgs []string, syncArgs ...string) *region {
+	tb.Helper()
+	r := &region{Instance: instance}
+	org := []string{"--org", c.Org, "--environments", c.Env}
+	args := append(append([]string{}, org...),
+		"--instanceID", instance,
+		"--listen", "127.0.0.1:0", "--runtimeListen", "127.0.0.1:0",
+		"--runtimeTLS.certFile", c.PKI.SynchronizerCert(), "--runtimeTLS.keyFile", c.PKI.SynchronizerKey(),
+		"--runtimeTLS.clientCAFile", c.PKI.CA(),
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-synchronizer"))
+	args = append(append(args, cassandraArgs...), syncArgs...)
+	r.Synchronizer = h.Start(tb, "synchronizer", args...)
+	r.Synchronizer.WaitReady(tb, 90*time.Second)
+
+	args = append(append([]string{}, org...),
+		"--podName", "runtime-"+instance,
+		"--listen", "127.0.0.1:0", "--trafficListen", "127.0.0.1:0",
+		"--analytics.enabled=false",
+		"--synchronizer", "https://"+r.Synchronizer.Addr("runtime"),
+		"--synchronizerTLS.caFile", c.PKI.CA(), "--synchronizerTLS.certFile", c.PKI.RuntimeCert(),
+		"--synchronizerTLS.keyFile", c.PKI.RuntimeKey(),
+		"--contractEncryptionKeyPath", c.ContractKeyPath(),
+		"--encryptionKeysPath", h.EncryptionKeysPath(tb, c.Org),
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-runtime"),
+		"--runtimeData.keyTTL", "1s")
+	r.Runtime = h.Start(tb, "runtime", append(args, cassandraArgs...)...)
+	r.Runtime.WaitReady(tb, 90*time.Second)
+
+	args = append(append([]string{}, org...),
+		"--instanceID", instance,
+		"--listen", "127.0.0.1:0",
+		"--runtimes", r.Runtime.URL("main"),
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--controlPlane.serviceAccountPath", c.KeyFile("apigee-watcher"),
+		"--interval", "100ms")
+	r.Watcher = h.Start(tb, "watcher", append(args, cassandraArgs...)...)
+	r.Watcher.WaitReady(tb, 90*time.Second)
+	return r
+}
+
+// TrafficURL is the region's message processor traffic endpoint.
+func (r *region) TrafficURL() string { return r.Runtime.URL("traffic") }
+
+// servedContractVersion is the contract version a synchronizer serves for
+// the cluster's environment ("" before it has one), asked as a message
+// processor (mutual TLS).
+func servedContractVersion(tb testing.TB, c *harness.Cluster, sync *harness.Process) string {
+	tb.Helper()
+	url := "https://" + sync.Addr("runtime") + "/v1/runtime/organizations/" + c.Org + "/environments/" + c.Env + "/contract"
+	resp, err := c.SynchronizerClient(tb).Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var ct struct {
+		Version string `json:"version"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &ct) != nil {
+		return ""
+	}
+	return ct.Version
+}
+
+// dcSession opens a session to one datacenter's node, preferring it.
+func dcSession(tb testing.TB, host string, port int, dc string) *gocql.Session {
+	tb.Helper()
+	cfg := cassandra.DefaultConfig()
+	cfg.Hosts, cfg.Port, cfg.LocalDC, cfg.CredentialsFile = []string{host}, port, dc, h.CassandraCredentials
+	cfg.StartupWait = 30 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := cassandra.Connect(ctx, cfg)
+	require.NoError(tb, err, "connect to datacenter %s at %s:%d", dc, host, port)
+	tb.Cleanup(s.Close)
+	return s
+}
