@@ -17,12 +17,14 @@ import (
 // default, plus a long-poll round), not a benchmark.
 const recoveryBound = 5 * time.Second
 
-// (e) Recovery from an outage with the local defaults (no short intervals
-// passed): a message processor restarted during the outage, while its
-// synchronizer is restarting too, holds traffic with 503 until its stored
-// contract is in and never answers 404; `hybridctl outage report` shows
-// the outage as the seed's table describes it; after `outage stop` a
-// deploy is live within recoveryBound and the report recovers.
+// (e) Recovery from an outage of the runtime plane's connection with the
+// local defaults (no short intervals passed): a message processor
+// restarted during the outage, while its synchronizer is restarting too,
+// holds traffic with 503 until its stored contract is in and never
+// answers 404; `hybridctl outage report` shows
+// the outage as the seed's table describes it; a deploy made during the
+// outage stays PROGRESSING, is live within recoveryBound of `outage stop`,
+// and the report recovers.
 func TestOutageRecovery(t *testing.T) {
 	t.Parallel()
 	c := h.StartCluster(t, harness.Options{All: true})
@@ -38,7 +40,10 @@ func TestOutageRecovery(t *testing.T) {
 	radar := importProxy(t, svc, c, "radar", proxyZip(t, "radar", "/radar", be.URL+"/radar"))
 	require.Equal(t, 404, call(t, c, host, "/radar/now").status, "not deployed yet")
 
-	hybridctlOutage(t, c, "start")
+	// The runtime plane is cut off; the operator keeps the management API
+	// (a hybrid cluster losing its egress), so a deploy can be made during
+	// the outage.
+	hybridctlOutage(t, c, "start", "--scope", "runtime")
 	require.Eventually(t, func() bool { return probe(t, c.Synchronizer) == 503 }, time.Minute, 50*time.Millisecond,
 		"the synchronizer's probe never failed:\n%s", c.Synchronizer.Log())
 
@@ -90,15 +95,16 @@ func TestOutageRecovery(t *testing.T) {
 		require.Contains(t, c.Synchronizer.Log(), "serving stored contract")
 	})
 
-	t.Run("a deploy waiting for the control plane is live within 5s of its return", func(t *testing.T) {
-		// The mock control plane's outage switch takes its Apigee API down
-		// for every caller, management included, so the deploy is made the
-		// moment the control plane returns; the synchronizer is still in
-		// its back-off then, exactly as for a deploy made during the outage.
+	t.Run("a deploy made during the outage is live within 5s of the control plane's return", func(t *testing.T) {
+		_, err := svc.Organizations.Environments.Apis.Revisions.Deploy(revisionPath(c, "radar", radar)).Override(true).Do()
+		require.NoError(t, err, "the operator's deploy reaches the management API during a runtime-scoped outage")
+		d, err := svc.Organizations.Environments.Apis.Revisions.GetDeployments(revisionPath(c, "radar", radar)).Do()
+		require.NoError(t, err)
+		require.Equal(t, "PROGRESSING", d.State, "no runtime can load it while cut off")
+		require.Equal(t, 404, call(t, c, host, "/radar/now").status, "new deployments do not arrive during the outage")
+
 		back := time.Now()
 		hybridctlOutage(t, c, "stop")
-		_, err := svc.Organizations.Environments.Apis.Revisions.Deploy(revisionPath(c, "radar", radar)).Override(true).Do()
-		require.NoError(t, err)
 		var last reply
 		require.Eventually(t, func() bool {
 			last = call(t, c, host, "/radar/now")
@@ -107,6 +113,11 @@ func TestOutageRecovery(t *testing.T) {
 			"the deploy was not live within %s of the control plane's return (last %d %s)\n%s", recoveryBound, last.status, last.body, c.Synchronizer.Log())
 		require.Equal(t, "/radar/now", decode(t, last.body)["path"])
 		t.Logf("live %s after the control plane's return", time.Since(back))
+		// The watcher still watches the message processor restarted above
+		// at its old address: one for the new one reports it READY.
+		c.Watcher.Stop(t)
+		c.Watcher = c.StartWatcher(outer)
+		waitDeploymentState(t, svc, c, "radar", radar, "READY")
 	})
 
 	t.Run("report after recovery", func(t *testing.T) {

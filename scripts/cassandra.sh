@@ -612,9 +612,20 @@ join_auth() {
   [[ "$AUTH" == password ]] || return 0
   command -v go >/dev/null 2>&1 || { err "go not found; it is needed to replicate the login to this node (or set CASSANDRA_AUTH=none)"; return 1; }
   [[ -f "$CREDENTIALS_FILE" ]] || { err "no credentials file ${CREDENTIALS_FILE}: node 1 must have been started (and secured) by this script"; return 1; }
-  (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra replicate-auth --cassandra "${NODE1_HOST}:${PORT}" --credentials "$CREDENTIALS_FILE") || return 1
-  log "streaming system_auth from ${NODE1_DC} to node ${NODE} (${DC})"
-  nodetool rebuild --keyspace system_auth -- "$NODE1_DC" || return 1
+  # Once per node: a rebuild on a restarted node finds its earlier
+  # streaming's bootstrap data and aborts.
+  local joined="${NODE_DIR}/auth.joined"
+  if [[ ! -f "$joined" ]]; then
+    (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra replicate-auth --cassandra "${NODE1_HOST}:${PORT}" --credentials "$CREDENTIALS_FILE") || return 1
+    log "streaming system_auth from ${NODE1_DC} to node ${NODE} (${DC})"
+    local out
+    if ! out="$(nodetool rebuild --keyspace system_auth -- "$NODE1_DC" 2>&1)"; then
+      # A node that streamed before this marker existed.
+      grep -q "Discovered existing bootstrap data" <<<"$out" || { printf '%s\n' "$out" >&2; return 1; }
+      log "node ${NODE} already has system_auth from an earlier start"
+    fi
+    : >"$joined"
+  fi
   # With the file present, secure only checks that the login works.
   (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra secure --cassandra "${HOST}:${PORT}" --credentials "$CREDENTIALS_FILE")
 }

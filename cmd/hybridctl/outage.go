@@ -22,6 +22,7 @@ const outagePath = "/v1/emulator/outage"
 type outageService struct {
 	Service   string  `json:"service"`
 	Active    bool    `json:"active"`
+	Scope     string  `json:"scope,omitempty"`
 	Mode      string  `json:"mode,omitempty"`
 	Latency   string  `json:"latency,omitempty"`
 	ErrorRate float64 `json:"errorRate,omitempty"`
@@ -63,13 +64,14 @@ func runOutage(ctx context.Context, args []string, stdout io.Writer) error {
 	var services multiFlag
 	var latency time.Duration
 	var rate float64
-	var mode string
+	var mode, scope string
 	switch sub {
 	case "start":
 		fs.Var(&services, "service", "service to take down, repeatable: apigee, iamcredentials (oauth2, iam), apigeeconnect, storage, monitoring, logging (default all)")
 		fs.DurationVar(&latency, "latency", 0, "latency added to every call (e.g. 2s)")
 		fs.Float64Var(&rate, "error-rate", -1, "probability 0-1 that a call fails (default 1 unless only --latency is given)")
 		fs.StringVar(&mode, "mode", "", "how calls fail: unavailable (503 / gRPC UNAVAILABLE) or reset (connection reset)")
+		fs.StringVar(&scope, "scope", "", "who is cut off: all (default) or runtime (the runtime plane only; you keep the management API, so deploys made during the outage go live after it)")
 	case "stop":
 		fs.Var(&services, "service", "service to restore, repeatable (default all)")
 	case "status":
@@ -98,6 +100,9 @@ func runOutage(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if mode != "" {
 			spec["mode"] = mode
+		}
+		if scope != "" {
+			spec["scope"] = scope
 		}
 		if latency > 0 {
 			spec["latency"] = latency.String()
@@ -132,11 +137,12 @@ func runOutage(ctx context.Context, args []string, stdout io.Writer) error {
 
 func printOutage(w io.Writer, st outageStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tSTATE\tMODE\tLATENCY\tERROR RATE\tSINCE\t")
+	fmt.Fprintln(tw, "SERVICE\tSTATE\tSCOPE\tMODE\tLATENCY\tERROR RATE\tSINCE\t")
 	for _, s := range st.Services {
-		state, mode, lat, rate, since := "up", "-", "-", "-", "-"
+		state, scope, mode, lat, rate, since := "up", "-", "-", "-", "-", "-"
 		if s.Active {
 			state = "FAULTED"
+			scope = s.Scope
 			mode = s.Mode
 			if s.Latency != "" {
 				lat = s.Latency
@@ -149,7 +155,7 @@ func printOutage(w io.Writer, st outageStatus) error {
 		if !s.Traffic {
 			state += " (no endpoint yet)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Service, state, mode, lat, rate, since)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Service, state, scope, mode, lat, rate, since)
 	}
 	return tw.Flush()
 }

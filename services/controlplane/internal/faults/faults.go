@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -57,9 +58,25 @@ const (
 	ModeReset Mode = "reset"
 )
 
+// Scope is who a fault cuts off.
+type Scope string
+
+const (
+	// ScopeAll fails every caller: the control plane is gone.
+	ScopeAll Scope = "all"
+	// ScopeRuntime fails the runtime plane's calls only, while operators
+	// (callers the server's Operator func recognises: people and tools
+	// with an admin's rights) still reach the management API: the
+	// runtime plane's own network is cut, as when a hybrid cluster loses
+	// its internet egress. Deployments made then go live on recovery.
+	ScopeRuntime Scope = "runtime"
+)
+
 // Fault is what is applied to one service.
 type Fault struct {
 	Service string `json:"service"`
+	// Scope is all (the default) or runtime.
+	Scope Scope `json:"scope,omitempty"`
 	// Mode is unavailable, reset or "" (latency only).
 	Mode Mode `json:"mode,omitempty"`
 	// Latency is added before every call is answered (or failed).
@@ -79,6 +96,8 @@ type Spec struct {
 	Latency string `json:"latency,omitempty"`
 	// ErrorRate defaults to 1 when a mode applies.
 	ErrorRate *float64 `json:"errorRate,omitempty"`
+	// Scope is all (default) or runtime.
+	Scope string `json:"scope,omitempty"`
 }
 
 // ValidationError is a bad Spec (unknown service, negative latency, …):
@@ -116,7 +135,14 @@ type Injector struct {
 	// streams (Connect tethers) are dropped as a real outage drops them.
 	down map[string]chan struct{}
 	rnd  *rand.Rand
+	// operator tells an operator's HTTP call from the runtime plane's
+	// (ScopeRuntime spares it); nil: every caller is the runtime plane.
+	operator func(r *http.Request) bool
 }
+
+// SetOperator sets how ScopeRuntime faults recognise the operators they
+// spare; call it before serving.
+func (in *Injector) SetOperator(f func(r *http.Request) bool) { in.operator = f }
 
 // New returns an injector with no faults; reg, when set, gets the
 // controlplane_faults_injected_total counter.
@@ -175,6 +201,14 @@ func (in *Injector) Start(spec Spec) ([]Fault, error) {
 		}
 		latency = d
 	}
+	scope := Scope(strings.ToLower(spec.Scope))
+	switch scope {
+	case "":
+		scope = ScopeAll
+	case ScopeAll, ScopeRuntime:
+	default:
+		return nil, invalid("unknown scope %q: all or runtime", spec.Scope)
+	}
 	mode := Mode(strings.ToLower(spec.Mode))
 	switch mode {
 	case ModeUnavailable, ModeReset:
@@ -201,14 +235,14 @@ func (in *Injector) Start(spec Spec) ([]Fault, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, s := range names {
-		f := Fault{Service: s, Mode: mode, Latency: latency, ErrorRate: rate, Since: now}
+		f := Fault{Service: s, Scope: scope, Mode: mode, Latency: latency, ErrorRate: rate, Since: now}
 		in.faults[s] = f
 		if f.fails() {
 			// Drop the service's long streams; later calls see the fault.
 			close(in.down[s])
 			in.down[s] = make(chan struct{})
 		}
-		in.log.Warn("fault injected", zap.String("service", s), zap.String("mode", f.modeName()),
+		in.log.Warn("fault injected", zap.String("service", s), zap.String("mode", f.modeName()), zap.String("scope", string(scope)),
 			zap.Duration("latency", latency), zap.Float64("errorRate", rate))
 		out = append(out, f)
 	}
@@ -257,6 +291,15 @@ func (in *Injector) Active() []Fault {
 		return slices.Index(Services, out[i].Service) < slices.Index(Services, out[j].Service)
 	})
 	return out
+}
+
+// spares reports whether the fault on service, if any, leaves r alone:
+// an operator's call under a runtime-scoped fault.
+func (in *Injector) spares(service string, r *http.Request) bool {
+	in.mu.Lock()
+	f, ok := in.faults[service]
+	in.mu.Unlock()
+	return ok && f.Scope == ScopeRuntime && in.operator != nil && in.operator(r)
 }
 
 // decide is what one call to service gets: a delay, and whether (and

@@ -35,6 +35,7 @@ func TestStartValidates(t *testing.T) {
 		{"rate above 1", Spec{ErrorRate: ptr(1.5)}, "outside 0-1"},
 		{"rate below 0", Spec{ErrorRate: ptr(-0.1)}, "outside 0-1"},
 		{"unknown mode", Spec{Mode: "explode"}, "unknown mode"},
+		{"unknown scope", Spec{Scope: "everyone"}, "unknown scope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := New(nil, nil)
@@ -266,4 +267,28 @@ func TestHTTPCutsHeldCalls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the held call was not cut")
 	}
+}
+
+// A runtime-scoped outage cuts the runtime plane's calls and spares the
+// operator's, so a deploy made during it goes live on recovery.
+func TestRuntimeScopeSparesOperators(t *testing.T) {
+	in := New(nil, nil)
+	in.SetOperator(func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer admin" })
+	h := in.HTTP(Apigee, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	call := func(token string) int {
+		req := httptest.NewRequest(http.MethodGet, "/v1/organizations/o", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	_, err := in.Start(Spec{Scope: "runtime"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, call("admin"), "the operator still reaches the API")
+	require.Equal(t, http.StatusServiceUnavailable, call("synchronizer"), "the runtime plane is cut off")
+	require.Equal(t, "runtime", in.Status().Services[0].Scope)
+
+	_, err = in.Start(Spec{})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, call("admin"), "a whole outage cuts everyone")
 }

@@ -19,6 +19,10 @@ import (
 // then a 503 UNAVAILABLE in Google's error shape or a connection reset.
 func (in *Injector) HTTP(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if in.spares(service, r) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		down := in.downSignal(service) // before decide: no start is missed
 		delay, mode := in.decide(service)
 		if delay > 0 {
@@ -231,6 +235,7 @@ func (s *stream) Context() context.Context { return s.ctx }
 type faultView struct {
 	Service   string  `json:"service"`
 	Active    bool    `json:"active"`
+	Scope     string  `json:"scope,omitempty"`
 	Mode      string  `json:"mode,omitempty"`
 	Latency   string  `json:"latency,omitempty"`
 	ErrorRate float64 `json:"errorRate,omitempty"`
@@ -260,6 +265,7 @@ func (in *Injector) Status() StatusView {
 		v := faultView{Service: s, Traffic: !noTraffic[s]}
 		if f, ok := active[s]; ok {
 			v.Active = true
+			v.Scope = string(f.Scope)
 			v.Mode = f.modeName()
 			if f.Latency > 0 {
 				v.Latency = f.Latency.String()

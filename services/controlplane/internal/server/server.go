@@ -114,6 +114,9 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	}
 	s := &Server{Service: svc, Store: store, AdminToken: EffectiveAdminToken(cfg)}
 	s.Faults = faults.New(log.Named("faults"), svc.Registry())
+	// A runtime-scoped outage spares whoever may manage outages: the
+	// operator keeps the management API while the runtime plane is cut.
+	s.Faults.SetOperator(func(r *http.Request) bool { return s.authorizeFaults(r) == nil })
 	if s.IAM, s.KeyDir, err = newIAM(svc, cfg, store, stateDir, s.AdminToken); err != nil {
 		return nil, err
 	}
