@@ -468,6 +468,11 @@ jvm_args() {
     -Dcassandra.unsafesystem=true
     # make the default superuser at once, so securing the node need not wait
     -Dcassandra.superuser_setup_delay_ms=0
+    # a node of another datacenter gets its data by `nodetool rebuild`, more
+    # than once (system_auth when it joins, the org keyspaces after make up's
+    # schema): without this a second rebuild aborts on the first one's
+    # bootstrap records
+    -Dcassandra.reset_bootstrap_progress=true
   )
   if [[ "$JMX_PORT" != "0" ]]; then
     JVM_ARGS+=("-Dcassandra.jmx.local.port=${JMX_PORT}")
