@@ -1,6 +1,7 @@
 // Package backoff is the retry pacing shared by the runtime plane's
 // clients of an upstream that may be away for a while (the synchronizer's
-// control plane calls, the message processor's synchronizer polls):
+// control plane calls, the message processor's synchronizer polls, the
+// Connect agent's tether streams):
 // exponential growth from a first wait to a cap, with jitter so several
 // replicas that failed together do not retry in lockstep.
 //
@@ -26,6 +27,10 @@ type Policy struct {
 	Max time.Duration
 	// Rand is the jitter source (nil: math/rand/v2).
 	Rand Rand
+	// FullJitter draws each wait from all of (0, ceiling] instead of its
+	// upper half: more spread for many clients reconnecting at once (the
+	// Connect agent's tether streams), at the price of short waits.
+	FullJitter bool
 }
 
 // Backoff hands out successive waits for one retry loop. It is not safe
@@ -54,13 +59,18 @@ func New(p Policy) *Backoff {
 	return &Backoff{p: p, ceil: p.Initial}
 }
 
-// Next is the wait before the next retry, with equal jitter: half the
-// current ceiling fixed, the other half random, so waits still grow (a
+// Next is the wait before the next retry, with equal jitter (unless
+// FullJitter): half the current ceiling fixed, the other half random, so waits still grow (a
 // struggling upstream gets relief) yet spread across replicas. The
 // ceiling then doubles, up to Max.
 func (b *Backoff) Next() time.Duration {
-	half := b.ceil / 2
-	d := half + time.Duration(b.p.Rand(int64(b.ceil-half)+1))
+	var d time.Duration
+	if b.p.FullJitter {
+		d = 1 + time.Duration(b.p.Rand(int64(b.ceil))) // never 0: no busy loop
+	} else {
+		half := b.ceil / 2
+		d = half + time.Duration(b.p.Rand(int64(b.ceil-half)+1))
+	}
 	b.ceil = min(b.ceil*2, b.p.Max)
 	return d
 }

@@ -29,6 +29,10 @@ func TestBackoff(t *testing.T) {
 			[]time.Duration{500 * time.Millisecond, 500 * time.Millisecond}},
 		{"no initial starts at the cap", Policy{Max: 2 * time.Second, Rand: fixed(0, 1)},
 			[]time.Duration{time.Second, time.Second}},
+		{"full jitter, least: never zero", Policy{Initial: time.Second, Max: 2 * time.Second, Rand: fixed(0, 1), FullJitter: true},
+			[]time.Duration{time.Nanosecond, time.Nanosecond}},
+		{"full jitter, most: the ceiling", Policy{Initial: time.Second, Max: 3 * time.Second, Rand: func(n int64) int64 { return n - 1 }, FullJitter: true},
+			[]time.Duration{time.Second, 2 * time.Second, 3 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := New(tc.p)

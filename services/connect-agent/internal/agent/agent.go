@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,6 +35,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/hybrid-emulator/hybrid/pkg/backoff"
 	"github.com/hybrid-emulator/hybrid/pkg/gcpauth"
 	"github.com/hybrid-emulator/hybrid/pkg/service"
 )
@@ -367,7 +367,7 @@ func (a *Agent) isDraining() bool {
 // backoff and full jitter, until the agent drains.
 func (a *Agent) slot() {
 	defer a.slotWG.Done()
-	backoff := a.cfg.ReconnectBackoff
+	retry := backoff.New(backoff.Policy{Initial: a.cfg.ReconnectBackoff, Max: a.cfg.MaxReconnectBackoff, FullJitter: true})
 	for {
 		if a.isDraining() {
 			return
@@ -390,11 +390,9 @@ func (a *Agent) slot() {
 			a.log.Warn("tether stream failed, reconnecting", zap.Error(err))
 		}
 		if established {
-			backoff = a.cfg.ReconnectBackoff
+			retry.Reset()
 		}
-		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
-		backoff = min(backoff*2, a.cfg.MaxReconnectBackoff)
-		t := time.NewTimer(wait)
+		t := time.NewTimer(retry.Next())
 		select {
 		case <-t.C:
 		case <-a.drainCh:
