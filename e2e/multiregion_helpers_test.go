@@ -18,6 +18,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/e2e/harness"
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/contract"
 )
 
 // dc2Env names the second datacenter's Cassandra node (host:port), which
@@ -121,25 +122,32 @@ func startRegion(tb testing.TB, c *harness.Cluster, instance string, cassandraAr
 // TrafficURL is the region's message processor traffic endpoint.
 func (r *region) TrafficURL() string { return r.Runtime.URL("traffic") }
 
-// servedContractVersion is the contract version a synchronizer serves for
-// the cluster's environment ("" before it has one), asked as a message
-// processor (mutual TLS).
-func servedContractVersion(tb testing.TB, c *harness.Cluster, sync *harness.Process) string {
+// servedContract is the contract a synchronizer serves for the cluster's
+// environment (zero when it serves none yet).
+func servedContract(tb testing.TB, c *harness.Cluster, sync *harness.Process) contract.Contract {
 	tb.Helper()
 	url := "https://" + sync.Addr("runtime") + "/v1/runtime/organizations/" + c.Org + "/environments/" + c.Env + "/contract"
 	resp, err := c.SynchronizerClient(tb).Get(url)
 	if err != nil {
-		return ""
+		return contract.Contract{}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var ct struct {
-		Version string `json:"version"`
-	}
+	var ct contract.Contract
 	if resp.StatusCode != 200 || json.Unmarshal(body, &ct) != nil {
-		return ""
+		return contract.Contract{}
 	}
-	return ct.Version
+	return ct
+}
+
+// deploysProxy reports whether a contract deploys the named proxy.
+func deploysProxy(ct contract.Contract, name string) bool {
+	for _, d := range ct.APIProxies {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // dcSession opens a session to one datacenter's node, preferring it.

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,13 +99,15 @@ func TestMultiRegionTwoInstancesOverTwoDatacenters(t *testing.T) {
 	require.NoError(t, err)
 	key := app.Credentials[0].ConsumerKey
 
-	// Both synchronizers settle on the environment's current contract.
+	// Both synchronizers settle on the environment's current contract: the
+	// one that carries the group's hostname (attaching the group made a new
+	// contract version, which may still be on its way when this starts).
 	var settled string
 	require.Eventually(t, func() bool {
-		v1, v2 := servedContractVersion(t, c, r1.Synchronizer), servedContractVersion(t, c, r2.Synchronizer)
-		settled = v1
-		return v1 != "" && v1 == v2
-	}, time.Minute, 50*time.Millisecond, "the two synchronizers never served the same contract")
+		ct1, ct2 := servedContract(t, c, r1.Synchronizer), servedContract(t, c, r2.Synchronizer)
+		settled = ct1.Version
+		return slices.Contains(ct1.Hostnames, host) && ct1.Version == ct2.Version
+	}, time.Minute, 50*time.Millisecond, "the two synchronizers never served the same contract with %s", host)
 	d1 := metric(t, r1.Synchronizer, "synchronizer_contract_downloads_total")
 	d2 := metric(t, r2.Synchronizer, "synchronizer_contract_downloads_total")
 
@@ -120,9 +123,11 @@ func TestMultiRegionTwoInstancesOverTwoDatacenters(t *testing.T) {
 	require.NoError(t, err)
 	var version string
 	require.Eventually(t, func() bool {
-		version = servedContractVersion(t, c, r1.Synchronizer)
-		return version != "" && version != settled
+		ct := servedContract(t, c, r1.Synchronizer)
+		version = ct.Version
+		return deploysProxy(ct, "regional")
 	}, time.Minute, 20*time.Millisecond, "region-1's synchronizer never served the deploy's contract")
+	require.NotEqual(t, settled, version)
 
 	// (a) The deploy is served by both regions' message processors.
 	withKey := http.Header{"X-Apikey": {key}}
@@ -133,7 +138,7 @@ func TestMultiRegionTwoInstancesOverTwoDatacenters(t *testing.T) {
 			return last.status == 200
 		}, time.Minute, 50*time.Millisecond, "%s never served the deploy (last: %d %s)", r.Instance, last.status, last.body)
 	}
-	require.Eventually(t, func() bool { return servedContractVersion(t, c, r2.Synchronizer) == version },
+	require.Eventually(t, func() bool { return servedContract(t, c, r2.Synchronizer).Version == version },
 		30*time.Second, 20*time.Millisecond, "region-2's synchronizer never served version %s", version)
 
 	// (b) Downloaded once across the regions; the other found it in Cassandra.
