@@ -24,7 +24,7 @@ down: ## stop every service and Cassandra
 status: ## show each local service's readiness
 	@go run ./cmd/hybridctl status
 
-SERVICES := controlplane synchronizer runtime mart udca watcher connect-agent
+SERVICES := controlplane synchronizer runtime mart udca watcher connect-agent telemetry
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 IMAGE_REGISTRY ?= hybrid
@@ -71,6 +71,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./services/runtime/internal/policy/cache -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME)
 	go test ./services/runtime/internal/policy/cache -run '^$$' -fuzz '^FuzzParseCacheControl$$' -fuzztime $(FUZZTIME)
 	go test ./pkg/lenientjson -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME)
+	go test ./services/controlplane/internal/monitoring -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
+	go test ./services/controlplane/internal/logging -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
 
 .PHONY: oracle
 oracle: ## check the XSLT golden files against Saxon-HE and the JSONPath golden table against Jayway JsonPath (fetched from Maven Central; needs a JDK and mvn)

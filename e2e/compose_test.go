@@ -29,7 +29,7 @@ func TestComposeFile(t *testing.T) {
 
 	// One-shot jobs: others wait for them to complete, they have no healthcheck.
 	jobs := map[string]bool{"schema": true, "pki": true, "keys": true}
-	for _, want := range []string{"cassandra", "schema", "pki", "keys", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent"} {
+	for _, want := range []string{"cassandra", "schema", "pki", "keys", "controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent", "telemetry"} {
 		_, err := project.GetService(want)
 		require.NoError(t, err, "compose must define %s", want)
 	}

@@ -24,7 +24,7 @@ stop() {
 }
 
 # Region 2's processes (make up REGIONS=2) first; absent ones are skipped.
-for s in watcher-2 runtime-2 synchronizer-2 connect-agent watcher udca mart runtime synchronizer controlplane; do stop "$s"; done
+for s in telemetry-2 telemetry watcher-2 runtime-2 synchronizer-2 connect-agent watcher udca mart runtime synchronizer controlplane; do stop "$s"; done
 if [[ "${1:-}" != "--keep-cassandra" ]]; then
   "$root/scripts/cassandra.sh" stop
 fi

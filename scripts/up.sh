@@ -50,7 +50,7 @@ say() { printf 'up: %s\n' "$*"; }
 mkdir -p "$bin" "$run/logs" "$run/pids"
 
 say "building services into $bin"
-(cd "$root" && for s in controlplane synchronizer runtime mart udca watcher connect-agent; do
+(cd "$root" && for s in controlplane synchronizer runtime mart udca watcher connect-agent telemetry; do
   go build -o "$bin/$s" "./services/$s"
 done && go build -o "$bin/hybridctl" ./cmd/hybridctl)
 
@@ -195,6 +195,7 @@ if [[ "$regions" == 2 ]]; then
     printf -- '- cassandra-dc1 tcp://127.0.0.1:9042\n- cassandra-dc2 tcp://127.0.0.2:9042\n'
     printf '%s synchronizer http://127.0.0.1:8844\n%s runtime http://127.0.0.1:8843\n%s watcher http://127.0.0.1:8847\n' "$instance_id" "$instance_id" "$instance_id"
     printf '%s synchronizer-2 http://127.0.0.1:8944\n%s runtime-2 http://127.0.0.1:8943\n%s watcher-2 http://127.0.0.1:8947\n' "$instance2_id" "$instance2_id" "$instance2_id"
+    printf '%s telemetry http://127.0.0.1:8849\n%s telemetry-2 http://127.0.0.1:8949\n' "$instance_id" "$instance2_id"
   } >"$layout"
 else
   rm -f "$layout"
@@ -213,6 +214,18 @@ start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" --encry
 start udca --org "$org" --dataDir "$run/udca" --grpcListen 127.0.0.1:20001 --controlPlane.serviceAccountPath "$keys/$project-apigee-udca.json"
 # The watcher keeps its leader lease (one active watcher per instance) in Cassandra.
 start watcher "${common[@]}" "${watcher_args[@]}" "${cql[@]}" --controlPlane.serviceAccountPath "$keys/$project-apigee-watcher.json"
+# The telemetry forwarder (hybrid's apigee-telemetry): the message
+# processor's customer-facing metrics to Cloud Monitoring as apigee-metrics,
+# every service's log file to Cloud Logging as apigee-logger, both at the
+# control plane; it buffers and retries while the control plane is away.
+telemetry_args=(--org "$org" --project "$project" --controlPlane.url http://127.0.0.1:8080
+  --metrics.serviceAccountPath "$keys/$project-apigee-metrics.json" --logging.serviceAccountPath "$keys/$project-apigee-logger.json")
+[[ -z "$instance_id" ]] || telemetry_args+=(--instanceID "$instance_id")
+mkdir -p "$run/telemetry"
+telemetry_location="$cluster_region"
+[[ "$regions" == 1 ]] || telemetry_location=local-dc1
+start telemetry "${telemetry_args[@]}" --location "$telemetry_location" \
+  --logging.paths "$run/logs/*.log" --logging.positionsFile "$run/telemetry/positions.json"
 if [[ "$regions" == 2 ]]; then
   sync2_args=(--instanceID "$instance2_id")
   [[ -z "$poll_interval" ]] || sync2_args+=(--longPoll=false --pollInterval "$poll_interval")
@@ -230,6 +243,10 @@ if [[ "$regions" == 2 ]]; then
     --controlPlane.url http://127.0.0.1:8080 --controlPlane.serviceAccountPath "$keys/$project-apigee-runtime.json"
   start_as watcher-2 watcher "${common[@]}" --instanceID "$instance2_id" "${cql2[@]}" --listen 127.0.0.1:8947 --runtimes http://127.0.0.1:8943 \
     --controlPlane.serviceAccountPath "$keys/$project-apigee-watcher.json"
+  # Region 2's metrics under its own instance_id; the host's log files
+  # have one logger already.
+  start_as telemetry-2 telemetry "${telemetry_args[@]}" --instanceID "$instance2_id" --location local-dc2 --listen 127.0.0.1:8949 \
+    --metrics.targets http://127.0.0.1:8943 --logging.enabled=false
 fi
 wait_ready mart
 status_only=()
@@ -239,7 +256,7 @@ if [[ "$connect" == true ]]; then
 else
   # Apigee Connect off: the control plane calls MART at --mart.hostAlias.
   say "Apigee Connect off: no connect agent; the control plane calls MART at http://127.0.0.1:8845"
-  status_only=(--only controlplane,synchronizer,runtime,mart,udca,watcher)
+  status_only=(--only controlplane,synchronizer,runtime,mart,udca,watcher,telemetry)
 fi
 # The layout file lists exactly what runs.
 [[ "$regions" == 1 ]] || status_only=()
@@ -260,6 +277,7 @@ The local hybrid runtime plane is up.
   UDCA                         http://127.0.0.1:8846   records from the runtime: 127.0.0.1:20001 (gRPC)
   Watcher                      http://127.0.0.1:8847
   Connect agent (metrics)      http://127.0.0.1:7070
+  Telemetry forwarder          http://127.0.0.1:8849   metrics and logs to Cloud Monitoring/Logging at the control plane (/v3, /v2)
   Cassandra (CQL)              127.0.0.1:9042   login: cqlsh --credentials $cassandra_credentials
 MSG
 if [[ "$regions" == 2 ]]; then

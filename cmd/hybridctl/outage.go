@@ -27,7 +27,6 @@ type outageService struct {
 	Latency   string  `json:"latency,omitempty"`
 	ErrorRate float64 `json:"errorRate,omitempty"`
 	Since     string  `json:"since,omitempty"`
-	Traffic   bool    `json:"traffic"`
 }
 
 type outageStatus struct {
@@ -151,9 +150,6 @@ func printOutage(w io.Writer, st outageStatus) error {
 				rate = fmt.Sprintf("%g", s.ErrorRate)
 			}
 			since = s.Since
-		}
-		if !s.Traffic {
-			state += " (no endpoint yet)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Service, state, scope, mode, lat, rate, since)
 	}

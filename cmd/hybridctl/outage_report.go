@@ -26,7 +26,6 @@ const (
 	stateBuffering   = "BUFFERING"
 	stateStale       = "STALE"
 	stateUnreachable = "UNREACHABLE"
-	stateNotEmulated = "n/a"
 )
 
 // reportRow is one component of `hybridctl outage report`: the seed's
@@ -72,6 +71,8 @@ type stackReader interface {
 	RuntimeStatus(ctx context.Context) (runtimeStatus, error)
 	// WatcherStatus is GET /v1/watcher/status.
 	WatcherStatus(ctx context.Context) (watcherStatus, error)
+	// TelemetryStatus is the telemetry forwarder's GET /v1/telemetry/status.
+	TelemetryStatus(ctx context.Context) (telemetryStatus, error)
 	// Metrics are a component's /metrics samples, summed over labels
 	// other than the ones named in the key (name{label="value"}).
 	Metrics(ctx context.Context, component string) (metricSamples, error)
@@ -105,6 +106,27 @@ type runtimeStatus struct {
 
 type watcherStatus struct {
 	LastReport *time.Time `json:"lastReport"`
+}
+
+// telemetryUpstream is one role's view of its upstream.
+type telemetryUpstream struct {
+	LastSuccess  *time.Time `json:"lastSuccess"`
+	FailingSince *time.Time `json:"failingSince"`
+	LastError    string     `json:"lastError"`
+	Failures     int        `json:"consecutiveFailures"`
+}
+
+// telemetryStatus is the forwarder's status (its Status type).
+type telemetryStatus struct {
+	Metrics *struct {
+		Upstream      telemetryUpstream `json:"upstream"`
+		QueuedScrapes int               `json:"queuedScrapes"`
+		QueuedPoints  int               `json:"queuedPoints"`
+	} `json:"metrics"`
+	Logging *struct {
+		Upstream     telemetryUpstream `json:"upstream"`
+		BacklogBytes int64             `json:"backlogBytes"`
+	} `json:"logging"`
 }
 
 // metricSamples maps `name` and `name{label="value"}` to values.
@@ -283,7 +305,34 @@ func buildReport(ctx context.Context, r stackReader, now time.Time, stale time.D
 		row("watcher", state, "last deployment status report accepted "+ago(now, last), &last)
 	}
 
-	row("telemetry", stateNotEmulated, "no telemetry forwarder yet (issue #15): nothing is pushed", nil)
+	// Telemetry: what the forwarder holds back from Cloud Monitoring and
+	// Cloud Logging.
+	if st, err := r.TelemetryStatus(ctx); err != nil {
+		row("telemetry", stateUnreachable, err.Error(), nil)
+	} else {
+		state, parts := stateOK, []string{}
+		var since *time.Time
+		failing := func(up telemetryUpstream) {
+			if up.FailingSince != nil {
+				state = stateBuffering
+				if since == nil || up.FailingSince.Before(*since) {
+					since = up.FailingSince
+				}
+			}
+		}
+		if m := st.Metrics; m != nil {
+			failing(m.Upstream)
+			parts = append(parts, fmt.Sprintf("metrics: %d scrapes (%d points) queued for Cloud Monitoring", m.QueuedScrapes, m.QueuedPoints))
+		}
+		if l := st.Logging; l != nil {
+			failing(l.Upstream)
+			parts = append(parts, fmt.Sprintf("logs: %d bytes not yet in Cloud Logging", l.BacklogBytes))
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "both roles switched off")
+		}
+		row("telemetry", state, strings.Join(parts, "; "), since)
+	}
 	return rep
 }
 
@@ -348,6 +397,11 @@ func (s *httpStack) RuntimeStatus(ctx context.Context) (runtimeStatus, error) {
 func (s *httpStack) WatcherStatus(ctx context.Context) (watcherStatus, error) {
 	var st watcherStatus
 	return st, s.getJSON(ctx, "watcher", "/v1/watcher/status", &st)
+}
+
+func (s *httpStack) TelemetryStatus(ctx context.Context) (telemetryStatus, error) {
+	var st telemetryStatus
+	return st, s.getJSON(ctx, "telemetry", "/v1/telemetry/status", &st)
 }
 
 func (s *httpStack) Metrics(ctx context.Context, component string) (metricSamples, error) {

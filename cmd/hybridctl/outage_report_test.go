@@ -40,21 +40,25 @@ func fakeStack(tb testing.TB, outage bool, now time.Time) string {
 	tb.Helper()
 	since := now.Add(-time.Minute).UTC()
 	lastReport := now.Add(-time.Second).UTC()
-	faults := `{"services":[{"service":"apigee","active":false,"traffic":true},{"service":"monitoring","active":false,"traffic":false}]}`
+	faults := `{"services":[{"service":"apigee","active":false},{"service":"monitoring","active":false}]}`
 	syncReady, syncStatus := answer(200, `{"status":"ready"}`),
 		answer(200, `{"healthy":true,"consecutiveErrors":0,"maxControlPlaneErrors":5,"environments":{"test":{"version":"20261205.010001.000","source":"controlplane"}}}`)
 	udca := "# HELP local_file_count x\nlocal_file_count{state=\"READY_TO_UPLOAD\"} 0\nlocal_file_count{state=\"FAILED\"} 0\nlocal_file_count{state=\"UPLOADED\"} 7\n" +
 		"discarded_file_count{dataset=\"api\"} 0\n"
 	agent := "connect_agent_open_streams 2\nconnect_agent_stream_errors_total 3\n"
+	telemetry := `{"project":"p","metrics":{"upstream":{"consecutiveFailures":0},"queuedScrapes":0,"queuedPoints":0},` +
+		`"logging":{"upstream":{"consecutiveFailures":0},"backlogBytes":0}}`
 	if outage {
-		faults = fmt.Sprintf(`{"services":[{"service":"apigee","active":true,"mode":"unavailable","errorRate":1,"since":%q,"traffic":true},`+
-			`{"service":"monitoring","active":true,"mode":"unavailable","since":%q,"traffic":false}]}`, since.Format(time.RFC3339Nano), since.Format(time.RFC3339Nano))
+		faults = fmt.Sprintf(`{"services":[{"service":"apigee","active":true,"mode":"unavailable","errorRate":1,"since":%q},`+
+			`{"service":"monitoring","active":true,"mode":"unavailable","since":%q}]}`, since.Format(time.RFC3339Nano), since.Format(time.RFC3339Nano))
 		syncReady = answer(503, `{"status":"not ready","failureMessages":["Probe ControlPlaneErrorMonitor failed: Probe ControlPlaneErrorMonitor failed due to Error in connecting to control plane more than 5 times consecutively"]}`)
 		syncStatus = answer(200, fmt.Sprintf(`{"healthy":false,"consecutiveErrors":9,"maxControlPlaneErrors":5,"failingSince":%q,"lastError":"503 UNAVAILABLE",`+
 			`"environments":{"test":{"version":"20261205.010000.000","source":"cassandra"}}}`, since.Format(time.RFC3339Nano)))
 		udca = strings.NewReplacer(`"READY_TO_UPLOAD"} 0`, `"READY_TO_UPLOAD"} 4`).Replace(udca) + "upstream_http_error_count{service=\"DATALOCATION\",response_code=\"503\",dataset=\"api\"} 6\n"
 		agent = "connect_agent_open_streams 0\nconnect_agent_stream_errors_total 5\n"
 		lastReport = now.Add(-2 * time.Minute).UTC() // before the outage began
+		telemetry = fmt.Sprintf(`{"project":"p","metrics":{"upstream":{"failingSince":%q,"consecutiveFailures":12},"queuedScrapes":6,"queuedPoints":42},`+
+			`"logging":{"upstream":{"failingSince":%q,"consecutiveFailures":30},"backlogBytes":2048}}`, since.Format(time.RFC3339Nano), since.Format(time.RFC3339Nano))
 	}
 	cp := fakeComponent(tb, map[string]func(http.ResponseWriter, *http.Request){
 		outagePath: func(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +81,9 @@ func fakeStack(tb testing.TB, outage bool, now time.Time) string {
 	watcher := fakeComponent(tb, map[string]func(http.ResponseWriter, *http.Request){
 		"/v1/watcher/status": answer(200, fmt.Sprintf(`{"instance":"i","lastReport":%q}`, lastReport.Format(time.RFC3339Nano))),
 	})
+	telemetryURL := fakeComponent(tb, map[string]func(http.ResponseWriter, *http.Request){"/v1/telemetry/status": answer(200, telemetry)})
 	return strings.Join([]string{"controlplane=" + cp, "synchronizer=" + sync, "runtime=" + runtime, "udca=" + udcaURL,
-		"mart=" + mart, "connect-agent=" + agentURL, "watcher=" + watcher}, ",")
+		"mart=" + mart, "connect-agent=" + agentURL, "watcher=" + watcher, "telemetry=" + telemetryURL}, ",")
 }
 
 func TestOutageReport(t *testing.T) {
@@ -97,21 +102,23 @@ func TestOutageReport(t *testing.T) {
 		{
 			name: "during an outage", outage: true,
 			want: map[string]string{"controlplane": stateOutage, "synchronizer": stateDegraded, "runtime": stateOK, "udca": stateBuffering,
-				"mart": stateOK, "connect-agent": stateDegraded, "watcher": stateStale, "telemetry": stateNotEmulated},
+				"mart": stateOK, "connect-agent": stateDegraded, "watcher": stateStale, "telemetry": stateBuffering},
 			observed: map[string]string{
 				"controlplane":  "apigee (unavailable), monitoring (unavailable)",
 				"synchronizer":  "9 consecutive control plane errors",
 				"runtime":       "test@20261205.010000.000 loaded, 1/1 deployments READY",
 				"udca":          "4 files buffered",
 				"connect-agent": "tether down: 0 open streams, 5 stream errors",
+				"telemetry":     "metrics: 6 scrapes (42 points) queued for Cloud Monitoring; logs: 2048 bytes not yet in Cloud Logging",
 			},
-			since: []string{"controlplane", "synchronizer", "watcher"},
+			since: []string{"controlplane", "synchronizer", "watcher", "telemetry"},
 		},
 		{
 			name: "after recovery",
 			want: map[string]string{"controlplane": stateOK, "synchronizer": stateOK, "runtime": stateOK, "udca": stateOK,
-				"mart": stateOK, "connect-agent": stateOK, "watcher": stateOK},
+				"mart": stateOK, "connect-agent": stateOK, "watcher": stateOK, "telemetry": stateOK},
 			observed: map[string]string{
+				"telemetry":     "metrics: 0 scrapes (0 points) queued",
 				"synchronizer":  "serving test@20261205.010001.000 (from controlplane)",
 				"runtime":       "(synchronizer serves 20261205.010001.000)",
 				"udca":          "7 uploaded",

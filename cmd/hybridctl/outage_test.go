@@ -21,8 +21,8 @@ func TestOutage(t *testing.T) {
 			_, _ = w.Write([]byte(`{"error":{"code":400,"message":"unknown service \"bigquery\"","status":"INVALID_ARGUMENT"}}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"services":[{"service":"apigee","active":true,"mode":"unavailable","errorRate":1,"since":"2026-12-05T01:00:00Z","traffic":true},
-			{"service":"storage","active":false,"traffic":true},{"service":"monitoring","active":false,"traffic":false}]}`))
+		_, _ = w.Write([]byte(`{"services":[{"service":"apigee","active":true,"mode":"unavailable","errorRate":1,"since":"2026-12-05T01:00:00Z"},
+			{"service":"storage","active":false},{"service":"monitoring","active":false}]}`))
 	}))
 	defer srv.Close()
 	t.Setenv("HYBRID_ADMIN_TOKEN", "tok")
@@ -34,7 +34,7 @@ func TestOutage(t *testing.T) {
 		want         []string
 		err          string
 	}{
-		{"start all", []string{"start"}, "POST", outagePath, `{}`, []string{"SERVICE", "apigee", "FAULTED", "unavailable", "storage", "up", "no endpoint yet"}, ""},
+		{"start all", []string{"start"}, "POST", outagePath, `{}`, []string{"SERVICE", "apigee", "FAULTED", "unavailable", "storage", "up", "monitoring"}, ""},
 		{"start some", []string{"start", "--service", "apigee", "--service", "oauth2,storage", "--latency", "2s", "--error-rate", "0.5", "--mode", "reset"},
 			"POST", outagePath, `{"errorRate":0.5,"latency":"2s","mode":"reset","services":["apigee","oauth2","storage"]}`, nil, ""},
 		{"server rejects", []string{"start", "--service", "bigquery"}, "POST", outagePath, `{"services":["bigquery"]}`, nil, `unknown service "bigquery"`},

@@ -26,6 +26,7 @@ var defaultEndpoints = []endpoint{
 	{name: "udca", url: "http://127.0.0.1:8846"},
 	{name: "watcher", url: "http://127.0.0.1:8847"},
 	{name: "connect-agent", url: "http://127.0.0.1:7070"},
+	{name: "telemetry", url: "http://127.0.0.1:8849"},
 }
 
 // endpoint is one process to probe: an http(s) URL (its readiness probe)

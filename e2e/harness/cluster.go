@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,26 @@ func (c *Cluster) StartUDCA(tb testing.TB, extra ...string) *Process {
 	return c.h.Start(tb, "udca", append(args, extra...)...)
 }
 
+// StartTelemetry starts the telemetry forwarder: its metrics role scrapes
+// the cluster's message processor and writes to Cloud Monitoring as
+// apigee-metrics, its logging role tails the log files given (each
+// process's LogPath, or a test's own file) and writes to Cloud Logging as
+// apigee-logger, both at the cluster's control plane. Short intervals
+// keep tests fast. It does not wait for readiness.
+func (c *Cluster) StartTelemetry(tb testing.TB, logFiles []string, extra ...string) *Process {
+	tb.Helper()
+	args := []string{"--org", c.Org, "--listen", "127.0.0.1:0", "--instanceID", "e2e-instance",
+		"--controlPlane.url", c.ControlPlane.URL("main"),
+		"--metrics.serviceAccountPath", c.KeyFile("apigee-metrics"),
+		"--metrics.targets", c.Runtime.URL("main"), "--metrics.interval", "200ms",
+		"--logging.serviceAccountPath", c.KeyFile("apigee-logger"), "--logging.interval", "100ms",
+		"--logging.positionsFile", filepath.Join(tb.TempDir(), "positions.json")}
+	if len(logFiles) > 0 {
+		args = append(args, "--logging.paths", strings.Join(logFiles, ","))
+	}
+	return c.h.Start(tb, "telemetry", append(args, extra...)...)
+}
+
 func (c *Cluster) orgArgs(extra ...string) []string {
 	return append([]string{"--org", c.Org, "--environments", c.Env}, extra...)
 }
@@ -167,7 +188,8 @@ func (c *Cluster) StartSynchronizer(tb testing.TB, addr string) *Process {
 
 // KeyFile is the key file the control plane's emulated IAM wrote for one of
 // the org project's seeded service accounts (apigee-synchronizer,
-// apigee-watcher, apigee-udca, apigee-mart, apigee-runtime, apigee-org-admin).
+// apigee-watcher, apigee-udca, apigee-mart, apigee-runtime, apigee-metrics,
+// apigee-logger, apigee-org-admin).
 func (c *Cluster) KeyFile(account string) string {
 	return filepath.Join(c.StateDir, "service-accounts", c.Org+"-"+account+".json")
 }

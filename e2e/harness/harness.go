@@ -30,7 +30,7 @@ import (
 )
 
 // Binaries are the commands the harness builds, by name.
-var Binaries = []string{"controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent", "hybridctl"}
+var Binaries = []string{"controlplane", "synchronizer", "runtime", "mart", "udca", "watcher", "connect-agent", "telemetry", "hybridctl"}
 
 // AdminToken is the control plane admin token the harness configures.
 const AdminToken = "e2e-admin-token"

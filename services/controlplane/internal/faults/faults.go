@@ -31,8 +31,8 @@ const (
 	IAMCredentials = "iamcredentials" // iamcredentials.googleapis.com and oauth2: token endpoint, IAM
 	ApigeeConnect  = "apigeeconnect"  // apigeeconnect.googleapis.com: the Connect gRPC service
 	Storage        = "storage"        // storage.googleapis.com: signed-URL uploads
-	Monitoring     = "monitoring"     // monitoring.googleapis.com: no endpoint yet
-	Logging        = "logging"        // logging.googleapis.com: no endpoint yet
+	Monitoring     = "monitoring"     // monitoring.googleapis.com: the mock time series API (/v3/projects/{p}/timeSeries)
+	Logging        = "logging"        // logging.googleapis.com: the mock entries API (/v2/entries:write, :list)
 )
 
 // Services are the names a fault can target, in table order.

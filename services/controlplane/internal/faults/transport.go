@@ -240,19 +240,12 @@ type faultView struct {
 	Latency   string  `json:"latency,omitempty"`
 	ErrorRate float64 `json:"errorRate,omitempty"`
 	Since     string  `json:"since,omitempty"`
-	// Traffic is false for services the control plane has no endpoint
-	// for yet (monitoring, logging): a fault on them is accepted and has
-	// nothing to break.
-	Traffic bool `json:"traffic"`
 }
 
 // StatusView is the body of the outage API's answers.
 type StatusView struct {
 	Services []faultView `json:"services"`
 }
-
-// noTraffic are services the mock has no endpoint for yet.
-var noTraffic = map[string]bool{Monitoring: true, Logging: true}
 
 // Status is every service with its fault, if any.
 func (in *Injector) Status() StatusView {
@@ -262,7 +255,7 @@ func (in *Injector) Status() StatusView {
 	}
 	out := StatusView{Services: []faultView{}}
 	for _, s := range Services {
-		v := faultView{Service: s, Traffic: !noTraffic[s]}
+		v := faultView{Service: s}
 		if f, ok := active[s]; ok {
 			v.Active = true
 			v.Scope = string(f.Scope)

@@ -47,6 +47,18 @@ const (
 	PermReportInstanceStatus = "apigee.instances.reportStatus"
 )
 
+// Permissions of Cloud Monitoring and Cloud Logging, which the runtime
+// plane's telemetry writes to (the customer-facing metrics and the
+// services' logs).
+const (
+	PermTimeSeriesCreate        = "monitoring.timeSeries.create"
+	PermTimeSeriesList          = "monitoring.timeSeries.list"
+	PermMetricDescriptorsCreate = "monitoring.metricDescriptors.create"
+	PermMetricDescriptorsList   = "monitoring.metricDescriptors.list"
+	PermLogEntriesCreate        = "logging.logEntries.create"
+	PermLogEntriesList          = "logging.logEntries.list"
+)
+
 // Service account permissions of IAM and IAM Credentials.
 const (
 	PermSAUpdate       = "iam.serviceAccounts.update"
@@ -79,9 +91,11 @@ var predefined = func() map[string]Role {
 		{Name: "roles/owner", Title: "Owner", Permissions: []string{"*"}},
 		{Name: "roles/editor", Title: "Editor", Permissions: append([]string{
 			"apigee.*", "apigeeconnect.*", "iam.serviceAccountKeys.*", PermGetIamPolicy, PermSAActAs, PermSAGetIamPolicy,
+			PermTimeSeriesCreate, PermTimeSeriesList, PermLogEntriesCreate, PermLogEntriesList,
 		}, saAdmin...)},
 		{Name: "roles/viewer", Title: "Viewer", Permissions: []string{
 			"apigee.*.get", "apigee.*.list", PermListConnections, PermSAGet, PermSAList, PermKeyGet, PermKeyList, PermGetIamPolicy,
+			PermTimeSeriesList, PermLogEntriesList,
 		}},
 		{Name: "roles/apigee.admin", Title: "Apigee Organization Admin", Permissions: []string{
 			// The seed's "Test the installation" steps list Connect's
@@ -121,6 +135,14 @@ var predefined = func() map[string]Role {
 		{Name: "roles/iam.serviceAccountKeyAdmin", Title: "Service Account Key Admin", Permissions: []string{"iam.serviceAccountKeys.*"}},
 		{Name: "roles/resourcemanager.projectIamAdmin", Title: "Project IAM Admin", Permissions: []string{PermGetIamPolicy, PermSetIamPolicy}},
 		{Name: "roles/logging.privateLogViewer", Title: "Private Logs Viewer", Permissions: []string{PermListPrivateLogs}},
+		// What hybrid's apigee-metrics and apigee-logger accounts hold:
+		// writers cannot read back, as in Google's roles.
+		{Name: "roles/monitoring.metricWriter", Title: "Monitoring Metric Writer", Permissions: []string{
+			PermTimeSeriesCreate, PermMetricDescriptorsCreate, PermMetricDescriptorsList,
+		}},
+		{Name: "roles/monitoring.viewer", Title: "Monitoring Viewer", Permissions: []string{PermTimeSeriesList, PermMetricDescriptorsList}},
+		{Name: "roles/logging.logWriter", Title: "Logs Writer", Permissions: []string{PermLogEntriesCreate}},
+		{Name: "roles/logging.viewer", Title: "Logs Viewer", Permissions: []string{PermLogEntriesList}},
 	}
 	m := make(map[string]Role, len(roles))
 	for _, r := range roles {

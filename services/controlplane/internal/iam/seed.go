@@ -47,6 +47,8 @@ type BindingSeed struct {
 // DefaultServiceAccounts are the service accounts of a hybrid
 // installation with the roles hybrid's docs give them. apigee-runtime has
 // no role: message processors talk to synchronizers, not to Google.
+// apigee-metrics and apigee-logger write the runtime plane's telemetry to
+// Cloud Monitoring and Cloud Logging.
 func DefaultServiceAccounts() []AccountSeed {
 	return []AccountSeed{
 		{AccountID: "apigee-synchronizer", DisplayName: "apigee-synchronizer", Roles: []string{"roles/apigee.synchronizerManager"}},
@@ -55,6 +57,8 @@ func DefaultServiceAccounts() []AccountSeed {
 		{AccountID: "apigee-runtime", DisplayName: "apigee-runtime"},
 		{AccountID: "apigee-mart", DisplayName: "apigee-mart", Roles: []string{"roles/apigeeconnect.Agent"}},
 		{AccountID: "apigee-org-admin", DisplayName: "apigee-org-admin", Roles: []string{"roles/apigee.admin"}},
+		{AccountID: "apigee-metrics", DisplayName: "apigee-metrics", Roles: []string{"roles/monitoring.metricWriter"}},
+		{AccountID: "apigee-logger", DisplayName: "apigee-logger", Roles: []string{"roles/logging.logWriter"}},
 	}
 }
 

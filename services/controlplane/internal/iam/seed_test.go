@@ -33,7 +33,7 @@ func TestSeed(t *testing.T) {
 	bindings := []iam.BindingSeed{{Role: "roles/apigee.readOnlyAdmin", Members: []string{"user:alice@example.com"}}}
 	seeded, err := e.iam.Seed(iam.DefaultServiceAccounts(), bindings, "hybrid", keyDir)
 	require.NoError(t, err)
-	require.Len(t, seeded, 6)
+	require.Len(t, seeded, 8)
 	files := map[string]string{}
 	for _, s := range seeded {
 		require.True(t, s.Created)
@@ -55,6 +55,8 @@ func TestSeed(t *testing.T) {
 		"roles/apigee.runtimeAgent":        {"serviceAccount:apigee-watcher@hybrid.iam.gserviceaccount.com"},
 		"roles/apigeeconnect.Agent":        {"serviceAccount:apigee-mart@hybrid.iam.gserviceaccount.com"},
 		"roles/apigee.admin":               {"serviceAccount:apigee-org-admin@hybrid.iam.gserviceaccount.com"},
+		"roles/monitoring.metricWriter":    {"serviceAccount:apigee-metrics@hybrid.iam.gserviceaccount.com"},
+		"roles/logging.logWriter":          {"serviceAccount:apigee-logger@hybrid.iam.gserviceaccount.com"},
 		"roles/apigee.readOnlyAdmin":       {"user:alice@example.com"},
 	}, roles)
 

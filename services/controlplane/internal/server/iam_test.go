@@ -105,7 +105,8 @@ func TestIAMWithGoogleClients(t *testing.T) {
 		emails = append(emails, a.Email)
 	}
 	require.Equal(t, []string{
-		"apigee-mart@hybrid.iam.gserviceaccount.com", "apigee-org-admin@hybrid.iam.gserviceaccount.com",
+		"apigee-logger@hybrid.iam.gserviceaccount.com",
+		"apigee-mart@hybrid.iam.gserviceaccount.com", "apigee-metrics@hybrid.iam.gserviceaccount.com", "apigee-org-admin@hybrid.iam.gserviceaccount.com",
 		"apigee-runtime@hybrid.iam.gserviceaccount.com", "apigee-synchronizer@hybrid.iam.gserviceaccount.com",
 		"apigee-udca@hybrid.iam.gserviceaccount.com", "apigee-watcher@hybrid.iam.gserviceaccount.com",
 	}, emails)

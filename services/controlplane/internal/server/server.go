@@ -24,6 +24,8 @@ import (
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/faults"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/logging"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/monitoring"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/storage"
 )
@@ -50,6 +52,12 @@ type Server struct {
 	// Faults is the outage switch (emulator only): it fails or slows the
 	// upstream services the runtime plane calls.
 	Faults *faults.Injector
+	// Monitoring is the mock Cloud Monitoring time series API and its
+	// in-memory store (the runtime plane's metrics).
+	Monitoring *monitoring.Store
+	// Logging is the mock Cloud Logging entries API and its in-memory
+	// store (the runtime plane's service logs).
+	Logging *logging.Store
 }
 
 // Run is the control plane's main: build the service, serve until ctx ends.
@@ -123,6 +131,8 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	if s.Analytics, err = newAnalytics(svc, cfg, stateDir, s.Faults); err != nil {
 		return nil, err
 	}
+	s.Monitoring = monitoring.New(monitoring.Options{Auth: s.IAM, Projects: storeProjects{store}, Registerer: svc.Registry()})
+	s.Logging = logging.New(logging.Options{Auth: s.IAM, Projects: storeProjects{store}, Registerer: svc.Registry()})
 	s.API, err = apigee.New(apigee.Options{
 		Store:              store,
 		Auth:               apigee.IAMAuth{IAM: s.IAM},
@@ -160,6 +170,10 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	// patterns than /v1/, so they win over the Apigee API.
 	s.IAM.Register(s.faulted(faults.IAMCredentials, svc.Handle))
 	s.API.AlsoRoutes(s.IAM.Register) // a wrong method on them is a 405 too
+	// Cloud Monitoring (/v3/projects/…) and Cloud Logging (/v2/entries:…)
+	// are outside /v1/, so they cannot shadow the Apigee API.
+	s.Monitoring.Register(s.faulted(faults.Monitoring, svc.Handle))
+	s.Logging.Register(s.faulted(faults.Logging, svc.Handle))
 	// The outage switch is registered unwrapped: it must answer during an
 	// outage, since it is how one ends.
 	svc.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
@@ -181,6 +195,8 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		httpsMux.Handle("/", s.Faults.HTTP(faults.Apigee, s.API))
 		httpsMux.Handle(storage.PathPrefix, s.Faults.HTTP(faults.Storage, s.Analytics.storage))
 		s.IAM.Register(s.faulted(faults.IAMCredentials, httpsMux.Handle))
+		s.Monitoring.Register(s.faulted(faults.Monitoring, httpsMux.Handle))
+		s.Logging.Register(s.faulted(faults.Logging, httpsMux.Handle))
 		httpsMux.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
 		for _, u := range tokenURIs("https", ln.Addr().String()) {
 			s.IAM.AddTokenAudience(u)
