@@ -63,6 +63,10 @@ func TestTelemetryThroughOutage(t *testing.T) {
 	st := telemetryStatus(t, tel)
 	require.NotNil(t, st.Metrics.Upstream.FailingSince)
 	require.NotNil(t, st.Logging.Upstream.FailingSince)
+	row := telemetryReportRow(t, c, tel)
+	require.Equal(t, "BUFFERING", row.State, row.Observed)
+	require.Contains(t, row.Observed, "queued for Cloud Monitoring")
+	require.NotNil(t, row.Since)
 
 	hybridctlOutage(t, c, "stop")
 	require.Eventually(t, func() bool { return requestCount() == before+10 }, time.Minute, 100*time.Millisecond,
@@ -75,6 +79,25 @@ func TestTelemetryThroughOutage(t *testing.T) {
 		30*time.Second, 50*time.Millisecond)
 	require.Zero(t, metric(t, tel, "telemetry_metric_points_dropped_total"), "no point was given up")
 	require.Contains(t, tel.Log(), "Cloud Monitoring reachable again; sending what was buffered")
+	require.Eventually(t, func() bool { return telemetryReportRow(t, c, tel).State == "ok" }, 30*time.Second, 100*time.Millisecond,
+		"the report's telemetry row recovers")
+}
+
+// telemetryReportRow is the telemetry row of `hybridctl outage report`.
+func telemetryReportRow(tb testing.TB, c *harness.Cluster, tel *harness.Process) reportRow {
+	tb.Helper()
+	out := hybridctlOutage(tb, c, "report", "--json", "--endpoints", "telemetry="+tel.URL("main"))
+	var rep struct {
+		Rows []reportRow `json:"rows"`
+	}
+	require.NoError(tb, json.Unmarshal([]byte(out), &rep), out)
+	for _, r := range rep.Rows {
+		if r.Component == "telemetry" {
+			return r
+		}
+	}
+	tb.Fatalf("no telemetry row in %s", out)
+	return reportRow{}
 }
 
 // cloudOpsClients are Google's Cloud Monitoring and Cloud Logging clients
