@@ -20,6 +20,10 @@ up: ## bring up Cassandra, the schema and every service locally (logs in .run/lo
 down: ## stop every service and Cassandra
 	@scripts/down.sh
 
+.PHONY: logs
+logs: ## follow every local service's log, each line prefixed with its service (SVC=runtime for one)
+	@go run ./cmd/hybridctl logs -f $(SVC)
+
 .PHONY: status
 status: ## show each local service's readiness
 	@go run ./cmd/hybridctl status

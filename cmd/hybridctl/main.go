@@ -28,6 +28,7 @@ var commands = []command{
 	{"pki", "make the runtime plane's CA and the synchronizer/runtime mutual TLS certificates", runPKI},
 	{"deploy", "deploy DIR|ZIP: import a proxy or shared flow bundle as a new revision, deploy it, wait for READY and print its URLs (--json)", runDeploy},
 	{"undeploy", "undeploy NAME: undeploy an API proxy's deployed revisions from the environment (--sharedflow for a shared flow)", runUndeploy},
+	{"logs", "logs [SERVICE]… [--tail N] [-f]: the local stack's logs (make up's), each line prefixed with its service", runLogs},
 	{"token", "print the bearer token the commands use ($HYBRID_ADMIN_TOKEN), for curl", runToken},
 	{"stats", "traffic of the last N minutes per API proxy from the stats API: calls, errors, p50/p95 latency (--json)", runStats},
 	{"trace", "trace start|get --api NAME --rev N: open a debug session and print its transactions as they arrive, or show a session's (--json)", runTrace},
