@@ -1,14 +1,12 @@
 package logging
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 )
 
@@ -37,85 +36,20 @@ const (
 func (s *Store) Register(handle func(pattern string, h http.Handler)) {
 	handle("POST "+WritePath, http.HandlerFunc(s.serveWrite))
 	handle("POST "+ListPath, http.HandlerFunc(s.serveList))
-	handle(WritePath, methodNotAllowed("POST"))
-	handle(ListPath, methodNotAllowed("POST"))
-}
-
-func methodNotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		apierr.Write(w, apierr.Unimplemented("Method %s is not allowed on %s; it takes %s.", r.Method, r.URL.Path, allow))
-	})
-}
-
-// authenticate identifies the caller (a 401 first, before the body is
-// read, as Google's front end answers).
-func (s *Store) authenticate(r *http.Request) (iam.Principal, error) {
-	if s.opts.Auth == nil {
-		return iam.AdminPrincipal, nil
-	}
-	return s.opts.Auth.AuthenticateFor(r, Audience)
-}
-
-// authorize admits p to permission on each project, in order: the IAM's
-// 403 without it, 404 for a project that does not exist (only admins get
-// that far: IAM denies everyone else on an unknown project).
-func (s *Store) authorize(r *http.Request, p iam.Principal, permission string, projects []string) error {
-	for _, pr := range projects {
-		if s.opts.Auth != nil {
-			if err := s.opts.Auth.Authorize(r.Context(), p, permission, "projects/"+pr); err != nil {
-				return err
-			}
-		}
-		if s.opts.Projects != nil && !s.opts.Projects.ProjectExists(pr) {
-			return apierr.NotFound("Project %s does not exist or is not reachable.", pr)
-		}
-	}
-	return nil
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		apierr.Write(w, apierr.Internal("encode response: %v", err))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	_, _ = w.Write(data)
-}
-
-// decodeBody reads a JSON body of at most MaxRequestBytes, refusing
-// unknown fields as the real API does.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apierr.TooLarge("Request payload size exceeds the limit: %d bytes.", mbe.Limit)
-		}
-		return apierr.InvalidArgument("Cannot read request body: %v", err)
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return apierr.InvalidArgument("Invalid JSON payload received. %v", err)
-	}
-	return nil
+	handle(WritePath, gcpapi.MethodNotAllowed("POST"))
+	handle(ListPath, gcpapi.MethodNotAllowed("POST"))
 }
 
 // ---- write ----
 
 func (s *Store) serveWrite(w http.ResponseWriter, r *http.Request) {
-	p, err := s.authenticate(r)
+	p, err := s.gate.Authenticate(r)
 	if err != nil {
 		apierr.Write(w, err)
 		return
 	}
 	var req WriteLogEntriesRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := gcpapi.DecodeOptionalBody(w, r, MaxRequestBytes, &req); err != nil {
 		apierr.Write(w, err)
 		return
 	}
@@ -123,7 +57,7 @@ func (s *Store) serveWrite(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, err)
 		return
 	}
-	writeJSON(w, struct{}{})
+	gcpapi.WriteJSON(w, struct{}{})
 }
 
 // pending is a validated entry of a write, with its project.
@@ -161,7 +95,7 @@ func (s *Store) write(r *http.Request, p iam.Principal, req *WriteLogEntriesRequ
 	}
 	sort.Strings(projects)
 	projects = compact(projects)
-	if err := s.authorize(r, p, iam.PermLogEntriesCreate, projects); err != nil {
+	if err := s.gate.Authorize(r.Context(), p, iam.PermLogEntriesCreate, projects...); err != nil {
 		return err
 	}
 	if !req.DryRun {
@@ -333,13 +267,13 @@ func newInsertID() string {
 // ---- list ----
 
 func (s *Store) serveList(w http.ResponseWriter, r *http.Request) {
-	p, err := s.authenticate(r)
+	p, err := s.gate.Authenticate(r)
 	if err != nil {
 		apierr.Write(w, err)
 		return
 	}
 	var req ListLogEntriesRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := gcpapi.DecodeOptionalBody(w, r, MaxRequestBytes, &req); err != nil {
 		apierr.Write(w, err)
 		return
 	}
@@ -348,7 +282,7 @@ func (s *Store) serveList(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, err)
 		return
 	}
-	if err := s.authorize(r, p, iam.PermLogEntriesList, q.projects); err != nil {
+	if err := s.gate.Authorize(r.Context(), p, iam.PermLogEntriesList, q.projects...); err != nil {
 		apierr.Write(w, err)
 		return
 	}
@@ -357,7 +291,7 @@ func (s *Store) serveList(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, err)
 		return
 	}
-	writeJSON(w, out)
+	gcpapi.WriteJSON(w, out)
 }
 
 type listQuery struct {

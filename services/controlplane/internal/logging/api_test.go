@@ -3,7 +3,6 @@ package logging
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi/gcpapitest"
 )
 
 var t0 = time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
@@ -28,30 +29,14 @@ func newServer(tb testing.TB, opts Options) (*Store, *httptest.Server) {
 		opts.Now = func() time.Time { return t0.Add(time.Hour) }
 	}
 	s := New(opts)
-	mux := http.NewServeMux()
-	s.Register(mux.Handle)
-	srv := httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
-	return s, srv
+	return s, gcpapitest.Serve(tb, s.Register)
 }
 
-type apiError struct {
-	Error struct {
-		Code    int              `json:"code"`
-		Message string           `json:"message"`
-		Status  string           `json:"status"`
-		Details []map[string]any `json:"details"`
-	} `json:"error"`
-}
+type apiError = gcpapitest.APIError
 
 func post(tb testing.TB, u, body string) (int, string) {
 	tb.Helper()
-	res, err := http.Post(u, "application/json", strings.NewReader(body))
-	require.NoError(tb, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(tb, err)
-	return res.StatusCode, string(raw)
+	return gcpapitest.Call(tb, http.MethodPost, u, body)
 }
 
 const res = `{"type":"k8s_container","labels":{"namespace_name":"apigee","container_name":"apigee-runtime"}}`
@@ -288,9 +273,7 @@ func TestUnknownProject(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code, body)
 }
 
-type projectSet map[string]bool
-
-func (p projectSet) ProjectExists(id string) bool { return p[id] }
+type projectSet = gcpapitest.ProjectSet
 
 // Concurrent writers and readers (run with -race).
 func TestConcurrentUse(t *testing.T) {

@@ -2,10 +2,11 @@ package logging
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi"
 )
 
 // Filter is the subset of the Logging query language the mock reads:
@@ -50,9 +51,9 @@ func ParseFilter(s string) (*Filter, error) {
 	f := &Filter{}
 	for i := 0; i < len(toks); {
 		t := toks[i]
-		if t.kind == tokWord && strings.EqualFold(t.text, "AND") {
+		if t.Kind == gcpapi.Word && strings.EqualFold(t.Text, "AND") {
 			if len(f.conds) == 0 || i+1 == len(toks) {
-				return nil, fmt.Errorf("AND at offset %d needs a comparison on each side", t.pos)
+				return nil, fmt.Errorf("AND at offset %d needs a comparison on each side", t.Pos)
 			}
 			i++
 			continue
@@ -69,71 +70,71 @@ func ParseFilter(s string) (*Filter, error) {
 
 var stringOps = map[string]bool{"=": true, "!=": true, ":": true}
 
-func parseCond(toks []token, i int) (cond, int, error) {
+func parseCond(toks []gcpapi.Token, i int) (cond, int, error) {
 	t := toks[i]
-	if t.kind != tokWord {
-		return cond{}, 0, fmt.Errorf("unsupported %q at offset %d: expected a field name", t.text, t.pos)
+	if t.Kind != gcpapi.Word {
+		return cond{}, 0, fmt.Errorf("unsupported %q at offset %d: expected a field name", t.Text, t.Pos)
 	}
-	switch strings.ToUpper(t.text) {
+	switch strings.ToUpper(t.Text) {
 	case "OR", "NOT":
-		return cond{}, 0, fmt.Errorf("unsupported operator %s at offset %d: the mock supports AND only", t.text, t.pos)
+		return cond{}, 0, fmt.Errorf("unsupported operator %s at offset %d: the mock supports AND only", t.Text, t.Pos)
 	}
 	c, err := fieldOf(t)
 	if err != nil {
 		return cond{}, 0, err
 	}
-	if i+1 >= len(toks) || toks[i+1].kind != tokOp {
-		return cond{}, 0, fmt.Errorf("%s at offset %d has no comparison: the mock supports FIELD OP VALUE only", t.text, t.pos)
+	if i+1 >= len(toks) || toks[i+1].Kind != gcpapi.Op {
+		return cond{}, 0, fmt.Errorf("%s at offset %d has no comparison: the mock supports FIELD OP VALUE only", t.Text, t.Pos)
 	}
 	op := toks[i+1]
-	c.op = op.text
-	if i+2 >= len(toks) || (toks[i+2].kind != tokWord && toks[i+2].kind != tokString) {
-		return cond{}, 0, fmt.Errorf("%s %s at offset %d has no value", t.text, op.text, op.pos)
+	c.op = op.Text
+	if i+2 >= len(toks) || (toks[i+2].Kind != gcpapi.Word && toks[i+2].Kind != gcpapi.String) {
+		return cond{}, 0, fmt.Errorf("%s %s at offset %d has no value", t.Text, op.Text, op.Pos)
 	}
 	v := toks[i+2]
-	c.value = v.text
+	c.value = v.Text
 	switch c.field {
 	case "severity":
 		switch c.op {
 		case "=", "!=", "<", "<=", ">", ">=":
 		default:
-			return cond{}, 0, fmt.Errorf("unsupported operator %q for severity at offset %d", op.text, op.pos)
+			return cond{}, 0, fmt.Errorf("unsupported operator %q for severity at offset %d", op.Text, op.Pos)
 		}
-		lvl, ok := severities[strings.ToUpper(v.text)]
+		lvl, ok := severities[strings.ToUpper(v.Text)]
 		if !ok {
-			return cond{}, 0, fmt.Errorf("unknown severity %q at offset %d: one of DEFAULT DEBUG INFO NOTICE WARNING ERROR CRITICAL ALERT EMERGENCY", v.text, v.pos)
+			return cond{}, 0, fmt.Errorf("unknown severity %q at offset %d: one of DEFAULT DEBUG INFO NOTICE WARNING ERROR CRITICAL ALERT EMERGENCY", v.Text, v.Pos)
 		}
 		c.level = lvl
 	case "timestamp":
 		switch c.op {
 		case "=", "<", "<=", ">", ">=":
 		default:
-			return cond{}, 0, fmt.Errorf("unsupported operator %q for timestamp at offset %d", op.text, op.pos)
+			return cond{}, 0, fmt.Errorf("unsupported operator %q for timestamp at offset %d", op.Text, op.Pos)
 		}
-		ts, err := time.Parse(time.RFC3339Nano, v.text)
+		ts, err := time.Parse(time.RFC3339Nano, v.Text)
 		if err != nil {
-			return cond{}, 0, fmt.Errorf("timestamp value %q at offset %d is not an RFC 3339 time", v.text, v.pos)
+			return cond{}, 0, fmt.Errorf("timestamp value %q at offset %d is not an RFC 3339 time", v.Text, v.Pos)
 		}
 		c.t = ts
 	default:
 		if !stringOps[c.op] {
-			return cond{}, 0, fmt.Errorf("unsupported operator %q for %s at offset %d: =, != or :", op.text, t.text, op.pos)
+			return cond{}, 0, fmt.Errorf("unsupported operator %q for %s at offset %d: =, != or :", op.Text, t.Text, op.Pos)
 		}
 	}
 	return c, i + 3, nil
 }
 
-func fieldOf(t token) (cond, error) {
-	switch t.text {
+func fieldOf(t gcpapi.Token) (cond, error) {
+	switch t.Text {
 	case "logName", "resource.type", "severity", "timestamp", "textPayload":
-		return cond{field: t.text}, nil
+		return cond{field: t.Text}, nil
 	}
 	for _, p := range []string{"resource.labels.", "labels.", "jsonPayload."} {
-		if k, ok := strings.CutPrefix(t.text, p); ok && k != "" && !strings.Contains(k, ".") {
+		if k, ok := strings.CutPrefix(t.Text, p); ok && k != "" && !strings.Contains(k, ".") {
 			return cond{field: strings.TrimSuffix(p, "."), key: k}, nil
 		}
 	}
-	return cond{}, fmt.Errorf("unsupported filter field %q at offset %d: the mock supports logName, resource.type, resource.labels.KEY, labels.KEY, severity, timestamp, jsonPayload.KEY (top level) and textPayload", t.text, t.pos)
+	return cond{}, fmt.Errorf("unsupported filter field %q at offset %d: the mock supports logName, resource.type, resource.labels.KEY, labels.KEY, severity, timestamp, jsonPayload.KEY (top level) and textPayload", t.Text, t.Pos)
 }
 
 // matches reports whether e (stored, so its timestamp is valid) satisfies
@@ -210,96 +211,36 @@ func compare(d int, op string) bool {
 	}
 }
 
-type tokKind int
-
-const (
-	tokWord tokKind = iota
-	tokString
-	tokOp
-)
-
-type token struct {
-	kind tokKind
-	text string
-	pos  int
-}
-
 var ops = []string{">=", "<=", "!=", "=~", "!~", "=", "<", ">", ":"}
 
 // lex splits a filter into words, quoted strings and operators; anything
 // else (parentheses, "-") is an error naming it.
-func lex(s string) ([]token, error) {
-	var out []token
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '"' || c == '\'':
-			text, n, err := unquote(s[i:])
-			if err != nil {
-				return nil, fmt.Errorf("bad string at offset %d: %w", i, err)
-			}
-			out = append(out, token{kind: tokString, text: text, pos: i})
-			i += n
-		case isWord(c):
-			j := i
-			// "-" only inside a word: leading, it is the language's NOT.
-			for j < len(s) && (isWord(s[j]) || s[j] == '-') {
-				j++
-			}
-			out = append(out, token{kind: tokWord, text: s[i:j], pos: i})
-			i = j
-		default:
-			op := ""
-			for _, o := range ops {
-				if strings.HasPrefix(s[i:], o) {
-					op = o
-					break
-				}
-			}
-			switch op {
-			case "":
-				return nil, fmt.Errorf("unsupported %q at offset %d", string(s[i]), i)
-			case "=~", "!~":
-				return nil, fmt.Errorf("unsupported operator %s at offset %d: the mock has no regular expressions", op, i)
-			}
-			out = append(out, token{kind: tokOp, text: op, pos: i})
-			i += len(op)
+func lex(s string) ([]gcpapi.Token, error) {
+	// "-" only inside a word: leading, it is the language's NOT.
+	return gcpapi.Syntax{
+		WordStart: isWord,
+		WordPart:  func(c byte) bool { return isWord(c) || c == '-' },
+		Operator:  operator,
+	}.Lex(s)
+}
+
+func operator(s string, pos int) (int, error) {
+	op := ""
+	for _, o := range ops {
+		if strings.HasPrefix(s, o) {
+			op = o
+			break
 		}
 	}
-	return out, nil
+	switch op {
+	case "":
+		return 0, fmt.Errorf("unsupported %q at offset %d", string(s[0]), pos)
+	case "=~", "!~":
+		return 0, fmt.Errorf("unsupported operator %s at offset %d: the mock has no regular expressions", op, pos)
+	}
+	return len(op), nil
 }
 
 func isWord(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '/' || c == '%' || c == '@'
-}
-
-// unquote reads the quoted string at the start of s, with backslash
-// escapes, and returns it and the bytes it took.
-func unquote(s string) (string, int, error) {
-	q := s[0]
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case q:
-			return b.String(), i + 1, nil
-		case '\\':
-			if i+1 >= len(s) {
-				return "", 0, errors.New("unterminated string")
-			}
-			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			default:
-				b.WriteByte(s[i])
-			}
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return "", 0, errors.New("unterminated string")
 }

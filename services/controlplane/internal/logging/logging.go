@@ -11,14 +11,13 @@
 package logging
 
 import (
-	"context"
 	"encoding/json"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 )
 
@@ -42,15 +41,10 @@ const (
 )
 
 // Authorizer is the emulated IAM as the API uses it (*iam.IAM).
-type Authorizer interface {
-	AuthenticateFor(r *http.Request, audience string) (iam.Principal, error)
-	Authorize(ctx context.Context, p iam.Principal, permission, resource string) error
-}
+type Authorizer = gcpapi.Authorizer
 
 // Projects tells which projects exist.
-type Projects interface {
-	ProjectExists(project string) bool
-}
+type Projects = gcpapi.Projects
 
 // Options configure a Store.
 type Options struct {
@@ -71,6 +65,7 @@ type Options struct {
 // for concurrent use.
 type Store struct {
 	opts    Options
+	gate    gcpapi.Gate
 	written prometheus.Counter
 
 	mu       sync.Mutex
@@ -116,18 +111,13 @@ func New(opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{
+	return &Store{
 		opts: opts,
-		written: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "controlplane_logging_entries_written_total",
-			Help: "Log entries the mock Cloud Logging API stored (entries.write).",
-		}),
+		gate: gcpapi.Gate{Auth: opts.Auth, Projects: opts.Projects, Audience: Audience},
+		written: gcpapi.WriteCounter(opts.Registerer, "controlplane_logging_entries_written_total",
+			"Log entries the mock Cloud Logging API stored (entries.write)."),
 		projects: map[string]*ring{},
 	}
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.written)
-	}
-	return s
 }
 
 // Entries returns a copy of project's entries, oldest first: what

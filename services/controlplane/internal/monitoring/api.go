@@ -1,13 +1,11 @@
 package monitoring
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 )
 
@@ -32,44 +31,18 @@ const Path = "/v3/projects/{project}/timeSeries"
 func (s *Store) Register(handle func(pattern string, h http.Handler)) {
 	handle("POST "+Path, http.HandlerFunc(s.serveCreate))
 	handle("GET "+Path, http.HandlerFunc(s.serveList))
-	handle(Path, methodNotAllowed("GET, POST"))
-}
-
-func methodNotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		apierr.Write(w, apierr.Unimplemented("Method %s is not allowed on %s; it takes %s.", r.Method, r.URL.Path, allow))
-	})
+	handle(Path, gcpapi.MethodNotAllowed("GET, POST"))
 }
 
 // authorize admits the caller to permission on the project: 401 without
 // credentials, the IAM's 403 without the permission, 404 for a project
-// that does not exist (only admins get that far: IAM denies everyone else
-// on an unknown project, as Google does).
+// that does not exist.
 func (s *Store) authorize(r *http.Request, permission, projectID string) error {
-	if s.opts.Auth != nil {
-		p, err := s.opts.Auth.AuthenticateFor(r, Audience)
-		if err != nil {
-			return err
-		}
-		if err := s.opts.Auth.Authorize(r.Context(), p, permission, "projects/"+projectID); err != nil {
-			return err
-		}
-	}
-	if s.opts.Projects != nil && !s.opts.Projects.ProjectExists(projectID) {
-		return apierr.NotFound("Project %s does not exist or is not reachable.", projectID)
-	}
-	return nil
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	data, err := json.Marshal(v)
+	p, err := s.gate.Authenticate(r)
 	if err != nil {
-		apierr.Write(w, apierr.Internal("encode response: %v", err))
-		return
+		return err
 	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	_, _ = w.Write(data)
+	return s.gate.Authorize(r.Context(), p, permission, projectID)
 }
 
 func (s *Store) serveCreate(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +52,7 @@ func (s *Store) serveCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req CreateTimeSeriesRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := gcpapi.DecodeBody(w, r, maxBody, &req); err != nil {
 		apierr.Write(w, err)
 		return
 	}
@@ -87,26 +60,7 @@ func (s *Store) serveCreate(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, err)
 		return
 	}
-	writeJSON(w, struct{}{})
-}
-
-// decodeBody reads a JSON body, refusing unknown fields as the real API
-// does ("Invalid JSON payload received. Unknown name …").
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apierr.TooLarge("Request payload size exceeds the limit: %d bytes.", mbe.Limit)
-		}
-		return apierr.InvalidArgument("Cannot read request body: %v", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return apierr.InvalidArgument("Invalid JSON payload received. %v", err)
-	}
-	return nil
+	gcpapi.WriteJSON(w, struct{}{})
 }
 
 // parsed is a validated series of a create request.
@@ -321,7 +275,7 @@ func (s *Store) serveList(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, err)
 		return
 	}
-	writeJSON(w, out)
+	gcpapi.WriteJSON(w, out)
 }
 
 type listQuery struct {

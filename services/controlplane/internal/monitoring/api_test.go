@@ -3,7 +3,6 @@ package monitoring
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi/gcpapitest"
 )
 
 var t0 = time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
@@ -26,32 +27,15 @@ func at(d time.Duration) string { return t0.Add(d).Format(time.RFC3339Nano) }
 func newServer(tb testing.TB, opts Options) (*Store, *httptest.Server) {
 	tb.Helper()
 	s := New(opts)
-	mux := http.NewServeMux()
-	s.Register(mux.Handle)
-	srv := httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
-	return s, srv
+	return s, gcpapitest.Serve(tb, s.Register)
 }
 
-type apiError struct {
-	Error struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Status  string `json:"status"`
-	} `json:"error"`
-}
+type apiError = gcpapitest.APIError
 
 // call sends body (a JSON string or "") and returns the status and body.
 func call(tb testing.TB, method, u, body string) (int, string) {
 	tb.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	require.NoError(tb, err)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(tb, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(tb, err)
-	return res.StatusCode, string(raw)
+	return gcpapitest.Call(tb, method, u, body)
 }
 
 // gauge is a one-point INT64 GAUGE series JSON.
@@ -335,6 +319,4 @@ func TestUnknownProject(t *testing.T) {
 	require.Contains(t, body, "NOT_FOUND")
 }
 
-type projectSet map[string]bool
-
-func (p projectSet) ProjectExists(id string) bool { return p[id] }
+type projectSet = gcpapitest.ProjectSet

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi"
 )
 
 // Filter is the subset of Cloud Monitoring's filter language the mock
@@ -57,8 +59,8 @@ func ParseFilter(s string) (*Filter, error) {
 		if i == len(toks) {
 			break
 		}
-		if t := toks[i]; t.kind != tokWord || !strings.EqualFold(t.text, "AND") {
-			return nil, fmt.Errorf("unsupported %q at offset %d: the mock joins comparisons with AND only", t.text, t.pos)
+		if t := toks[i]; t.Kind != gcpapi.Word || !strings.EqualFold(t.Text, "AND") {
+			return nil, fmt.Errorf("unsupported %q at offset %d: the mock joins comparisons with AND only", t.Text, t.Pos)
 		}
 		i++
 	}
@@ -68,59 +70,59 @@ func ParseFilter(s string) (*Filter, error) {
 	return f, nil
 }
 
-func parseCond(toks []token, i int) (cond, int, error) {
+func parseCond(toks []gcpapi.Token, i int) (cond, int, error) {
 	t := toks[i]
-	if t.kind != tokWord {
-		return cond{}, 0, fmt.Errorf("unexpected %q at offset %d: expected a field name", t.text, t.pos)
+	if t.Kind != gcpapi.Word {
+		return cond{}, 0, fmt.Errorf("unexpected %q at offset %d: expected a field name", t.Text, t.Pos)
 	}
 	c, err := fieldOf(t)
 	if err != nil {
 		return cond{}, 0, err
 	}
 	i++
-	if i >= len(toks) || toks[i].kind != tokEq {
+	if i >= len(toks) || !isOp(toks[i], "=") {
 		if i < len(toks) {
-			return cond{}, 0, fmt.Errorf("unsupported operator %q after %s at offset %d: the mock supports = only", toks[i].text, t.text, toks[i].pos)
+			return cond{}, 0, fmt.Errorf("unsupported operator %q after %s at offset %d: the mock supports = only", toks[i].Text, t.Text, toks[i].Pos)
 		}
-		return cond{}, 0, fmt.Errorf("%s has no comparison", t.text)
+		return cond{}, 0, fmt.Errorf("%s has no comparison", t.Text)
 	}
 	i++
 	if i >= len(toks) {
-		return cond{}, 0, fmt.Errorf("%s = has no value", t.text)
+		return cond{}, 0, fmt.Errorf("%s = has no value", t.Text)
 	}
 	v := toks[i]
 	switch {
-	case v.kind == tokString:
-		c.value = v.text
+	case v.Kind == gcpapi.String:
+		c.value = v.Text
 		return c, i + 1, nil
-	case v.kind == tokWord && i+3 < len(toks) && toks[i+1].kind == tokLParen:
-		if v.text != "starts_with" {
-			return cond{}, 0, fmt.Errorf("unsupported function %s at offset %d: the mock supports starts_with only", v.text, v.pos)
+	case v.Kind == gcpapi.Word && i+3 < len(toks) && isOp(toks[i+1], "("):
+		if v.Text != "starts_with" {
+			return cond{}, 0, fmt.Errorf("unsupported function %s at offset %d: the mock supports starts_with only", v.Text, v.Pos)
 		}
-		if toks[i+2].kind != tokString || toks[i+3].kind != tokRParen {
-			return cond{}, 0, fmt.Errorf("starts_with at offset %d takes one string", v.pos)
+		if toks[i+2].Kind != gcpapi.String || !isOp(toks[i+3], ")") {
+			return cond{}, 0, fmt.Errorf("starts_with at offset %d takes one string", v.Pos)
 		}
-		c.value, c.prefix = toks[i+2].text, true
+		c.value, c.prefix = toks[i+2].Text, true
 		return c, i + 4, nil
-	case v.kind == tokWord:
-		return cond{}, 0, fmt.Errorf("unsupported value %q at offset %d: a quoted string or starts_with(\"…\")", v.text, v.pos)
+	case v.Kind == gcpapi.Word:
+		return cond{}, 0, fmt.Errorf("unsupported value %q at offset %d: a quoted string or starts_with(\"…\")", v.Text, v.Pos)
 	default:
-		return cond{}, 0, fmt.Errorf("unexpected %q at offset %d: expected a value", v.text, v.pos)
+		return cond{}, 0, fmt.Errorf("unexpected %q at offset %d: expected a value", v.Text, v.Pos)
 	}
 }
 
-func fieldOf(t token) (cond, error) {
-	switch t.text {
+func fieldOf(t gcpapi.Token) (cond, error) {
+	switch t.Text {
 	case "metric.type", "resource.type":
-		return cond{field: t.text}, nil
+		return cond{field: t.Text}, nil
 	}
 	for _, p := range []string{"metric.labels.", "metric.label.", "resource.labels.", "resource.label."} {
-		if k, ok := strings.CutPrefix(t.text, p); ok && k != "" && !strings.Contains(k, ".") {
+		if k, ok := strings.CutPrefix(t.Text, p); ok && k != "" && !strings.Contains(k, ".") {
 			field, _, _ := strings.Cut(p, ".")
 			return cond{field: field + ".labels", key: k}, nil
 		}
 	}
-	return cond{}, fmt.Errorf("unsupported filter field %q at offset %d: the mock supports metric.type, resource.type, metric.labels.KEY and resource.labels.KEY", t.text, t.pos)
+	return cond{}, fmt.Errorf("unsupported filter field %q at offset %d: the mock supports metric.type, resource.type, metric.labels.KEY and resource.labels.KEY", t.Text, t.Pos)
 }
 
 // matches reports whether a series satisfies every comparison.
@@ -148,97 +150,28 @@ func (f *Filter) matches(m Metric, r MonitoredResource) bool {
 	return true
 }
 
-type tokKind int
-
-const (
-	tokWord tokKind = iota
-	tokString
-	tokEq
-	tokLParen
-	tokRParen
-	tokOther
-)
-
-type token struct {
-	kind tokKind
-	text string
-	pos  int
+// lex splits a filter into words (field names, AND, function names; they
+// may hold "-", as metric types do), quoted strings and Op tokens: "=",
+// parentheses and any other operator, read whole so the parser can name
+// it when it refuses it.
+func lex(s string) ([]gcpapi.Token, error) {
+	return gcpapi.Syntax{WordStart: isWord, Operator: operator}.Lex(s)
 }
 
-// lex splits a filter into words (field names, AND, function names),
-// quoted strings, "=", parentheses and any other operator (kept so the
-// parser can name it).
-func lex(s string) ([]token, error) {
-	var out []token
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '"' || c == '\'':
-			text, n, err := unquote(s[i:])
-			if err != nil {
-				return nil, fmt.Errorf("bad string at offset %d: %w", i, err)
-			}
-			out = append(out, token{kind: tokString, text: text, pos: i})
-			i += n
-		case c == '=':
-			out = append(out, token{kind: tokEq, text: "=", pos: i})
-			i++
-		case c == '(':
-			out = append(out, token{kind: tokLParen, text: "(", pos: i})
-			i++
-		case c == ')':
-			out = append(out, token{kind: tokRParen, text: ")", pos: i})
-			i++
-		case isWord(c):
-			j := i
-			for j < len(s) && isWord(s[j]) {
-				j++
-			}
-			out = append(out, token{kind: tokWord, text: s[i:j], pos: i})
-			i = j
-		default:
-			j := i + 1
-			for j < len(s) && strings.IndexByte("!<>=:~-", s[j]) >= 0 {
-				j++
-			}
-			out = append(out, token{kind: tokOther, text: s[i:j], pos: i})
-			i = j
-		}
+func operator(s string, _ int) (int, error) {
+	if strings.IndexByte("=()", s[0]) >= 0 {
+		return 1, nil
 	}
-	return out, nil
+	j := 1
+	for j < len(s) && strings.IndexByte("!<>=:~-", s[j]) >= 0 {
+		j++
+	}
+	return j, nil
 }
+
+// isOp reports whether t is the operator or parenthesis op.
+func isOp(t gcpapi.Token, op string) bool { return t.Kind == gcpapi.Op && t.Text == op }
 
 func isWord(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '/' || c == '-'
-}
-
-// unquote reads the quoted string at the start of s, with backslash
-// escapes, and returns it and the bytes it took.
-func unquote(s string) (string, int, error) {
-	q := s[0]
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case q:
-			return b.String(), i + 1, nil
-		case '\\':
-			if i+1 >= len(s) {
-				return "", 0, errors.New("unterminated string")
-			}
-			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			default:
-				b.WriteByte(s[i])
-			}
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return "", 0, errors.New("unterminated string")
 }

@@ -12,15 +12,13 @@
 package monitoring
 
 import (
-	"context"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/gcpapi"
 )
 
 // Audience is the self-signed JWT audience of Cloud Monitoring.
@@ -42,15 +40,10 @@ const (
 )
 
 // Authorizer is the emulated IAM as the API uses it (*iam.IAM).
-type Authorizer interface {
-	AuthenticateFor(r *http.Request, audience string) (iam.Principal, error)
-	Authorize(ctx context.Context, p iam.Principal, permission, resource string) error
-}
+type Authorizer = gcpapi.Authorizer
 
 // Projects tells which projects exist.
-type Projects interface {
-	ProjectExists(project string) bool
-}
+type Projects = gcpapi.Projects
 
 // Options configure a Store.
 type Options struct {
@@ -71,6 +64,7 @@ type Options struct {
 // safe for concurrent use.
 type Store struct {
 	opts    Options
+	gate    gcpapi.Gate
 	written prometheus.Counter
 
 	mu       sync.Mutex
@@ -114,18 +108,13 @@ func New(opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{
+	return &Store{
 		opts: opts,
-		written: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "controlplane_monitoring_points_written_total",
-			Help: "Points the mock Cloud Monitoring API stored (projects.timeSeries.create).",
-		}),
+		gate: gcpapi.Gate{Auth: opts.Auth, Projects: opts.Projects, Audience: Audience},
+		written: gcpapi.WriteCounter(opts.Registerer, "controlplane_monitoring_points_written_total",
+			"Points the mock Cloud Monitoring API stored (projects.timeSeries.create)."),
 		projects: map[string]*project{},
 	}
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.written)
-	}
-	return s
 }
 
 // TimeSeries returns a copy of every series of project with its points,
