@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,6 +17,8 @@ import (
 func TestAllServicesReadyAndHybridctlStatus(t *testing.T) {
 	t.Parallel()
 	c := h.StartCluster(t, harness.Options{All: true})
+	telemetry := c.StartTelemetry(t, []string{c.Runtime.LogPath})
+	telemetry.WaitReady(t, time.Minute)
 	endpoints := strings.Join([]string{
 		"controlplane=" + c.ControlPlane.URL("main"),
 		"synchronizer=" + c.Synchronizer.URL("main"),
@@ -24,12 +27,14 @@ func TestAllServicesReadyAndHybridctlStatus(t *testing.T) {
 		"udca=" + c.UDCA.URL("main"),
 		"watcher=" + c.Watcher.URL("main"),
 		"connect-agent=" + c.ConnectAgent.URL("main"),
+		"telemetry=" + telemetry.URL("main"),
 	}, ",")
 	hybridctl := filepath.Join(h.BinDir, "hybridctl")
 
 	out, err := exec.Command(hybridctl, "status", "--endpoints", endpoints).CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), "connect-agent")
+	require.Contains(t, string(out), "telemetry")
 
 	c.UDCA.Stop(t)
 	out, err = exec.Command(hybridctl, "status", "--endpoints", endpoints).CombinedOutput()
