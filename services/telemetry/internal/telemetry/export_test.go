@@ -354,3 +354,20 @@ func TestConfigValidation(t *testing.T) {
 	require.NoError(t, cfg.validate())
 	require.Equal(t, "hybrid", cfg.Project, "the project defaults to the org")
 }
+
+// TestLoggerLongLines: a line longer than a small batch's read still goes
+// (the read is never shorter than the longest line), and a line beyond
+// maxLine is cut there rather than stalling the file.
+func TestLoggerLongLines(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runtime.log")
+	long := strings.Repeat("x", 10_000)
+	huge := strings.Repeat("y", maxLine+10)
+	appendFile(t, path, long+"\n"+huge+"\nafter\n")
+	fake := &fakeLogging{}
+	l := newTestLogger(t, LoggingConfig{Paths: []string{path}, BatchEntries: 1}, fake)
+	for range 5 {
+		l.round(context.Background())
+	}
+	require.Equal(t, []string{long, huge[:maxLine], huge[maxLine:], "after"}, texts(fake.got()))
+}

@@ -134,7 +134,7 @@ func (l *logger) round(ctx context.Context) bool {
 	if err != nil {
 		// With partialSuccess the valid entries were written; the rest
 		// can never be.
-		l.m.entriesDropped.Inc()
+		l.m.batchesRejected.Inc()
 		l.log.Error("Cloud Logging refused log entries", zap.Error(err), zap.Int("entries", len(p.entries)))
 	} else {
 		l.m.entriesSent.Add(float64(len(p.entries)))
@@ -185,7 +185,9 @@ func (l *logger) read(path string, p *pending, limit int) (int64, error) {
 	if limit <= 0 || backlog == 0 {
 		return backlog, nil
 	}
-	buf := make([]byte, min(backlog, int64(limit)*4096, 4<<20))
+	// Enough for the batch's lines, and never less than one whole line up
+	// to maxLine: a shorter read could end inside a line and never move on.
+	buf := make([]byte, min(backlog, max(int64(limit)*4096, maxLine+1), 4<<20))
 	n, err := f.ReadAt(buf, pos.Offset)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return backlog, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -83,13 +84,13 @@ func (r resourceLabels) of(resource string, l map[string]string) map[string]stri
 // sample is one series' value in a scrape: a counter, or a histogram as
 // per-bucket (not cumulative) counts over the bounds.
 type sample struct {
-	metric   customerMetric
-	labels   map[string]string // the family's labels
-	count    float64           // counter value, or histogram count
-	sum      float64
-	bounds   []float64
-	buckets  []int64 // len(bounds)+1: the last is the overflow bucket
-	isHistog bool
+	metric    customerMetric
+	labels    map[string]string // the family's labels
+	count     float64           // counter value, or histogram count
+	sum       float64
+	bounds    []float64
+	buckets   []int64 // len(bounds)+1: the last is the overflow bucket
+	histogram bool
 }
 
 // seriesKey names a sample's series: its metric and every label, in order.
@@ -128,10 +129,10 @@ func parseScrape(r io.Reader) ([]sample, error) {
 				s.count = m.GetCounter().GetValue()
 			case f.GetType() == dto.MetricType_HISTOGRAM && m.GetHistogram() != nil:
 				h := m.GetHistogram()
-				s.isHistog, s.count, s.sum = true, float64(h.GetSampleCount()), h.GetSampleSum()
+				s.histogram, s.count, s.sum = true, float64(h.GetSampleCount()), h.GetSampleSum()
 				var prev uint64
 				for _, b := range h.GetBucket() {
-					if b.GetUpperBound() == posInf {
+					if math.IsInf(b.GetUpperBound(), 1) {
 						continue
 					}
 					s.bounds = append(s.bounds, b.GetUpperBound())
@@ -148,8 +149,6 @@ func parseScrape(r io.Reader) ([]sample, error) {
 	return out, nil
 }
 
-var posInf = func() float64 { var z float64; return 1 / z }()
-
 func labelMap(pairs []*dto.LabelPair) map[string]string {
 	m := make(map[string]string, len(pairs))
 	for _, p := range pairs {
@@ -164,7 +163,7 @@ func labelMap(pairs []*dto.LabelPair) map[string]string {
 func merge(a, b sample) sample {
 	a.count += b.count
 	a.sum += b.sum
-	if a.isHistog && slices.Equal(a.bounds, b.bounds) {
+	if a.histogram && slices.Equal(a.bounds, b.bounds) {
 		sum := slices.Clone(a.buckets)
 		for i := range sum {
 			sum[i] += b.buckets[i]
@@ -220,7 +219,7 @@ func (c *cumulative) timeSeries(rl resourceLabels, samples []sample, now time.Ti
 				Interval: &monitoring.TimeInterval{StartTime: start.Format(time.RFC3339Nano), EndTime: end.Format(time.RFC3339Nano)},
 			}},
 		}
-		if s.isHistog {
+		if s.histogram {
 			ts.ValueType = "DISTRIBUTION"
 			d := &monitoring.Distribution{Count: int64(s.count), BucketCounts: s.buckets,
 				BucketOptions: &monitoring.BucketOptions{ExplicitBuckets: &monitoring.Explicit{Bounds: s.bounds}}}

@@ -26,14 +26,14 @@ import (
 
 // selfMetrics are the forwarder's own Prometheus metrics.
 type selfMetrics struct {
-	pointsSent     prometheus.Counter
-	pointsDropped  *prometheus.CounterVec
-	queuedScrapes  prometheus.Gauge
-	scrapeErrors   prometheus.Counter
-	entriesSent    prometheus.Counter
-	entriesDropped prometheus.Counter
-	logBacklog     prometheus.Gauge
-	upstreamErrors *prometheus.CounterVec
+	pointsSent      prometheus.Counter
+	pointsDropped   *prometheus.CounterVec
+	queuedScrapes   prometheus.Gauge
+	scrapeErrors    prometheus.Counter
+	entriesSent     prometheus.Counter
+	batchesRejected prometheus.Counter
+	logBacklog      prometheus.Gauge
+	upstreamErrors  *prometheus.CounterVec
 }
 
 func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
@@ -48,7 +48,7 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 			Help: "Scrapes in which a message processor's metrics could not be read."}),
 		entriesSent: prometheus.NewCounter(prometheus.CounterOpts{Name: "telemetry_log_entries_sent_total",
 			Help: "Log entries Cloud Logging accepted."}),
-		entriesDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "telemetry_log_batches_rejected_total",
+		batchesRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "telemetry_log_batches_rejected_total",
 			Help: "entries.write calls Cloud Logging refused for their content (valid entries of them were written)."}),
 		logBacklog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "telemetry_log_backlog_bytes",
 			Help: "Bytes of the tailed log files not yet in Cloud Logging."}),
@@ -56,7 +56,7 @@ func newSelfMetrics(reg prometheus.Registerer) (*selfMetrics, error) {
 			Help: "Failed calls to Cloud Monitoring or Cloud Logging, to be retried."}, []string{"service"}),
 	}
 	for _, c := range []prometheus.Collector{m.pointsSent, m.pointsDropped, m.queuedScrapes, m.scrapeErrors,
-		m.entriesSent, m.entriesDropped, m.logBacklog, m.upstreamErrors} {
+		m.entriesSent, m.batchesRejected, m.logBacklog, m.upstreamErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
