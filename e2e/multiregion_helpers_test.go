@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -21,10 +19,6 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/contract"
 )
 
-// dc2Env names the second datacenter's Cassandra node (host:port), which
-// scripts/test.sh starts with scripts/cassandra.sh --node 2 start.
-const dc2Env = "HYBRID_CASSANDRA_DC2"
-
 // region is one instance's own processes: a synchronizer, a message
 // processor and a watcher, over one datacenter of the shared Cassandra.
 type region struct {
@@ -32,21 +26,6 @@ type region struct {
 	Synchronizer *harness.Process
 	Runtime      *harness.Process
 	Watcher      *harness.Process
-}
-
-// dc2Node is the second datacenter's contact point from HYBRID_CASSANDRA_DC2.
-func dc2Node(tb testing.TB) (host string, port int) {
-	tb.Helper()
-	hp := os.Getenv(dc2Env)
-	if hp == "" {
-		tb.Skip(dc2Env + " is not set: the two-region tests need a second Cassandra node in datacenter dc2 " +
-			"(scripts/cassandra.sh --node 2 start, then " + dc2Env + "=127.0.0.2:9042; make test does both)")
-	}
-	host, p, err := net.SplitHostPort(hp)
-	require.NoError(tb, err, dc2Env)
-	port, err = strconv.Atoi(p)
-	require.NoError(tb, err, dc2Env)
-	return host, port
 }
 
 // dcCassandraArgs point a service at one datacenter's node, preferring

@@ -17,6 +17,7 @@ import (
 	"github.com/hybrid-emulator/hybrid/e2e/harness"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle/bundletest"
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
+	"github.com/hybrid-emulator/hybrid/pkg/cassandra/cassandratest"
 	"github.com/hybrid-emulator/hybrid/pkg/schema"
 )
 
@@ -29,7 +30,7 @@ import (
 // MART in dc1 is honoured by region-2's message processor, and every
 // keyspace of the org is replicated to both datacenters.
 func TestMultiRegionTwoInstancesOverTwoDatacenters(t *testing.T) {
-	host2, port2 := dc2Node(t)
+	host2, port2 := cassandratest.DC2(t)
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()

@@ -4,7 +4,6 @@ package schema_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -83,9 +82,7 @@ func TestApplyHonoursTheLease(t *testing.T) {
 // (the system keyspace and the org's) to NetworkTopologyStrategy over both.
 // It needs the second node (scripts/cassandra.sh --node 2 start).
 func TestApplyAltersReplicationToANewDatacenter(t *testing.T) {
-	if os.Getenv("HYBRID_CASSANDRA_DC2") == "" {
-		t.Skip("set HYBRID_CASSANDRA_DC2=127.0.0.2:9042 with a second node in datacenter dc2 (scripts/cassandra.sh --node 2 start)")
-	}
+	cassandratest.DC2(t)
 	s := cassandratest.Session(t)
 	org := cassandratest.NewOrg(t, s) // made with the default, {'dc1': 1}
 	// Two more runs of the schema job, each waiting for the shared lease.

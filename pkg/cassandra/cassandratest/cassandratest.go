@@ -125,3 +125,28 @@ func NewOrgWithPrefix(tb testing.TB, s *gocql.Session, prefix string) string {
 	})
 	return org
 }
+
+// DC2Env names the second datacenter's node (host:port) the two-datacenter
+// tests use; make test's second phase starts it (scripts/cassandra.sh
+// --node 2 start) and sets it.
+const DC2Env = "HYBRID_CASSANDRA_DC2"
+
+// DC2 is the second datacenter's contact point. Like Session without
+// Cassandra, a test that needs it fails when it is not set: make test runs
+// such tests only in its second phase, which provides it.
+func DC2(tb testing.TB) (host string, port int) {
+	tb.Helper()
+	hp := os.Getenv(DC2Env)
+	if hp == "" {
+		tb.Fatalf("%s is not set: this test needs a second Cassandra node in datacenter dc2 "+
+			"(scripts/cassandra.sh --node 2 start, then %s=127.0.0.2:9042; make test does both)", DC2Env, DC2Env)
+	}
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		tb.Fatalf("%s=%q: %v", DC2Env, hp, err)
+	}
+	if port, err = strconv.Atoi(p); err != nil {
+		tb.Fatalf("%s=%q: %v", DC2Env, hp, err)
+	}
+	return host, port
+}
