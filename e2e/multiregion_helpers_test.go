@@ -72,6 +72,7 @@ func startRegion(tb testing.TB, c *harness.Cluster, instance string, cassandraAr
 	r.Synchronizer.WaitReady(tb, 90*time.Second)
 
 	args = append(append([]string{}, org...),
+		"--instanceID", instance,
 		"--podName", "runtime-"+instance,
 		"--listen", "127.0.0.1:0", "--trafficListen", "127.0.0.1:0",
 		"--analytics.enabled=false",

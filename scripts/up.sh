@@ -128,7 +128,10 @@ cp_args=()
 sync_args=()
 [[ -z "$poll_interval" ]] || sync_args+=(--longPoll=false --pollInterval "$poll_interval")
 watcher_args=()
-[[ -z "$instance_id" ]] || { sync_args+=(--instanceID "$instance_id"); watcher_args+=(--instanceID "$instance_id"); }
+runtime_args=()
+[[ -z "$instance_id" ]] || {
+  sync_args+=(--instanceID "$instance_id"); watcher_args+=(--instanceID "$instance_id"); runtime_args+=(--instanceID "$instance_id")
+}
 
 common=(--org "$org" --environments "$envs")
 cql=(--cassandra.credentialsFile "$cassandra_credentials")
@@ -205,7 +208,7 @@ start synchronizer "${common[@]}" "${sync_args[@]}" --controlPlane.serviceAccoun
 wait_ready synchronizer
 # The message processor mints the Google tokens of <Authentication> through
 # the control plane's IAM Credentials API, as apigee-runtime.
-start runtime "${common[@]}" --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql[@]}" \
+start runtime "${common[@]}" "${runtime_args[@]}" --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql[@]}" \
   --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem" \
   --controlPlane.url http://127.0.0.1:8080 --controlPlane.serviceAccountPath "$keys/$project-apigee-runtime.json"
 # UDCA takes the message processor's analytics records on 20001 (hybrid's
@@ -236,7 +239,7 @@ if [[ "$regions" == 2 ]]; then
     --controlPlane.serviceAccountPath "$keys/$project-apigee-synchronizer.json" \
     --runtimeTLS.certFile "$pki/synchronizer.pem" --runtimeTLS.keyFile "$pki/synchronizer-key.pem" --runtimeTLS.clientCAFile "$pki/ca.pem" "${cql2[@]}"
   wait_ready synchronizer-2
-  start_as runtime-2 runtime "${common[@]}" --listen 127.0.0.1:8943 --trafficListen 127.0.0.1:9098 \
+  start_as runtime-2 runtime "${common[@]}" --instanceID "$instance2_id" --listen 127.0.0.1:8943 --trafficListen 127.0.0.1:9098 \
     --synchronizer https://127.0.0.1:8948 --podName "runtime-2-$(hostname)" \
     --contractEncryptionKeyPath "$contract_key" --encryptionKeysPath "$data_keys" "${cql2[@]}" \
     --synchronizerTLS.caFile "$pki/ca.pem" --synchronizerTLS.certFile "$pki/runtime.pem" --synchronizerTLS.keyFile "$pki/runtime-key.pem" \

@@ -7,6 +7,7 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -21,7 +22,13 @@ type Contract struct {
 	Version      string `json:"version"`
 	// Hostnames are those of the environment groups the environment is
 	// attached to; the message processor routes requests by Host with them.
-	Hostnames   []string     `json:"hostnames,omitempty"`
+	Hostnames []string `json:"hostnames,omitempty"`
+	// Instances are the runtime instances the environment is attached to
+	// (organizations.instances.attachments). Empty means every instance
+	// runs it: an organization that records no attachment for it, as a
+	// plain hybrid organization does. A message processor whose instance
+	// is not listed holds the contract but serves none of it.
+	Instances   []string     `json:"instances,omitempty"`
 	APIProxies  []Deployment `json:"apiProxies,omitempty"`
 	SharedFlows []Deployment `json:"sharedFlows,omitempty"`
 	// FlowHooks maps a flow hook point (PreProxyFlowHook, PreTargetFlowHook,
@@ -186,11 +193,20 @@ func Unmarshal(data []byte) (*Contract, error) {
 	return &c, nil
 }
 
+// RunsOn reports whether an instance runs the environment: always when
+// the contract names no instances, or when the instance is unnamed (a
+// message processor not told its instance serves every environment it
+// is given, as before instances existed).
+func (c *Contract) RunsOn(instance string) bool {
+	return instance == "" || len(c.Instances) == 0 || slices.Contains(c.Instances, instance)
+}
+
 // Sort orders deployments by name so equal contracts encode equally.
 func (c *Contract) Sort() {
 	sort.Slice(c.APIProxies, func(i, j int) bool { return c.APIProxies[i].Name < c.APIProxies[j].Name })
 	sort.Slice(c.SharedFlows, func(i, j int) bool { return c.SharedFlows[i].Name < c.SharedFlows[j].Name })
 	sort.Strings(c.Hostnames)
+	sort.Strings(c.Instances)
 	sort.Slice(c.ResourceFiles, func(i, j int) bool {
 		a, b := c.ResourceFiles[i], c.ResourceFiles[j]
 		if a.Type != b.Type {

@@ -208,6 +208,9 @@ func (a *API) getContract(w http.ResponseWriter, r *http.Request) error {
 				c.Properties[p.Name] = p.Value
 			}
 		}
+		for name := range attachedInstances(o, env) {
+			c.Instances = append(c.Instances, name)
+		}
 		envRuntimeConfig(c, e)
 		if err := envKeystores(c, e, func() (*seal.Sealer, error) { return a.store.ContractSealer(org) }); err != nil {
 			return err

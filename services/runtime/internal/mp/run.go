@@ -109,6 +109,7 @@ func Attach(svc *service.Service, cfg *Config) error {
 	apply := func(c *contract.Contract) {
 		compileMu.Lock()
 		defer compileMu.Unlock()
+		c = onThisInstance(c, cfg.InstanceID, log)
 		env := eng.Compile(c, eng.Environment(c.Environment))
 		for _, st := range env.Status {
 			if st.State != "READY" {
@@ -183,4 +184,21 @@ func statusHandler(cfg *Config, eng *engine.Engine) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"organization": cfg.Org, "environments": out})
 	})
+}
+
+// onThisInstance returns the contract this message processor serves: c
+// itself when its environment runs on instance, else c without hostnames
+// and deployments — loaded (the version is held, readiness holds) but
+// routing nothing, so its hosts answer ApplicationNotFound and its status
+// reports no deployment, as a region the environment is not attached to.
+func onThisInstance(c *contract.Contract, instance string, log *zap.Logger) *contract.Contract {
+	if c.RunsOn(instance) {
+		return c
+	}
+	log.Info("environment not attached to this instance: its contract is held and none of it served",
+		zap.String("env", c.Environment), zap.String("instance", instance), zap.String("contractVersion", c.Version),
+		zap.Strings("attachedInstances", c.Instances))
+	held := *c
+	held.Hostnames, held.APIProxies, held.SharedFlows, held.FlowHooks, held.DebugSessions = nil, nil, nil, nil, nil
+	return &held
 }
