@@ -64,9 +64,11 @@ type MessageContext struct {
 	PathSuffix string
 	ClientIP   string
 	ClientPort string
-	MessageID  string
-	Start      time.Time
-	FlowName   string
+	// ClientScheme is the client's transport, http or https (client.scheme).
+	ClientScheme string
+	MessageID    string
+	Start        time.Time
+	FlowName     string
 
 	// Target state; TargetURL is writable (target.url) in the target
 	// request flow.
@@ -103,6 +105,9 @@ type MessageContext struct {
 // New returns a context for a request.
 func New(p *Proxy, req *message.Message, remoteAddr string, log *zap.Logger) *MessageContext {
 	mc := &MessageContext{Proxy: p, Request: req, Start: time.Now(), Log: log, CopyPathSuffix: true, CopyQueryParams: true}
+	if req != nil {
+		mc.ClientScheme = req.Scheme
+	}
 	if h, port, err := net.SplitHostPort(remoteAddr); err == nil {
 		mc.ClientIP, mc.ClientPort = h, port
 	} else {
@@ -251,6 +256,10 @@ func (mc *MessageContext) builtin(name string) (any, bool) {
 		return mc.ClientIP, true
 	case "client.port":
 		return mc.ClientPort, true
+	case "client.scheme":
+		return mc.ClientScheme, true
+	case "client.ssl.enabled":
+		return mc.ClientScheme == "https", true
 	case "messageid":
 		if mc.MessageID == "" {
 			mc.MessageID = uuid.NewString()

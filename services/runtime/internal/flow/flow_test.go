@@ -27,7 +27,7 @@ func TestVariables(t *testing.T) {
 	for name, want := range map[string]any{
 		"proxy.pathsuffix": "/items", "proxy.basepath": "/base", "apiproxy.name": "p", "apiproxy.revision": "3",
 		"environment.name": "e", "organization.name": "o", "client.ip": "10.1.2.3", "request.queryparam.x": "1",
-		"message.verb": "GET", "is.error": false,
+		"message.verb": "GET", "is.error": false, "client.scheme": "http", "client.ssl.enabled": false,
 	} {
 		got, ok := mc.Lookup(name)
 		require.True(t, ok, name)

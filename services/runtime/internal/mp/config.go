@@ -17,17 +17,20 @@ import (
 // Config is the message processor's configuration.
 type Config struct {
 	service.Common `yaml:",inline"`
-	Org            string        `yaml:"org" usage:"Apigee organization"`
-	Environments   []string      `yaml:"environments" usage:"environments this message processor serves"`
-	PodName        string        `yaml:"podName" usage:"name reported in deployment status"`
+	Org            string   `yaml:"org" usage:"Apigee organization"`
+	Environments   []string `yaml:"environments" usage:"environments this message processor serves"`
+	PodName        string   `yaml:"podName" usage:"name reported in deployment status"`
 	// InstanceID is the runtime instance (organizations.instances name;
 	// hybrid's overrides instanceID) this message processor belongs to:
 	// an environment whose contract names other instances only is held,
 	// not served. Empty: serve every environment given.
-	InstanceID string `yaml:"instanceID" usage:"the runtime instance this message processor belongs to (organizations.instances name): environments not attached to it are not served"`
-	TrafficListen  string        `yaml:"trafficListen" usage:"address for API traffic"`
-	Synchronizer   string        `yaml:"synchronizer" usage:"synchronizer contract endpoint base URL (its runtimeListen; https for mutual TLS)"`
-	PollWait       time.Duration `yaml:"pollWait" usage:"long-poll wait for contract changes"`
+	InstanceID    string `yaml:"instanceID" usage:"the runtime instance this message processor belongs to (organizations.instances name): environments not attached to it are not served"`
+	TrafficListen string `yaml:"trafficListen" usage:"address for API traffic"`
+	// TrafficTLS is API traffic over TLS with a certificate per
+	// environment group (virtualhosts.go).
+	TrafficTLS   TrafficTLSConfig `yaml:"trafficTLS"`
+	Synchronizer string           `yaml:"synchronizer" usage:"synchronizer contract endpoint base URL (its runtimeListen; https for mutual TLS)"`
+	PollWait     time.Duration    `yaml:"pollWait" usage:"long-poll wait for contract changes"`
 	// PollRetryMaxInterval caps the back-off after failed polls of the
 	// synchronizer, which may be restarting during a control plane outage
 	// (its CrashLoopBackOff): short, so a contract is picked up soon after

@@ -86,8 +86,14 @@ func Attach(svc *service.Service, cfg *Config) error {
 		}
 		return true
 	}
-	if _, err := listenTraffic(svc, cfg.TrafficListen, holdUntilLoaded(contractsLoaded, clientDeadlines(eng, cfg.ClientIOTimeout))); err != nil {
+	traffic := holdUntilLoaded(contractsLoaded, clientDeadlines(eng, cfg.ClientIOTimeout))
+	if _, err := listenTraffic(svc, cfg.TrafficListen, traffic); err != nil {
 		return err
+	}
+	if cfg.TrafficTLS.Listen != "" {
+		if _, err := listenTrafficTLS(svc, cfg.TrafficTLS, traffic); err != nil {
+			return err
+		}
 	}
 
 	queries := cassandra.NewQueryMetrics(svc.Registry())
