@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,13 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hybrid-emulator/hybrid/pkg/bundle"
 )
 
 // apiClient is the little of the Apigee API deploy, undeploy and token
@@ -72,78 +70,8 @@ func apiFlags(fs *flag.FlagSet) (base, org, env *string) {
 // holding apiproxy/ or sharedflowbundle/ (or being one), with its kind and
 // the name its root XML file gives it.
 func bundleZip(path string) (data []byte, sharedFlow bool, name string, err error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, false, "", err
-	}
-	if !st.IsDir() {
-		data, err = os.ReadFile(path)
-		if err != nil {
-			return nil, false, "", err
-		}
-		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			return nil, false, "", fmt.Errorf("%s: not a zip: %w", path, err)
-		}
-		for _, f := range zr.File {
-			root, rest, _ := strings.Cut(f.Name, "/")
-			if !strings.Contains(rest, "/") && strings.HasSuffix(rest, ".xml") && (root == "apiproxy" || root == "sharedflowbundle") {
-				return data, root == "sharedflowbundle", strings.TrimSuffix(rest, ".xml"), nil
-			}
-		}
-		return nil, false, "", fmt.Errorf("%s: no apiproxy/<name>.xml or sharedflowbundle/<name>.xml in the zip", path)
-	}
-	dir := path
-	root := ""
-	for _, r := range []string{"apiproxy", "sharedflowbundle"} {
-		if filepath.Base(filepath.Clean(path)) == r {
-			dir, root = filepath.Dir(filepath.Clean(path)), r
-		} else if fi, err := os.Stat(filepath.Join(path, r)); err == nil && fi.IsDir() {
-			root = r
-		}
-		if root != "" {
-			break
-		}
-	}
-	if root == "" {
-		return nil, false, "", fmt.Errorf("%s: no apiproxy/ or sharedflowbundle/ folder", path)
-	}
-	xmls, _ := filepath.Glob(filepath.Join(dir, root, "*.xml"))
-	if len(xmls) != 1 {
-		return nil, false, "", fmt.Errorf("%s/%s: want exactly one <name>.xml, found %d", dir, root, len(xmls))
-	}
-	name = strings.TrimSuffix(filepath.Base(xmls[0]), ".xml")
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	err = filepath.WalkDir(filepath.Join(dir, root), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s: only regular files go into a bundle", p)
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		w, err := zw.Create(filepath.ToSlash(rel))
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	})
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		return nil, false, "", err
-	}
-	return buf.Bytes(), root == "sharedflowbundle", name, nil
+	data, kind, name, err := bundle.FromPath(path)
+	return data, kind == bundle.KindSharedFlow, name, err
 }
 
 type deployResult struct {

@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Probe paths used by hybrid's runtime, synchronizer and MART pods.
@@ -54,6 +55,9 @@ type Common struct {
 	DrainDelay      time.Duration `yaml:"drainDelay" usage:"how long readiness reports 503 before listeners close"`
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout" usage:"upper bound for in-flight work to finish on shutdown"`
 	AddrFile        string        `yaml:"addrFile" usage:"if set, bound addresses are written here as JSON once listening"`
+	// LogFile lets services that share a process (the hybridtest harness)
+	// keep their logs apart.
+	LogFile string `yaml:"logFile" usage:"append the logs to this file instead of standard error"`
 }
 
 // DefaultCommon returns the defaults for a service listening on addr.
@@ -123,11 +127,27 @@ type cleanup struct {
 
 // New binds the main listener right away so Addr is known before Run.
 func New(name string, cfg Common) (*Service, error) {
-	log, err := NewLogger(name, cfg.LogLevel)
-	if err != nil {
-		return nil, err
+	if cfg.LogFile == "" {
+		log, err := NewLogger(name, cfg.LogLevel)
+		if err != nil {
+			return nil, err
+		}
+		return NewWithLogger(name, cfg, log)
 	}
-	return NewWithLogger(name, cfg, log)
+	f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	log, err := newLoggerTo(name, cfg.LogLevel, zapcore.Lock(f))
+	if err == nil {
+		var s *Service
+		if s, err = NewWithLogger(name, cfg, log); err == nil {
+			s.OnStop("log file", func() { _ = f.Close() }) // the first cleanup runs last
+			return s, nil
+		}
+	}
+	_ = f.Close()
+	return nil, err
 }
 
 // NewWithLogger is New with a caller-supplied logger (tests use zaptest).

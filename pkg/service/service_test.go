@@ -213,3 +213,25 @@ func TestListenerDefaults(t *testing.T) {
 	require.Equal(t, DefaultIdleTimeout, extra.IdleTimeout)
 	require.Nil(t, s.Server("nope"))
 }
+
+// A service given a log file writes its lines there, not to standard
+// error, and closes the file when it stops.
+func TestLogFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "svc.log")
+	cfg := DefaultCommon("127.0.0.1:0")
+	cfg.LogFile = path
+	s, err := New("logged", cfg)
+	require.NoError(t, err)
+	s.Logger().Info("hello from the log file")
+	s.Close()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(data), `"message":"hello from the log file"`)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	cfg.LogFile = filepath.Join(t.TempDir(), "missing", "svc.log")
+	_, err = New("logged", cfg)
+	require.ErrorContains(t, err, "log file")
+}

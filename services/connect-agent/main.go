@@ -2,12 +2,6 @@
 // control plane and carries management calls to MART.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/connect-agent/internal/agent"
-)
+import "github.com/hybrid-emulator/hybrid/services/connect-agent/app"
 
-func main() {
-	cfg := agent.DefaultConfig()
-	service.Main("connect-agent", "HYBRID_CONNECT_AGENT", &cfg, agent.Run)
-}
+func main() { app.Command.Main() }

@@ -4,12 +4,6 @@
 // the runtime plane's synchronizers.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/server"
-)
+import "github.com/hybrid-emulator/hybrid/services/controlplane/app"
 
-func main() {
-	cfg := server.DefaultConfig()
-	service.Main("controlplane", "HYBRID_CONTROLPLANE", &cfg, server.Run)
-}
+func main() { app.Command.Main() }

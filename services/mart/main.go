@@ -2,12 +2,6 @@
 // Cassandra to the control plane.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/mart/internal/mart"
-)
+import "github.com/hybrid-emulator/hybrid/services/mart/app"
 
-func main() {
-	cfg := mart.DefaultConfig()
-	service.Main("mart", "HYBRID_MART", &cfg, mart.Run)
-}
+func main() { app.Command.Main() }

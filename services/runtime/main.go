@@ -2,12 +2,6 @@
 // its synchronizer and serves API traffic through the deployed proxies.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/runtime/internal/mp"
-)
+import "github.com/hybrid-emulator/hybrid/services/runtime/app"
 
-func main() {
-	cfg := mp.DefaultConfig()
-	service.Main("runtime", "HYBRID_RUNTIME", &cfg, mp.Run)
-}
+func main() { app.Command.Main() }

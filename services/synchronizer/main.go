@@ -3,12 +3,6 @@
 // processors.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/synchronizer/internal/synchronizer"
-)
+import "github.com/hybrid-emulator/hybrid/services/synchronizer/app"
 
-func main() {
-	cfg := synchronizer.DefaultConfig()
-	service.Main("synchronizer", "HYBRID_SYNCHRONIZER", &cfg, synchronizer.Run)
-}
+func main() { app.Command.Main() }

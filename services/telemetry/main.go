@@ -4,12 +4,6 @@
 // services' logs to Cloud Logging, both at the control plane.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/telemetry/internal/telemetry"
-)
+import "github.com/hybrid-emulator/hybrid/services/telemetry/app"
 
-func main() {
-	cfg := telemetry.DefaultConfig()
-	service.Main("telemetry", "HYBRID_TELEMETRY", &cfg, telemetry.Run)
-}
+func main() { app.Command.Main() }

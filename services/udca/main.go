@@ -6,12 +6,6 @@
 // plane's datalocation endpoint, retrying as hybrid's UDCA does.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/udca/internal/udca"
-)
+import "github.com/hybrid-emulator/hybrid/services/udca/app"
 
-func main() {
-	cfg := udca.DefaultConfig()
-	service.Main("udca", "HYBRID_UDCA", &cfg, udca.Run)
-}
+func main() { app.Command.Main() }

@@ -2,12 +2,6 @@
 // reports it to the control plane.
 package main
 
-import (
-	"github.com/hybrid-emulator/hybrid/pkg/service"
-	"github.com/hybrid-emulator/hybrid/services/watcher/internal/watcher"
-)
+import "github.com/hybrid-emulator/hybrid/services/watcher/app"
 
-func main() {
-	cfg := watcher.DefaultConfig()
-	service.Main("watcher", "HYBRID_WATCHER", &cfg, watcher.Run)
-}
+func main() { app.Command.Main() }
