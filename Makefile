@@ -12,9 +12,11 @@ help: ## list the targets
 
 REGIONS ?= $(or $(HYBRID_REGIONS),1)
 
+SEED ?= $(HYBRID_SEED)
+
 .PHONY: up
-up: ## bring up Cassandra, the schema and every service locally (logs in .run/logs); REGIONS=2: two instances over a two-datacenter Cassandra
-	@HYBRID_REGIONS=$(REGIONS) scripts/up.sh
+up: ## bring up Cassandra, the schema and every service locally (logs in .run/logs); REGIONS=2: two instances over a two-datacenter Cassandra; SEED=DIR: then apply an Apigee workspace folder (docs/SEED_FOLDERS.md)
+	@HYBRID_REGIONS=$(REGIONS) HYBRID_SEED=$(SEED) scripts/up.sh
 
 .PHONY: down
 down: ## stop every service and Cassandra
@@ -79,9 +81,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./services/controlplane/internal/logging -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
 
 .PHONY: oracle
-oracle: ## check the XSLT golden files against Saxon-HE and the JSONPath golden table against Jayway JsonPath (fetched from Maven Central; needs a JDK and mvn)
+oracle: ## check the XSLT golden files against Saxon-HE, the JSONPath golden table against Jayway JsonPath (Maven Central; needs a JDK and mvn) and the lint rules against apigeelint (npm)
 	@scripts/oracle.sh
 	@scripts/oracle-jayway.sh
+	@scripts/oracle-apigeelint.sh
 
 .PHONY: bench
 bench: ## deploy latency, gateway throughput vs a bare reverse proxy, analytics on vs off (see docs/BENCHMARKS.md)

@@ -40,6 +40,12 @@ func TestHybridctlDeployUndeploy(t *testing.T) {
 	r := eventuallyStatus(t, c, host, "/hello/", http.StatusServiceUnavailable)
 	require.NotContains(t, r.body, "ApplicationNotFound")
 
+	// The import's lint warnings are printed; they do not stop the deploy.
+	out, err = hybridctl("deploy", filepath.Join(h.Root, "pkg", "lint", "testdata", "mixed"))
+	require.NoError(t, err, out)
+	require.Contains(t, out, ": READY")
+	require.Contains(t, out, "  lint BN005 apiproxy/policies/")
+
 	out, err = hybridctl("undeploy", "hello")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "hello revision 1 undeployed from "+c.Env)

@@ -81,6 +81,9 @@ NODE1_JMX_PORT="${CASSANDRA_JMX_PORT:-7199}"
 PORT="${CASSANDRA_PORT:-9042}"
 STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-7000}"
 START_TIMEOUT="${CASSANDRA_START_TIMEOUT:-180}"
+# What cassandra-all and its runtime dependencies weigh (the download's
+# progress bar).
+FETCH_BYTES=$((70 * 1048576))
 AUTH="${CASSANDRA_AUTH:-password}"
 CREDENTIALS_FILE="${CASSANDRA_CREDENTIALS_FILE:-${NODE1_DIR}/credentials}"
 
@@ -138,6 +141,22 @@ MARKER=""
 
 log() { printf '%s %s\n' "$PREFIX" "$*"; }
 err() { printf '%s ERROR: %s\n' "$PREFIX" "$*" >&2; }
+
+# On a terminal, the download and the start draw one progress line instead
+# of periodic log lines (CASSANDRA_PROGRESS=false turns it off; pipes and
+# files always get the plain lines).
+progress_on() { [[ -t 1 && "${CASSANDRA_PROGRESS:-true}" != false && "${TERM:-}" != dumb ]]; }
+# bar DONE TOTAL TEXT redraws the progress line.
+bar() {
+  local done=$1 total=$2 text=$3 width=24 pct fill full empty
+  pct=$((total > 0 ? done * 100 / total : 0))
+  ((pct <= 100)) || pct=100
+  fill=$((pct * width / 100))
+  printf -v full '%*s' "$fill" ''
+  printf -v empty '%*s' "$((width - fill))" ''
+  printf '\r%s [%s%s] %3d%% %s\033[K' "$PREFIX" "${full// /#}" "${empty// /-}" "$pct" "$text"
+}
+bar_end() { printf '\r\033[K'; }
 die() { err "$*"; exit 1; }
 
 # ---------------------------------------------------------------- prerequisites
@@ -253,9 +272,27 @@ cmd_fetch() {
   rm -rf "$tmp"
   write_pom "${vdir}/pom.xml"
   log "fetching org.apache.cassandra:cassandra-all:${VERSION} and its runtime dependencies (~70 MB) from Maven Central ..."
-  local start=$SECONDS
-  if ! mvn -B -q -f "${vdir}/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$tmp" -DincludeScope=runtime >"${vdir}/mvn.log" 2>&1; then
+  local start=$SECONDS fetched=false
+  mvn -B -q -f "${vdir}/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"${vdir}/mvn.log" 2>&1 &
+  local mvn_pid=$!
+  if progress_on; then
+    # Progress is what Maven's local repository has grown by, against the
+    # download's usual size (a repository that already holds some jars
+    # finishes early).
+    local m2="${MAVEN_LOCAL_REPO:-$HOME/.m2/repository}" before now got
+    before="$(du -sb "$m2" 2>/dev/null | cut -f1)"
+    while kill -0 "$mvn_pid" 2>/dev/null; do
+      now="$(du -sb "$m2" 2>/dev/null | cut -f1)"
+      got=$((${now:-0} - ${before:-0}))
+      ((got < FETCH_BYTES)) || got=$((FETCH_BYTES * 99 / 100))
+      bar "$got" "$FETCH_BYTES" "downloading Cassandra ${VERSION}: $((got / 1048576)) of ~$((FETCH_BYTES / 1048576)) MB ($((SECONDS - start)) s)"
+      sleep 0.5
+    done
+  fi
+  wait "$mvn_pid" && fetched=true
+  ! progress_on || bar_end
+  if ! "$fetched"; then
     rm -rf "$tmp"
     tail -n 30 "${vdir}/mvn.log" >&2 || true
     die "mvn dependency:copy-dependencies failed for cassandra-all:${VERSION} (full log: ${vdir}/mvn.log)"
@@ -486,12 +523,32 @@ jvm_args() {
 
 # ---------------------------------------------------------------- commands
 
+# start_milestones are the node's start-up steps as its system.log shows
+# them, in order: the start's progress bar counts those reached.
+start_milestones=("Configuration location" "Initializing key cache" "Initializing system_schema.keyspaces"
+  "Loading persisted ring state|Generated random tokens" "state jump to NORMAL" "Starting listening for CQL clients")
+start_steps=("reading its configuration" "opening its data" "loading the schema" "joining the ring" "the node is up" "opening CQL")
+
+# start_progress FROM: how many milestones system.log shows from line FROM
+# on (the lines this start wrote).
+start_progress() {
+  local from=$1 n=0 text
+  [[ -f "$SYSTEM_LOG" ]] || { printf '0\n'; return; }
+  text="$(tail -n "+${from}" "$SYSTEM_LOG" 2>/dev/null | grep -oE "$(IFS='|'; printf '%s' "${start_milestones[*]}")" | sort -u)" || true
+  local i
+  for i in "${!start_milestones[@]}"; do
+    grep -qE "${start_milestones[$i]}" <<<"$text" && n=$((i + 1))
+  done
+  printf '%s\n' "$n"
+}
+
 wait_cql() {
   local deadline=$((SECONDS + START_TIMEOUT)) started=$SECONDS next_report=$((SECONDS + 10)) pid=""
   pid="$(read_pid)" || pid=""
   log "waiting up to ${START_TIMEOUT} s for CQL on ${HOST}:${PORT} ..."
   while true; do
     if cql_ready; then
+      ! progress_on || bar_end
       log "CQL is up on ${HOST}:${PORT} (waited $((SECONDS - started)) s)"
       return 0
     fi
@@ -512,7 +569,11 @@ wait_cql() {
       show_log_tail
       return 1
     fi
-    if ((SECONDS >= next_report)); then
+    if progress_on; then
+      local reached
+      reached="$(start_progress 1)"
+      bar "$reached" "${#start_milestones[@]}" "starting Cassandra on ${HOST}:${PORT}: ${start_steps[$((reached > 0 ? reached - 1 : 0))]} ($((SECONDS - started)) s)"
+    elif ((SECONDS >= next_report)); then
       local last=""
       if [[ -f "$SYSTEM_LOG" ]]; then
         last="$(tail -n 1 "$SYSTEM_LOG" | cut -c1-160)"

@@ -28,6 +28,12 @@ if ! command -v helm >/dev/null 2>&1 && [[ ! -x "$(go env GOPATH)/bin/helm" ]]; 
   echo "test: installing helm (go install helm.sh/helm/v4/cmd/helm@v4.3.2)"
   go install helm.sh/helm/v4/cmd/helm@v4.3.2
 fi
+# playwright-core for the console's browser test (e2e/console_test.go),
+# from its lock file; the test fails, saying so, without it or chromium.
+if [[ ! -f e2e/console/node_modules/playwright-core/package.json ]] && command -v npm >/dev/null 2>&1; then
+  echo "test: installing the console test's node modules (npm ci --prefix e2e/console)"
+  npm ci --prefix e2e/console --no-audit --no-fund
+fi
 mapfile -t pkgs < <(go list -m -f '{{.Dir}}/...')
 go vet -tags integration "${pkgs[@]}"
 # The single-datacenter suite first: every test's org schema then waits on

@@ -45,7 +45,12 @@ fi
 case "$connect" in true|false) ;; *) printf 'up: HYBRID_CONNECT must be true or false, not %q\n' "$connect" >&2; exit 2;; esac
 bin="$run/bin"
 
-say() { printf 'up: %s\n' "$*"; }
+# The prefix is bold on a terminal (never with NO_COLOR or TERM=dumb).
+if [[ -t 1 && -z "${NO_COLOR+x}" && "${TERM:-}" != dumb ]]; then
+  say() { printf '\033[1mup:\033[0m %s\n' "$*"; }
+else
+  say() { printf 'up: %s\n' "$*"; }
+fi
 
 mkdir -p "$bin" "$run/logs" "$run/pids"
 
@@ -266,11 +271,21 @@ fi
 
 "$bin/hybridctl" status "${status_only[@]}" --wait 90s || { say "not everything became ready; logs are in $run/logs"; exit 1; }
 
+# HYBRID_SEED (make up SEED=DIR): an Apigee workspace folder applied once
+# everything is ready (docs/SEED_FOLDERS.md); apply is idempotent, so a
+# second make up with the same folder changes nothing.
+if [[ -n "${HYBRID_SEED:-}" ]]; then
+  say "applying the seed folder $HYBRID_SEED"
+  "$bin/hybridctl" apply "$HYBRID_SEED" --org "$org" ||
+    { say "the seed folder $HYBRID_SEED did not apply (the stack is up; fix it and run $bin/hybridctl apply $HYBRID_SEED)"; exit 1; }
+fi
+
 ca="$run/controlplane/tls/ca.pem"
 cat <<MSG
 
 The local hybrid runtime plane is up.
   Apigee API (control plane)   http://127.0.0.1:8080/v1   and https://127.0.0.1:8082/v1
+  Web console                  http://127.0.0.1:8080/console/#token=${HYBRID_ADMIN_TOKEN}
   Apigee Connect (gRPC)        127.0.0.1:8081
   API traffic (runtime)        http://127.0.0.1:8998
   Runtime admin / probes       http://127.0.0.1:8843

@@ -18,8 +18,12 @@ import (
 )
 
 // runApply brings up the local stack an overrides file describes, or
-// prints the Helm values / compose .env equivalent to it.
+// prints the Helm values / compose .env equivalent to it. Without -f it
+// applies an Apigee workspace folder instead (apply_dir.go).
 func runApply(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && isApplyDir(args) {
+		return runApplyDir(ctx, args, stdout)
+	}
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	file := fs.String("f", "", "overrides.yaml (Apigee hybrid's keys; see charts/README.md)")
 	emit := fs.String("emit", "", "print instead of starting: helm (values per chart) or compose (a .env for docker-compose.yaml)")
@@ -30,7 +34,7 @@ func runApply(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
-		return errors.New("usage: hybridctl apply -f overrides.yaml [--emit helm|compose] [--out DIR] [--dry-run]")
+		return errors.New("usage: hybridctl apply -f overrides.yaml [--emit helm|compose] [--out DIR] [--dry-run], or hybridctl apply DIR [--env E]")
 	}
 	f, err := os.Open(*file)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
+	"github.com/hybrid-emulator/hybrid/pkg/lint"
 )
 
 // apiClient is the little of the Apigee API deploy, undeploy and token
@@ -82,6 +83,8 @@ type deployResult struct {
 	BasePaths []string `json:"basePaths,omitempty"`
 	URLs      []string `json:"urls,omitempty"`
 	Errors    []string `json:"errors,omitempty"`
+	// LintWarnings are what the import's lint found (docs/LINT.md).
+	LintWarnings []lint.Finding `json:"lintWarnings,omitempty"`
 }
 
 // runDeploy imports a bundle as a new revision, deploys it (override=true,
@@ -112,8 +115,9 @@ func runDeploy(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	c := &apiClient{base: strings.TrimSuffix(*base, "/"), org: *org, token: envOr("HYBRID_ADMIN_TOKEN", "hybrid-admin-token"), http: &http.Client{Timeout: time.Minute}}
 	var rev struct {
-		Revision  string   `json:"revision"`
-		Basepaths []string `json:"basepaths"`
+		Revision     string         `json:"revision"`
+		Basepaths    []string       `json:"basepaths"`
+		LintWarnings []lint.Finding `json:"lintWarnings"`
 	}
 	if err := c.do(ctx, http.MethodPost, "/"+collection+"?action=import&name="+url.QueryEscape(*name), "application/octet-stream", bytes.NewReader(data), &rev); err != nil {
 		return err
@@ -122,7 +126,7 @@ func runDeploy(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := c.do(ctx, http.MethodPost, depPath+"?override=true", "", nil, nil); err != nil {
 		return err
 	}
-	res := deployResult{Name: *name, Revision: rev.Revision, Env: *env, BasePaths: rev.Basepaths}
+	res := deployResult{Name: *name, Revision: rev.Revision, Env: *env, BasePaths: rev.Basepaths, LintWarnings: rev.LintWarnings}
 	deadline := time.Now().Add(*wait)
 	for {
 		var d struct {
@@ -163,6 +167,9 @@ func runDeploy(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s revision %s in %s: %s\n", res.Name, res.Revision, res.Env, res.State)
 		for _, e := range res.Errors {
 			fmt.Fprintf(stdout, "  error: %s\n", e)
+		}
+		for _, w := range res.LintWarnings {
+			fmt.Fprintf(stdout, "  lint %s %s: %s\n", w.Rule, w.File, w.Message)
 		}
 		for _, u := range res.URLs {
 			fmt.Fprintln(stdout, u)

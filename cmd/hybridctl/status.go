@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -146,7 +147,10 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		// Rows are aligned first and coloured after: escape codes would
+		// count as width in the tabwriter.
+		var table bytes.Buffer
+		tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 		byInstance := false
 		for _, r := range results {
 			byInstance = byInstance || r.Instance != ""
@@ -167,6 +171,22 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", r.Name, r.URL, r.Ready, r.Detail)
 		}
 		tw.Flush()
+		colour := useColour(stdout)
+		lines := strings.SplitAfter(table.String(), "\n")
+		for i, line := range lines {
+			switch {
+			case line == "":
+			case i == 0:
+				line = paint(colour, bold, strings.TrimSuffix(line, "\n")) + "\n"
+			case results[i-1].Ready:
+				line = paint(colour, green, strings.TrimSuffix(line, "\n")) + "\n"
+			default:
+				line = paint(colour, red, strings.TrimSuffix(line, "\n")) + "\n"
+			}
+			if _, err := io.WriteString(stdout, line); err != nil {
+				return err
+			}
+		}
 	}
 	if !allReady(results) {
 		return errNotReady

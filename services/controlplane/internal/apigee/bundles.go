@@ -17,6 +17,7 @@ import (
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
 	"github.com/hybrid-emulator/hybrid/pkg/bundle"
+	"github.com/hybrid-emulator/hybrid/pkg/lint"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/state"
 )
 
@@ -207,7 +208,11 @@ func (a *API) importBundle(c collection) handlerFunc {
 		if err := checkName(c.noun, name, apiNameRE); err != nil {
 			return err
 		}
-		if err := a.viewOrg(r, func(*state.Org) error { return nil }); err != nil {
+		var targetServers map[string]bool
+		if err := a.viewOrg(r, func(o *state.Org) error {
+			targetServers = orgTargetServers(o)
+			return nil
+		}); err != nil {
 			return err
 		}
 		zip, err := a.readBundle(w, r)
@@ -218,11 +223,17 @@ func (a *API) importBundle(c collection) handlerFunc {
 		if err != nil {
 			return err
 		}
+		// Lint findings never fail an import: Apigee would accept the
+		// bundle, so the mock does too and only points at what is
+		// probably a mistake. A revision is imported into the
+		// organization, so a target server counts as defined when some
+		// environment defines it (the deployment is where it must exist).
+		warnings := lint.Bundle(b, lint.Options{TargetServerExists: func(n string) bool { return targetServers[n] }})
 		if action == "validate" {
 			rev := revisionFromBundle(b, zip, a.store.Now().UnixMilli())
 			v := revView(name, c.kind, rev)
 			v.Revision = ""
-			return ok(w, v)
+			return ok(w, importView{revisionView: v, LintWarnings: warnings})
 		}
 		var v revisionView
 		err = a.mutateOrg(r, func(tx *state.Tx, o *state.Org) error {
@@ -249,8 +260,28 @@ func (a *API) importBundle(c collection) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return ok(w, v)
+		return ok(w, importView{revisionView: v, LintWarnings: warnings})
 	}
+}
+
+// importView answers an import or validate: Apigee's revision with one
+// extra field, lintWarnings (package lint; [] when there are none).
+// Google's clients and apigeecli ignore fields they do not know.
+type importView struct {
+	revisionView
+	LintWarnings []lint.Finding `json:"lintWarnings"`
+}
+
+// orgTargetServers is the set of target server names any environment of
+// the organization defines.
+func orgTargetServers(o *state.Org) map[string]bool {
+	names := map[string]bool{}
+	for _, e := range o.Environments {
+		for n := range e.TargetServers {
+			names[n] = true
+		}
+	}
+	return names
 }
 
 func (a *API) listAPIs(c collection) handlerFunc {

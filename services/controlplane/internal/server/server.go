@@ -22,6 +22,8 @@ import (
 	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/apigee"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/connect"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/console"
+	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/emulator"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/faults"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/iam"
 	"github.com/hybrid-emulator/hybrid/services/controlplane/internal/logging"
@@ -177,6 +179,12 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	// The outage switch is registered unwrapped: it must answer during an
 	// outage, since it is how one ends.
 	svc.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
+	// The Apigee Emulator's control API (/v1/emulator/…, beside the outage switch).
+	emu := s.Faults.HTTP(faults.Apigee, emulator.ForSeed(s.API, s.authorizeFaults, cfg.Orgs))
+	svc.Handle(emulator.Prefix, emu)
+	// The web console: static files only, never faulted (it must show an
+	// outage); its page calls the API above with the user's token.
+	console.Register(svc.Handle)
 	if err := s.attachConnect(svc, cfg); err != nil {
 		return nil, err
 	}
@@ -198,6 +206,8 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		s.Monitoring.Register(s.faulted(faults.Monitoring, httpsMux.Handle))
 		s.Logging.Register(s.faulted(faults.Logging, httpsMux.Handle))
 		httpsMux.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
+		httpsMux.Handle(emulator.Prefix, emu)
+		console.Register(httpsMux.Handle)
 		for _, u := range tokenURIs("https", ln.Addr().String()) {
 			s.IAM.AddTokenAudience(u)
 		}

@@ -1,0 +1,1 @@
+context.setVariable("orders.seen", "true");
