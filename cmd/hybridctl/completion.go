@@ -23,10 +23,11 @@ var completionWords = map[string][]string{
 	"lint":       {"--json", "--rules", "--targetservers", "--targetserver"},
 	"apply":      {"-f", "--emit", "--env"},
 	"completion": {"bash", "zsh"},
+	"snapshot":   {"export", "import", "-o", "--org"},
 }
 
 // fileCommands complete file and folder names.
-var fileCommands = []string{"deploy", "lint", "apply", "keys", "pki"}
+var fileCommands = []string{"deploy", "lint", "apply", "keys", "pki", "snapshot"}
 
 func serviceNames() []string {
 	out := make([]string, 0, len(defaultEndpoints))

@@ -36,6 +36,7 @@ var commands = []command{
 	{"stats", "traffic of the last N minutes per API proxy from the stats API: calls, errors, p50/p95 latency (--json)", runStats},
 	{"trace", "trace start|get --api NAME --rev N: open a debug session and print its transactions as they arrive, or show a session's (--json)", runTrace},
 	{"outage", "outage start [--service NAME]… [--latency D] [--error-rate P] [--mode reset|unavailable] | stop [--service NAME]… | status | report: take the mock control plane's upstream services down and restore them; report prints each component's observed state against the seed's impact table (--json)", runOutage},
+	{"snapshot", "snapshot export [-o FILE] | import FILE: an organization's proxies, shared flows, environment settings, products, developers, apps with their keys and maps as a workspace zip, and applied again (docs/SEED_FOLDERS.md)", runSnapshot},
 	{"apply", "apply -f overrides.yaml: bring up the local stack an Apigee hybrid overrides file describes (--emit helm|compose prints the Helm values or a compose .env instead); apply DIR [--env E]: apply an Apigee workspace folder (bundles, environments/*.json, test data), idempotently", runApply},
 }
 
