@@ -134,6 +134,9 @@ sync_args=()
 [[ -z "$poll_interval" ]] || sync_args+=(--longPoll=false --pollInterval "$poll_interval")
 watcher_args=()
 runtime_args=()
+# Virtual hosts with TLS (hybridctl apply -f: virtualhosts[].sslCertPath):
+# the message processor's YAML with trafficTLS, region 1 only.
+[[ -z "${HYBRID_TRAFFIC_TLS_CONFIG:-}" ]] || runtime_args+=(--config "$HYBRID_TRAFFIC_TLS_CONFIG")
 [[ -z "$instance_id" ]] || {
   sync_args+=(--instanceID "$instance_id"); watcher_args+=(--instanceID "$instance_id"); runtime_args+=(--instanceID "$instance_id")
 }
@@ -287,7 +290,7 @@ The local hybrid runtime plane is up.
   Apigee API (control plane)   http://127.0.0.1:8080/v1   and https://127.0.0.1:8082/v1
   Web console                  http://127.0.0.1:8080/console/#token=${HYBRID_ADMIN_TOKEN}
   Apigee Connect (gRPC)        127.0.0.1:8081
-  API traffic (runtime)        http://127.0.0.1:8998
+  API traffic (runtime)        http://127.0.0.1:8998${HYBRID_TRAFFIC_TLS_CONFIG:+   and https://127.0.0.1:9443 (virtual hosts by SNI)}
   Runtime admin / probes       http://127.0.0.1:8843
   Synchronizer (probes)        http://127.0.0.1:8844
   Synchronizer contracts (mTLS, runtime certificate only)  https://127.0.0.1:8848

@@ -119,7 +119,23 @@ func (o *Overrides) prepareRunDir(run string) ([]string, error) {
 			return nil, err
 		}
 	}
-	return o.UpEnv(cpConfig), nil
+	env := o.UpEnv(cpConfig)
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := o.RuntimeTLSConfig(wd)
+	if err != nil {
+		return nil, err
+	}
+	if tlsConfig != nil {
+		path := filepath.Join(run, "overrides", "runtime-tls.yaml")
+		if err := atomicfile.Write(path, tlsConfig, 0o600); err != nil {
+			return nil, fmt.Errorf("runtime TLS config: %w", err)
+		}
+		env = append(env, "HYBRID_TRAFFIC_TLS_CONFIG="+path)
+	}
+	return env, nil
 }
 
 // writeDataKeys writes kms/kvmEncryptionKey as the keys file MART and the

@@ -241,3 +241,24 @@ func TestApplyUsage(t *testing.T) {
 		})
 	}
 }
+
+// Virtual hosts with a certificate become the message processor's
+// trafficTLS (paths made absolute), in the shape its config reads; a
+// certificate without its key is refused.
+func TestRuntimeTLSConfig(t *testing.T) {
+	base := "org: acme\nenvs: [{name: test}]\nvirtualhosts:\n  - name: g1\n    hostAliases: [api.acme.com]\n    environments: [test]\n"
+	o, err := parseString(t, base+"    sslCertPath: certs/g1.pem\n    sslKeyPath: /keys/g1.key\n  - name: g2\n    hostAliases: [b.acme.com]\n    environments: [test]\n")
+	require.NoError(t, err)
+	data, err := o.RuntimeTLSConfig("/work")
+	require.NoError(t, err)
+	require.Equal(t, "trafficTLS:\n    listen: 127.0.0.1:9443\n    virtualHosts:\n        - name: g1\n          sslCertPath: /work/certs/g1.pem\n          sslKeyPath: /keys/g1.key\n", string(data))
+
+	plain, err := parseString(t, base)
+	require.NoError(t, err)
+	data, err = plain.RuntimeTLSConfig("/work")
+	require.NoError(t, err)
+	require.Nil(t, data, "no certificate: no TLS listener")
+
+	_, err = parseString(t, base+"    sslCertPath: certs/g1.pem\n")
+	require.ErrorContains(t, err, "sslCertPath and sslKeyPath go together")
+}

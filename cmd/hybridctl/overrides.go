@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -347,6 +348,9 @@ func (o *Overrides) validate(file string, root *yaml.Node) error {
 		if len(vh.Environments) == 0 {
 			return keyError(file, n, key+".environments", "required: the environments attached to the group (this emulator's extension)")
 		}
+		if (vh.SSLCertPath == "") != (vh.SSLKeyPath == "") {
+			return keyError(file, n, key+".sslCertPath", "sslCertPath and sslKeyPath go together: the group's certificate chain and its key")
+		}
 		for j, e := range vh.Environments {
 			if !envs[e] {
 				return keyError(file, valueNode(n, "environments", j), fmt.Sprintf("%s.environments[%d]", key, j), "%q is not in envs", e)
@@ -490,4 +494,42 @@ func (o *Overrides) ComposeEnv() []byte {
 		b.WriteString("HYBRID_CONNECT_AGENT_REPLICAS=0\n")
 	}
 	return b.Bytes()
+}
+
+// TrafficTLSListen is where make up's message processor serves the
+// virtual hosts that carry a certificate (hybrid's ingress listens on 443).
+const TrafficTLSListen = "127.0.0.1:9443"
+
+// RuntimeTLSConfig is the message processor's YAML for the virtual hosts
+// with sslCertPath/sslKeyPath (paths made absolute from dir), or nil when
+// none has a certificate. sslSecret names a Kubernetes secret, which a
+// local stack has no way to read.
+func (o *Overrides) RuntimeTLSConfig(dir string) ([]byte, error) {
+	type virtualHost struct {
+		Name        string `yaml:"name"`
+		SSLCertPath string `yaml:"sslCertPath"`
+		SSLKeyPath  string `yaml:"sslKeyPath"`
+	}
+	var vhs []virtualHost
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	for _, vh := range o.Virtualhosts {
+		if vh.SSLCertPath != "" {
+			vhs = append(vhs, virtualHost{Name: vh.Name, SSLCertPath: abs(vh.SSLCertPath), SSLKeyPath: abs(vh.SSLKeyPath)})
+		}
+	}
+	if len(vhs) == 0 {
+		return nil, nil
+	}
+	type trafficTLS struct {
+		Listen       string        `yaml:"listen"`
+		VirtualHosts []virtualHost `yaml:"virtualHosts"`
+	}
+	return yaml.Marshal(struct {
+		TrafficTLS trafficTLS `yaml:"trafficTLS"`
+	}{trafficTLS{Listen: TrafficTLSListen, VirtualHosts: vhs}})
 }

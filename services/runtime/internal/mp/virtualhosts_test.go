@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hybrid-emulator/hybrid/pkg/service"
 	"github.com/hybrid-emulator/hybrid/pkg/tlsca"
 )
 
@@ -109,4 +110,16 @@ func TestServerTLSPicksTheGroupsCertificate(t *testing.T) {
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 		})
 	}
+}
+
+// The YAML hybridctl apply -f writes for overrides' virtualhosts with
+// certificates (cmd/hybridctl TestRuntimeTLSConfig) is this config.
+func TestTrafficTLSConfigFromOverrides(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runtime-tls.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("trafficTLS:\n    listen: 127.0.0.1:9443\n    virtualHosts:\n        - name: g1\n          sslCertPath: /work/certs/g1.pem\n          sslKeyPath: /keys/g1.key\n"), 0o600))
+	cfg := DefaultConfig()
+	require.NoError(t, service.LoadConfig("runtime", "HYBRID_RUNTIME_TEST", []string{"--config", path}, &cfg))
+	require.Equal(t, TrafficTLSConfig{Listen: "127.0.0.1:9443",
+		VirtualHosts: []VirtualHostTLS{{Name: "g1", SSLCertPath: "/work/certs/g1.pem", SSLKeyPath: "/keys/g1.key"}}}, cfg.TrafficTLS)
 }
