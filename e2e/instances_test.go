@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ func TestEnvironmentServedOnlyByAttachedInstances(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, got.status, got.body)
 	require.Equal(t, "messaging.adaptors.http.flow.ApplicationNotFound", faultCode(t, got.body))
 	require.Contains(t, west.Runtime.Log(), "environment not attached to this instance")
+	// The watchers publish the group's routes on east only.
+	require.Eventually(t, func() bool { return publishesGroup(t, east, "regional") }, time.Minute, 100*time.Millisecond)
+	require.False(t, publishesGroup(t, west, "regional"), "west's watcher publishes no route to an environment it does not run")
 
 	d, err := svc.Organizations.Environments.Apis.Revisions.GetDeployments(revisionPath(c, "regional", rev)).Do()
 	require.NoError(t, err)
@@ -57,6 +61,7 @@ func TestEnvironmentServedOnlyByAttachedInstances(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, op.Done)
 	requireServes(t, west, host, http.StatusOK)
+	require.Eventually(t, func() bool { return publishesGroup(t, west, "regional") }, time.Minute, 100*time.Millisecond)
 	require.Eventually(t, func() bool {
 		d, err := svc.Organizations.Environments.Apis.Revisions.GetDeployments(revisionPath(c, "regional", rev)).Do()
 		return err == nil && d.State == "READY" && len(deploymentInstances(d)) == 2
@@ -88,4 +93,27 @@ func deploymentInstances(d *apigee.GoogleCloudApigeeV1Deployment) []string {
 		out = append(out, in.Instance)
 	}
 	return out
+}
+
+// publishesGroup reports whether the region's watcher publishes an
+// ApigeeRoute for the environment group.
+func publishesGroup(tb testing.TB, r *region, group string) bool {
+	tb.Helper()
+	resp, err := http.Get(r.Watcher.URL("main") + "/v1/watcher/routes")
+	require.NoError(tb, err)
+	defer resp.Body.Close()
+	var routes struct {
+		Items []struct {
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+		} `json:"items"`
+	}
+	require.NoError(tb, json.NewDecoder(resp.Body).Decode(&routes))
+	for _, it := range routes.Items {
+		if it.Metadata.Labels["envgroup"] == group {
+			return true
+		}
+	}
+	return false
 }

@@ -225,6 +225,38 @@ func (c *Client) DeployedIngressConfig(ctx context.Context, org string) (*Ingres
 	return &out, nil
 }
 
+// InstanceEnvironments maps each runtime instance of org to the
+// environments attached to it (organizations.instances.attachments); an
+// org without instances gives an empty map.
+func (c *Client) InstanceEnvironments(ctx context.Context, org string) (map[string][]string, error) {
+	base := "/v1/organizations/" + url.PathEscape(org) + "/instances"
+	var list struct {
+		Instances []struct {
+			Name string `json:"name"`
+		} `json:"instances"`
+	}
+	if err := c.do(ctx, http.MethodGet, base, nil, nil, 0, &list); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, in := range list.Instances {
+		var atts struct {
+			Attachments []struct {
+				Environment string `json:"environment"`
+			} `json:"attachments"`
+		}
+		if err := c.do(ctx, http.MethodGet, base+"/"+url.PathEscape(in.Name)+"/attachments", nil, nil, 0, &atts); err != nil {
+			return nil, err
+		}
+		envs := []string{}
+		for _, a := range atts.Attachments {
+			envs = append(envs, a.Environment)
+		}
+		out[in.Name] = envs
+	}
+	return out, nil
+}
+
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in any, extra time.Duration, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout+extra)
 	defer cancel()

@@ -121,6 +121,8 @@ var predefined = func() map[string]Role {
 			PermReportInstanceStatus, "apigee.ingressconfigs.get", PermReportStatus,
 			"apigee.envgroups.get", "apigee.envgroups.list",
 			"apigee.envgroupattachments.get", "apigee.envgroupattachments.list",
+			// Which environments run on its instance.
+			"apigee.instances.list", "apigee.instanceattachments.list",
 		}},
 		{Name: "roles/apigeeconnect.Agent", Title: "Apigee Connect Agent", Permissions: []string{PermConnect}},
 		{Name: "roles/apigeeconnect.Admin", Title: "Apigee Connect Admin", Permissions: []string{"apigeeconnect.*"}},

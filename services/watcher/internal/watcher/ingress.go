@@ -89,12 +89,36 @@ func routesFor(org, instance string, envs []string, ic *cpclient.IngressConfig) 
 	return out
 }
 
+// runsHere keeps the environments of envs this instance runs: an
+// environment attached to some instance (organizations.instances
+// .attachments) runs only on those; one attached to none runs on every
+// instance given it, as the message processors decide from the contract.
+func runsHere(instance string, envs []string, attached map[string][]string) []string {
+	var out []string
+	for _, env := range envs {
+		anywhere, here := false, false
+		for in, list := range attached {
+			if slices.Contains(list, env) {
+				anywhere, here = true, here || in == instance
+			}
+		}
+		if !anywhere || here {
+			out = append(out, env)
+		}
+	}
+	return out
+}
+
 func (w *watcher) refreshRoutes(ctx context.Context) error {
 	ic, err := w.cp.DeployedIngressConfig(ctx, w.cfg.Org)
 	if err != nil {
 		return err
 	}
-	next := routesFor(w.cfg.Org, w.cfg.InstanceID, w.cfg.Environments, ic)
+	attached, err := w.cp.InstanceEnvironments(ctx, w.cfg.Org)
+	if err != nil {
+		return err
+	}
+	next := routesFor(w.cfg.Org, w.cfg.InstanceID, runsHere(w.cfg.InstanceID, w.cfg.Environments, attached), ic)
 	if prev := w.routes.Load().(*routeSet); prev.Revision != next.Revision {
 		w.log.Info("published routes", zap.Int64("ingressRevision", next.Revision), zap.Int("apigeeRoutes", len(next.Items)))
 	}

@@ -99,6 +99,8 @@ func (f *fakeControlPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{}`))
 	case "/v1/organizations/o/deployedIngressConfig":
 		_ = json.NewEncoder(w).Encode(f.ingress)
+	case "/v1/organizations/o/instances":
+		_, _ = w.Write([]byte(`{"instances":[]}`)) // an org without instance attachments
 	default:
 		http.NotFound(w, r)
 	}
@@ -263,4 +265,23 @@ func TestParseProbes(t *testing.T) {
 	}
 	_, err = parseProbes([]string{"::"}, nil)
 	require.ErrorContains(t, err, "runtimes")
+}
+
+func TestRunsHere(t *testing.T) {
+	attached := map[string][]string{"east": {"prod", "shared"}, "west": {"shared"}, "empty": {}}
+	tests := []struct {
+		instance string
+		want     []string
+	}{
+		{"east", []string{"test", "prod", "shared"}},
+		{"west", []string{"test", "shared"}},
+		{"elsewhere", []string{"test"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.instance, func(t *testing.T) {
+			// test is attached to no instance: every instance runs it.
+			require.Equal(t, tt.want, runsHere(tt.instance, []string{"test", "prod", "shared"}, attached))
+		})
+	}
+	require.Equal(t, []string{"a"}, runsHere("x", []string{"a"}, map[string][]string{}), "no instances: everything given")
 }
