@@ -20,9 +20,9 @@ HYBRID_CASSANDRA_CREDENTIALS="$(scripts/cassandra.sh credentials)"
 export HYBRID_CASSANDRA_CREDENTIALS
 export BENCH_REPORT="${BENCH_REPORT:-$root/.run/bench-report.md}"
 mkdir -p "$(dirname "$BENCH_REPORT")"
-go test -tags bench -count=1 -run TestBenchmarkReport -v -timeout 30m ./e2e/
+go test -tags bench,integration -count=1 -run TestBenchmarkReport -v -timeout 30m ./e2e/
 # Analytics on vs off in the same run (ratio goal >= 0.95), and what UDCA takes into files.
-go test -tags bench -count=1 -run TestBenchmarkAnalytics -v -timeout 20m ./e2e/
+go test -tags bench,integration -count=1 -run TestBenchmarkAnalytics -v -timeout 20m ./e2e/
 go test -run '^$' -bench Intake -benchtime 3s ./services/udca/internal/udca/ | tee -a "$BENCH_REPORT"
 go test -run '^$' -bench . -benchmem ./services/runtime/internal/engine/ ./pkg/condition/ | tee -a "$BENCH_REPORT"
 # MART calls through an Apigee Connect tether vs straight to MART (ratio goal >= 0.5).
