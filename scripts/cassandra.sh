@@ -682,7 +682,7 @@ join_auth() {
   # streaming's bootstrap data and aborts.
   local joined="${NODE_DIR}/auth.joined"
   if [[ ! -f "$joined" ]]; then
-    (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra replicate-auth --cassandra "${NODE1_HOST}:${PORT}" --credentials "$CREDENTIALS_FILE") || return 1
+    (cd "$REPO_ROOT" && go run ./cmd/hybridctl cassandra replicate-auth --cassandra "${NODE1_HOST}:${PORT}" --credentials "$CREDENTIALS_FILE" --datacenters "${NODE1_DC},${DC}") || return 1
     log "streaming system_auth from ${NODE1_DC} to node ${NODE} (${DC})"
     local out
     if ! out="$(nodetool rebuild --keyspace system_auth -- "$NODE1_DC" 2>&1)"; then

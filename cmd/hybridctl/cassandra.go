@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hybrid-emulator/hybrid/pkg/cassandra"
@@ -60,6 +61,7 @@ func runReplicateAuth(ctx context.Context, args []string, stdout io.Writer) erro
 	hosts := fs.String("cassandra", "127.0.0.1:9042", "Cassandra contact point host:port")
 	creds := fs.String("credentials", os.Getenv(credentialsEnv), "CQL credentials file (cqlsh format, 0600); default $"+credentialsEnv)
 	timeout := fs.Duration("timeout", 2*time.Minute, "overall time limit")
+	dcs := fs.String("datacenters", "", "datacenters to replicate to besides those the contact node lists (comma separated): a node that has just joined")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +76,13 @@ func runReplicateAuth(ctx context.Context, args []string, stdout io.Writer) erro
 		return err
 	}
 	defer session.Close()
-	rf, changed, err := cassandra.ReplicateAuth(ctx, session)
+	var expected []string
+	for _, dc := range strings.Split(*dcs, ",") {
+		if dc = strings.TrimSpace(dc); dc != "" {
+			expected = append(expected, dc)
+		}
+	}
+	rf, changed, err := cassandra.ReplicateAuth(ctx, session, expected...)
 	if err != nil {
 		return err
 	}

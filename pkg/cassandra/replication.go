@@ -116,13 +116,17 @@ func AlterReplication(ctx context.Context, s *gocql.Session, keyspace string, rf
 // datacenter of the cluster, so a login made on one node works on every
 // node, and on the others while one is down. The nodes of a datacenter new
 // to it must then stream it (nodetool rebuild --keyspace system_auth).
-func ReplicateAuth(ctx context.Context, s *gocql.Session) (map[string]int, bool, error) {
+// expected names datacenters to include even if the contact node's
+// system.peers does not list them yet: a node that has just joined is
+// known to gossip (and Cassandra refuses a replication that leaves its
+// datacenter out) before it is in system.peers.
+func ReplicateAuth(ctx context.Context, s *gocql.Session, expected ...string) (map[string]int, bool, error) {
 	dcs, err := Datacenters(ctx, s)
 	if err != nil {
 		return nil, false, err
 	}
 	rf := map[string]int{}
-	for _, dc := range dcs {
+	for _, dc := range append(dcs, expected...) {
 		rf[dc] = 1
 	}
 	changed, err := AlterReplication(ctx, s, "system_auth", rf)
