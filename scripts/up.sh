@@ -162,7 +162,12 @@ export HYBRID_MART_AUTH_SHAREDSECRET_FILE="$secret_file"
 export HYBRID_CONTROLPLANE_MART_SHAREDSECRET_FILE="$secret_file"
 export HYBRID_CONNECT_AGENT_MARTSECRET_FILE="$secret_file"
 start mart --org "$org" --encryptionKeysPath "$data_keys" "${cql[@]}"
-start controlplane "${cp_args[@]}" --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845
+# The web console's outage report reads region 1's components where this
+# script starts them (the same addresses hybridctl status uses).
+report_endpoints="synchronizer=http://127.0.0.1:8844,runtime=http://127.0.0.1:8843,udca=http://127.0.0.1:8846"
+report_endpoints+=",mart=http://127.0.0.1:8845,connect-agent=http://127.0.0.1:7070,watcher=http://127.0.0.1:8847,telemetry=http://127.0.0.1:8849"
+start controlplane "${cp_args[@]}" --stateDir "$run/controlplane" --mart.hostAlias http://127.0.0.1:8845 \
+  --outageReport.endpoints "$report_endpoints"
 wait_ready controlplane
 
 # api METHOD PATH [JSON]: the control plane's Apigee API as the admin;

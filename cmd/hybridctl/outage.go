@@ -13,25 +13,20 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hybrid-emulator/hybrid/pkg/outagereport"
 )
 
 // outagePath is the mock control plane's outage switch (emulator only).
 const outagePath = "/v1/emulator/outage"
 
 // outageService is one row of the switch's status.
-type outageService struct {
-	Service   string  `json:"service"`
-	Active    bool    `json:"active"`
-	Scope     string  `json:"scope,omitempty"`
-	Mode      string  `json:"mode,omitempty"`
-	Latency   string  `json:"latency,omitempty"`
-	ErrorRate float64 `json:"errorRate,omitempty"`
-	Since     string  `json:"since,omitempty"`
-}
-
-type outageStatus struct {
-	Services []outageService `json:"services"`
-}
+// The outage switch's answer (GET /v1/emulator/outage), as the report
+// reads it.
+type (
+	outageService = outagereport.OutageService
+	outageStatus  = outagereport.OutageStatus
+)
 
 // multiFlag collects a repeated flag (--service a --service b or a,b).
 type multiFlag []string

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hybrid-emulator/hybrid/pkg/outagereport"
 )
 
 // fakeComponent serves canned answers for a component's paths.
@@ -101,8 +103,8 @@ func TestOutageReport(t *testing.T) {
 	}{
 		{
 			name: "during an outage", outage: true,
-			want: map[string]string{"controlplane": stateOutage, "synchronizer": stateDegraded, "runtime": stateOK, "udca": stateBuffering,
-				"mart": stateOK, "connect-agent": stateDegraded, "watcher": stateStale, "telemetry": stateBuffering},
+			want: map[string]string{"controlplane": outagereport.StateOutage, "synchronizer": outagereport.StateDegraded, "runtime": outagereport.StateOK, "udca": outagereport.StateBuffering,
+				"mart": outagereport.StateOK, "connect-agent": outagereport.StateDegraded, "watcher": outagereport.StateStale, "telemetry": outagereport.StateBuffering},
 			observed: map[string]string{
 				"controlplane":  "apigee (unavailable), monitoring (unavailable)",
 				"synchronizer":  "9 consecutive control plane errors",
@@ -115,8 +117,8 @@ func TestOutageReport(t *testing.T) {
 		},
 		{
 			name: "after recovery",
-			want: map[string]string{"controlplane": stateOK, "synchronizer": stateOK, "runtime": stateOK, "udca": stateOK,
-				"mart": stateOK, "connect-agent": stateOK, "watcher": stateOK, "telemetry": stateOK},
+			want: map[string]string{"controlplane": outagereport.StateOK, "synchronizer": outagereport.StateOK, "runtime": outagereport.StateOK, "udca": outagereport.StateOK,
+				"mart": outagereport.StateOK, "connect-agent": outagereport.StateOK, "watcher": outagereport.StateOK, "telemetry": outagereport.StateOK},
 			observed: map[string]string{
 				"telemetry":     "metrics: 0 scrapes (0 points) queued",
 				"synchronizer":  "serving test@20261205.010001.000 (from controlplane)",
@@ -128,7 +130,7 @@ func TestOutageReport(t *testing.T) {
 		},
 		{
 			name: "components that do not answer are rows, not a failed report", extra: ",mart=" + gone.URL + ",watcher=" + gone.URL,
-			want:     map[string]string{"mart": stateUnreachable, "watcher": stateUnreachable, "synchronizer": stateOK},
+			want:     map[string]string{"mart": outagereport.StateUnreachable, "watcher": outagereport.StateUnreachable, "synchronizer": outagereport.StateOK},
 			observed: map[string]string{"watcher": "watcher unreachable"},
 		},
 	} {
@@ -136,9 +138,9 @@ func TestOutageReport(t *testing.T) {
 			eps := fakeStack(t, tc.outage, now) + tc.extra
 			var out bytes.Buffer
 			require.NoError(t, runOutage(context.Background(), []string{"report", "--json", "--endpoints", eps}, &out))
-			var rep outageReport
+			var rep outagereport.Report
 			require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
-			got := map[string]reportRow{}
+			got := map[string]outagereport.Row{}
 			for _, r := range rep.Rows {
 				require.NotEmpty(t, r.Expected, "every row carries the seed's expectation: %s", r.Component)
 				got[r.Component] = r
@@ -161,10 +163,4 @@ func TestOutageReport(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestParseMetrics(t *testing.T) {
-	m, err := parseMetrics(strings.NewReader("# HELP x y\n# TYPE x counter\nx{a=\"1\"} 2\nx{a=\"2\"} 3\ny 1.5\nbad line\n"))
-	require.NoError(t, err)
-	require.Equal(t, metricSamples{`x{a="1"}`: 2, `x{a="2"}`: 3, "x": 5, "y": 1.5}, m)
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hybrid-emulator/hybrid/pkg/outagereport"
 )
 
 // defaultEndpoints are the documented local ports (README, docs/ARCHITECTURE.md).
@@ -287,31 +289,8 @@ func probe(ctx context.Context, client *http.Client, e endpoint) probeResult {
 		r.Ready = true
 		return r
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(e.url, "/")+"/v1/probes/ready", nil)
-	if err != nil {
-		r.Detail = err.Error()
-		return r
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		r.Detail = "unreachable"
-		return r
-	}
-	defer resp.Body.Close()
-	r.Status = resp.StatusCode
-	r.Ready = resp.StatusCode == http.StatusOK
-	if !r.Ready {
-		var body struct {
-			Status   string   `json:"status"`
-			Failures []string `json:"failureMessages"`
-		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if json.Unmarshal(data, &body) == nil && (body.Status != "" || len(body.Failures) > 0) {
-			r.Detail = strings.TrimSpace(body.Status + ": " + strings.Join(body.Failures, "; "))
-		} else {
-			r.Detail = resp.Status
-		}
-	}
+	p := outagereport.Probe(ctx, client, e.url)
+	r.Ready, r.Status, r.Detail = p.Ready, p.Status, p.Detail
 	return r
 }
 

@@ -214,6 +214,29 @@ test('the outage table follows the switch, live', async () => {
   assert.ok(st.services.every((s) => !s.active), 'the console restored every service');
 });
 
+// The control plane under test has no outage report (its components'
+// addresses are not configured; make up configures them), so the panel
+// shows the seed's expectations above. With one, it shows each component
+// as the report says: served here by the browser, the report's shape as
+// pkg/outagereport writes it.
+test('with an outage report the panel shows each component as it shows it', async () => {
+  const since = new Date(Date.now() - 60_000).toISOString();
+  const report = { at: new Date().toISOString(), rows: [
+    { component: 'controlplane', state: 'OUTAGE', expected: 'the runtime plane loses apigee', observed: 'faulted: apigee (unavailable)', since },
+    { component: 'synchronizer', state: 'DEGRADED', expected: 'newer configuration fails to download', observed: '9 consecutive control plane errors (probe fails after 5)', since },
+    { component: 'udca', state: 'BUFFERING', expected: 'uploads fail; files are buffered', observed: '4 files buffered (READY_TO_UPLOAD, including retries)' },
+  ] };
+  await page.route('**/v1/emulator/outage/report', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(report) }));
+  await page.waitForSelector('#outage-report tr.component[data-component="udca"][data-state="BUFFERING"]');
+  const rows = await page.$$eval('#outage-report tr.component', (rs) => rs.map((r) => [r.dataset.component, r.dataset.state, r.children[2].textContent]));
+  assert.deepEqual(rows, report.rows.map((r) => [r.component, r.state, r.observed]));
+  assert.equal(await page.$('#outage-impact'), null, 'observed rows replace the expected-impact table');
+  await shot('outage-report.png');
+  await page.unroute('**/v1/emulator/outage/report');
+  await page.waitForSelector('#outage-report', { state: 'detached' });
+});
+
 test('nothing broke in the page: no uncaught errors, no CSP violations', () => {
   assert.deepEqual(problems, []);
 });

@@ -41,6 +41,9 @@ type Config struct {
 	MaxBundleBytes int64 `yaml:"maxBundleBytes" usage:"largest bundle zip accepted on import (0: 15 MiB, Apigee's limit)"`
 	// Analytics tunes the ingest of what UDCA uploads.
 	Analytics AnalyticsConfig `yaml:"analytics"`
+	// OutageReport names the runtime components the web console's outage
+	// report reads (outagereport.go).
+	OutageReport OutageReportConfig `yaml:"outageReport"`
 }
 
 // HTTPSConfig is the TLS listener serving the same API for apigeecli.

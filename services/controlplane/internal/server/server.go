@@ -179,6 +179,8 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 	// The outage switch is registered unwrapped: it must answer during an
 	// outage, since it is how one ends.
 	svc.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
+	report := s.outageReportHandler(cfg.OutageReport)
+	svc.Handle("GET "+OutageReportPath, report)
 	// The Apigee Emulator's control API (/v1/emulator/…, beside the outage switch).
 	emu := s.Faults.HTTP(faults.Apigee, emulator.ForSeed(s.API, s.authorizeFaults, cfg.Orgs))
 	svc.Handle(emulator.Prefix, emu)
@@ -206,6 +208,7 @@ func New(svc *service.Service, cfg *Config) (*Server, error) {
 		s.Monitoring.Register(s.faulted(faults.Monitoring, httpsMux.Handle))
 		s.Logging.Register(s.faulted(faults.Logging, httpsMux.Handle))
 		httpsMux.Handle(faults.Path, s.Faults.Handler(s.authorizeFaults))
+		httpsMux.Handle("GET "+OutageReportPath, report)
 		httpsMux.Handle(emulator.Prefix, emu)
 		console.Register(httpsMux.Handle)
 		for _, u := range tokenURIs("https", ln.Addr().String()) {

@@ -1,6 +1,6 @@
 // The console's main module: reads the token, picks the organization and
 // environment, and keeps each panel fresh by polling the Apigee API.
-import { api, enc, takeToken, setToken, clearToken } from './api.js';
+import { api, APIError, enc, takeToken, setToken, clearToken } from './api.js';
 import { el, table, badge, fill, fail, time } from './dom.js';
 import { barChart } from './chart.js';
 import * as trace from './trace.js';
@@ -363,16 +363,24 @@ async function startSession(ev) {
   }
 }
 
-// The outage switch (GET /v1/emulator/outage) with the seed's impact rows.
+// The outage switch (GET /v1/emulator/outage), and what each component
+// shows (GET /v1/emulator/outage/report) when the control plane knows
+// where they are (make up tells it); else the seed's expected impact.
 async function loadOutage() {
   const panel = $('#outage-panel');
   try {
     const status = await api('/v1/emulator/outage');
+    let report = null;
+    try {
+      report = await api('/v1/emulator/outage/report');
+    } catch (e) {
+      if (!(e instanceof APIError) || e.status !== 404) throw e;
+    }
     const sel = $('#outage-service');
     if (sel.options.length === 1) {
       sel.append(...(status.services || []).map((s) => el('option', { value: s.service }, s.service)));
     }
-    fill(panel, outage.render(status));
+    fill(panel, outage.render(status, report));
   } catch (e) {
     fail(panel, e);
   }
@@ -384,7 +392,8 @@ async function startOutage(ev) {
   const svc = $('#outage-service').value;
   if (svc) spec.services = [svc];
   try {
-    fill($('#outage-panel'), outage.render(await api('/v1/emulator/outage', { method: 'POST', body: spec })));
+    await api('/v1/emulator/outage', { method: 'POST', body: spec });
+    await loadOutage();
   } catch (e) {
     fail($('#outage-panel'), e);
   }
@@ -392,7 +401,8 @@ async function startOutage(ev) {
 
 async function stopOutage() {
   try {
-    fill($('#outage-panel'), outage.render(await api('/v1/emulator/outage', { method: 'DELETE' })));
+    await api('/v1/emulator/outage', { method: 'DELETE' });
+    await loadOutage();
   } catch (e) {
     fail($('#outage-panel'), e);
   }

@@ -33,9 +33,24 @@ function how(s) {
   return parts.filter(Boolean).join(', ');
 }
 
-// render: the switch's state per upstream service, then the seed's
-// expected impact for every component behind a faulted one.
-export function render(status) {
+// observed is the control plane's outage report: each component's state
+// as it shows it, beside the seed's expectation (hybridctl outage report's
+// table).
+function observed(report) {
+  const rows = (report.rows || []).map((r) => el('tr', { class: 'component', dataset: { component: r.component, state: r.state } },
+    el('td', {}, r.component),
+    el('td', {}, badge(r.state)),
+    el('td', {}, r.observed),
+    el('td', { class: 'expected' }, r.expected),
+    el('td', {}, r.since ? r.since.replace('T', ' ').replace(/\.\d+/, '') : '')));
+  return el('div', {}, el('h3', {}, 'Each component, as it shows it'),
+    table(['Component', 'State', 'Observed', 'Expected during an outage (seed)', 'Since'], rows, { id: 'outage-report' }));
+}
+
+// render: the switch's state per upstream service, then what each
+// component shows (report, when the control plane has one), else the
+// seed's expected impact for every component behind a faulted one.
+export function render(status, report) {
   const services = status.services || [];
   const down = services.filter((s) => s.active);
   const switchRows = services.map((s) => el('tr', { class: 'upstream', dataset: { service: s.service, active: String(!!s.active) } },
@@ -56,7 +71,8 @@ export function render(status) {
     el('p', { class: 'summary', dataset: { down: down.length } },
       down.length ? `${down.length} upstream service(s) faulted: the runtime plane is ${down.length === services.length ? 'off the grid' : 'partly cut off'}.` : 'All upstream services up.'),
     table(['Upstream service', 'State', 'How', 'Scope', 'Since'], switchRows, { id: 'outage-switch' }),
-    down.length
+    report ? observed(report) : null,
+    !report && down.length
       ? el('div', {}, el('h3', {}, 'Expected impact (the seed\'s table)'),
         table(['Component', 'Because of', 'Expected during the outage'], impactRows, { id: 'outage-impact' }),
         el('p', { class: 'note' }, 'Expected, not observed: run hybridctl outage report for what each component reports.'))
