@@ -79,6 +79,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	go test ./pkg/lenientjson -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME)
 	go test ./services/controlplane/internal/monitoring -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
 	go test ./services/controlplane/internal/logging -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/workspace -run '^$$' -fuzz '^FuzzParseZip$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/workspace -run '^$$' -fuzz '^FuzzWorkspaceFiles$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/lint -run '^$$' -fuzz '^FuzzZip$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/lint -run '^$$' -fuzz '^FuzzNeverTrueIsSound$$' -fuzztime $(FUZZTIME)
 
 .PHONY: oracle
 oracle: ## check the XSLT golden files against Saxon-HE, the JSONPath golden table against Jayway JsonPath (Maven Central; needs a JDK and mvn) and the lint rules against apigeelint (npm)
