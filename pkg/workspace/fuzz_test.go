@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // goodFiles is testdata/good as a map of path to contents.
@@ -111,4 +113,16 @@ func FuzzWorkspaceFiles(f *testing.F) {
 		plan, err := ParseFS(files)
 		checkPlan(t, plan, err)
 	})
+}
+
+// A zip that inflates beyond the limit is refused by its declared sizes,
+// naming the entry, before anything is read.
+func TestZipBombRefused(t *testing.T) {
+	files := goodFiles(t)
+	files["src/main/apigee/environments/test/kvms.json"] = &fstest.MapFile{Data: bytes.Repeat([]byte(" "), 64<<10)}
+	data := zipOf(t, files)
+	_, err := openZipLimited(data, 32<<10)
+	require.ErrorContains(t, err, "src/main/apigee/environments/test/kvms.json: the zip inflates to more than 32768 bytes")
+	_, err = openZipLimited(data, MaxUnzippedBytes)
+	require.NoError(t, err)
 }

@@ -51,13 +51,37 @@ func ParseZip(data []byte) (*Plan, error) {
 	return ParseFS(zr)
 }
 
+// MaxUnzippedBytes bounds what a workspace zip may hold once inflated,
+// and MaxZipEntries how many files: a small zip must not inflate into
+// gigabytes in the control plane (the emulator API reads zips from the
+// network). archive/zip refuses an entry longer than it declares, so the
+// declared sizes are what is checked.
+const (
+	MaxUnzippedBytes = 256 << 20
+	MaxZipEntries    = 10000
+)
+
 func openZip(data []byte) (*zip.Reader, error) {
+	return openZipLimited(data, MaxUnzippedBytes)
+}
+
+func openZipLimited(data []byte, maxUnzipped uint64) (*zip.Reader, error) {
 	if len(data) > MaxZipBytes {
 		return nil, fmt.Errorf("the zip is %d bytes; at most %d are accepted", len(data), MaxZipBytes)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("not a zip: %w", err)
+	}
+	if len(zr.File) > MaxZipEntries {
+		return nil, fmt.Errorf("the zip has %d files; at most %d are accepted", len(zr.File), MaxZipEntries)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if f.UncompressedSize64 > maxUnzipped || total > maxUnzipped {
+			return nil, fmt.Errorf("%s: the zip inflates to more than %d bytes (this file declares %d)", f.Name, maxUnzipped, f.UncompressedSize64)
+		}
 	}
 	return zr, nil
 }
