@@ -21,12 +21,9 @@ import (
 const outagePath = "/v1/emulator/outage"
 
 // outageService is one row of the switch's status.
-// The outage switch's answer (GET /v1/emulator/outage), as the report
-// reads it.
-type (
-	outageService = outagereport.OutageService
-	outageStatus  = outagereport.OutageStatus
-)
+// outageStatus is the outage switch's answer (GET /v1/emulator/outage),
+// as the report reads it.
+type outageStatus = outagereport.OutageStatus
 
 // multiFlag collects a repeated flag (--service a --service b or a,b).
 type multiFlag []string

@@ -55,37 +55,43 @@ func FromPath(path string) (data []byte, kind Kind, name string, err error) {
 		return nil, 0, "", fmt.Errorf("%s/%s: want exactly one <name>.xml, found %d", dir, root, len(xmls))
 	}
 	name = strings.TrimSuffix(filepath.Base(xmls[0]), ".xml")
+	data, err = ZipFS(os.DirFS(dir), root, root)
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("%s: %w", dir, err)
+	}
+	return data, kindOf(root), name, nil
+}
+
+// ZipFS zips the files under dir in fsys as a bundle whose root folder is
+// root (apiproxy or sharedflowbundle): dir/x becomes root/x.
+func ZipFS(fsys fs.FS, dir, root string) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	err = filepath.WalkDir(filepath.Join(dir, root), func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("%s: only regular files go into a bundle", p)
 		}
-		rel, err := filepath.Rel(dir, p)
+		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		w, err := zw.Create(filepath.ToSlash(rel))
+		w, err := zw.Create(root + strings.TrimPrefix(p, dir))
 		if err != nil {
 			return err
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+		_, err = w.Write(data)
 		return err
 	})
 	if err == nil {
 		err = zw.Close()
 	}
 	if err != nil {
-		return nil, 0, "", err
+		return nil, err
 	}
-	return buf.Bytes(), kindOf(root), name, nil
+	return buf.Bytes(), nil
 }
 
 func kindOf(root string) Kind {

@@ -230,38 +230,12 @@ func (p *parser) bundles(dir string, shared bool) []Bundle {
 	return out
 }
 
-// zipFolder zips dir's files under prefix/ (a bundle's root folder).
+// zipFolder zips dir's files as a bundle with root folder prefix.
 func zipFolder(fsys fs.FS, dir, prefix string) ([]byte, error) {
 	if !isDir(fsys, dir) {
 		return nil, fmt.Errorf("no %s/ folder", prefix)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	err := fs.WalkDir(fsys, dir, func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s: only regular files go into a bundle", name)
-		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		w, err := zw.Create(prefix + strings.TrimPrefix(name, dir))
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
-	})
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return bundle.ZipFS(fsys, dir, prefix)
 }
 
 // ContentHash identifies a bundle zip by its files' names and contents

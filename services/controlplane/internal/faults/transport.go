@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hybrid-emulator/hybrid/pkg/apierr"
+	"github.com/hybrid-emulator/hybrid/pkg/outagereport"
 )
 
 // HTTP wraps h, a handler of service, with its faults: added latency,
@@ -231,21 +232,10 @@ type stream struct {
 
 func (s *stream) Context() context.Context { return s.ctx }
 
-// faultView is a Fault on the wire (latency as a Go duration).
-type faultView struct {
-	Service   string  `json:"service"`
-	Active    bool    `json:"active"`
-	Scope     string  `json:"scope,omitempty"`
-	Mode      string  `json:"mode,omitempty"`
-	Latency   string  `json:"latency,omitempty"`
-	ErrorRate float64 `json:"errorRate,omitempty"`
-	Since     string  `json:"since,omitempty"`
-}
-
-// StatusView is the body of the outage API's answers.
-type StatusView struct {
-	Services []faultView `json:"services"`
-}
+// StatusView is the body of the outage API's answers: each upstream
+// service with its fault (latency as a Go duration), in the shape the
+// outage report reads (pkg/outagereport).
+type StatusView = outagereport.OutageStatus
 
 // Status is every service with its fault, if any.
 func (in *Injector) Status() StatusView {
@@ -253,9 +243,9 @@ func (in *Injector) Status() StatusView {
 	for _, f := range in.Active() {
 		active[f.Service] = f
 	}
-	out := StatusView{Services: []faultView{}}
+	out := StatusView{Services: []outagereport.OutageService{}}
 	for _, s := range Services {
-		v := faultView{Service: s}
+		v := outagereport.OutageService{Service: s}
 		if f, ok := active[s]; ok {
 			v.Active = true
 			v.Scope = string(f.Scope)
